@@ -1,0 +1,3 @@
+from dlp_gateway.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,259 @@
+"""The `dlp-gateway` command line (DESIGN §4)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from dlp_gateway.config import Config, load_config
+from dlp_gateway.errors import ConfigError, DlpError, NotFoundError
+from dlp_gateway.model import Envelope, Report
+from dlp_gateway.observe.logging import setup as setup_logging
+from dlp_gateway.parse.mime import parse_message
+from dlp_gateway.pipeline import Pipeline, envelope_from_headers
+from dlp_gateway.quarantine import review
+from dlp_gateway.quarantine.sqlite import SqliteStore
+from dlp_gateway.registry import EMPTY_REGISTRY, Registry, load_registry
+from dlp_gateway.registry.importer import import_csv
+from dlp_gateway.report import report_json
+from dlp_gateway.smtp.relay import relay_for
+from dlp_gateway.smtp.server import Gateway
+
+log = logging.getLogger("dlp_gateway")
+
+
+def _registry(config: Config, quiet: bool = False) -> Registry:
+    path = config.registry_path
+    if path is None:
+        return EMPTY_REGISTRY
+    if not path.exists():
+        if not quiet:
+            log.warning(
+                "registry %s does not exist yet: attribution falls back to insurer mentions and "
+                "number patterns (run `dlp-gateway registry import`)",
+                path,
+            )
+        return EMPTY_REGISTRY
+    return load_registry(path)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if config.registry_path and config.registry_path.exists():
+        load_registry(config.registry_path)
+    print(
+        f"OK 設定は有効です / configuration is valid: {len(config.insurers)} insurer(s), "
+        f"{len(config.rules)} rule(s), from {config.source}"
+    )
+    return 0
+
+
+def _print_text(report: Report) -> None:
+    d = report.decision
+    print(f"判定 verdict: {d.verdict.label}")
+    print(f"該当ルール rules: {', '.join(d.rules) or '-'}")
+    for r in d.recipients:
+        kinds = ", ".join(f"{v.kind}{list(v.records) if v.records else ''}" for v in r.violations) or "-"
+        print(f"  宛先 {r.address} [{r.party}] → {r.action.label}  違反 violations: {kinds}")
+    for i, rec in enumerate(report.records):
+        print(
+            f"  記録 record {i}: 証券番号 {rec.policy_number or '-'} 氏名 {rec.name or '-'} "
+            f"満期 {rec.expiry or '-'} 引受 {rec.underwriter or '不明 unknown'} ({rec.attribution}, "
+            f"{rec.confidence:.2f}) @ {rec.location}"
+        )
+    for u in report.unscannable:
+        print(f"  検査不能 unscannable: {u.location}: {u.reason}")
+    for note in d.notes:
+        print(f"  注記 note: {note}")
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    raw = Path(args.file).read_bytes()
+    default = envelope_from_headers(parse_message(raw)[0])
+    envelope = Envelope(args.mail_from or default.mail_from, tuple(args.to) if args.to else default.rcpt_tos)
+    report = Pipeline(config, _registry(config, quiet=args.json)).scan(raw, envelope)
+    if args.json:
+        print(json.dumps(report_json(report), ensure_ascii=False, indent=2))
+    else:
+        _print_text(report)
+    return 0
+
+
+def cmd_registry_import(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    out = Path(args.output) if args.output else config.registry_path
+    if out is None:
+        raise DlpError("no registry.path in the configuration and no --output given")
+    result = import_csv(Path(args.file), config)
+    for line, problem in result.unmapped:
+        print(f"{args.file}:{line}: skipped: {problem}", file=sys.stderr)
+    if result.imported == 0:
+        raise DlpError(f"{args.file}: no rows could be imported; the registry was not changed")
+    result.index.save(out)
+    print(f"取込 imported {result.imported} row(s) into {out}; 未対応 skipped {len(result.unmapped)}")
+    return 1 if result.unmapped and args.strict else 0
+
+
+async def _serve(config: Config) -> None:
+    registry = _registry(config)
+    store = SqliteStore(config.quarantine_path)
+    gateway = Gateway(config, Pipeline(config, registry), relay_for(config), store)
+    await gateway.start()
+    where = (
+        f"upstream {config.upstream.host}:{config.upstream.port}"
+        if config.upstream
+        else f"the local outbox {config.outbox}/ (no upstream configured)"
+    )
+    log.info(
+        "dlp-gateway listening on %s:%d, delivering to %s, quarantine %s",
+        config.listen.host,
+        gateway.port,
+        where,
+        config.quarantine_path,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await gateway.stop()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    asyncio.run(_serve(config))
+    return 0
+
+
+def _quarantine(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    store = SqliteStore(config.quarantine_path)
+
+    async def run() -> int:
+        if args.qcmd == "list":
+            items = await store.list(None if args.status == "all" else args.status, args.limit)
+            if args.json:
+                print(
+                    json.dumps(
+                        [
+                            {
+                                "ref": i.ref,
+                                "received_at": i.received_at,
+                                "status": i.status,
+                                "verdict": i.verdict,
+                                "rules": list(i.rules),
+                                "mail_from": i.mail_from,
+                                "recipients": len(i.rcpt_tos),
+                            }
+                            for i in items
+                        ],
+                        ensure_ascii=False,
+                    )
+                )
+            for i in items if not args.json else []:
+                print(
+                    f"{i.ref}  {i.received_at}  {i.status:8}  {i.verdict:10}  {','.join(i.rules)}  "
+                    f"from {i.mail_from}  to {len(i.rcpt_tos)} recipient(s)"
+                )
+            return 0
+        if args.qcmd == "show":
+            item = await store.get(args.ref)
+            doc = {
+                "ref": item.ref,
+                "received_at": item.received_at,
+                "status": item.status,
+                "mail_from": item.mail_from,
+                "rcpt_tos": list(item.rcpt_tos),
+                "reviewer": item.reviewer,
+                "reason": item.reason,
+                "decided_at": item.decided_at,
+                "report": item.summary,
+            }
+            print(json.dumps(doc, ensure_ascii=False, indent=2))
+            if args.raw:
+                sys.stdout.flush()
+                sys.stdout.buffer.write(item.raw)
+            return 0
+        reviewer = args.reviewer or getpass.getuser()
+        if args.qcmd == "release":
+            item = await review.release(
+                store, relay_for(config), args.ref, reviewer, args.reason or "", strip_violating=args.strip
+            )
+        else:
+            item = await review.deny(store, args.ref, reviewer, args.reason)
+        print(f"{item.ref}: {item.status} by {item.reviewer}")
+        return 0
+
+    return asyncio.run(run())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dlp-gateway", description="Outbound mail DLP gateway for insurance agencies")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_config(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sp.add_argument("--config", required=True, help="YAML file, or a directory of YAML files")
+        return sp
+
+    with_config(sub.add_parser("serve", help="run the gateway")).set_defaults(fn=cmd_serve)
+    with_config(sub.add_parser("check", help="validate the configuration")).set_defaults(fn=cmd_check)
+    scan = with_config(sub.add_parser("scan", help="what the gateway would do with one message"))
+    scan.add_argument("--from", dest="mail_from")
+    scan.add_argument("--to", action="append", default=[])
+    scan.add_argument("--json", action="store_true")
+    scan.add_argument("file")
+    scan.set_defaults(fn=cmd_scan)
+
+    reg = sub.add_parser("registry", help="customer registry").add_subparsers(dest="rcmd", required=True)
+    imp = with_config(reg.add_parser("import", help="build the registry index from a contract CSV"))
+    imp.add_argument("file")
+    imp.add_argument("--output", help="index path (default: registry.path from the configuration)")
+    imp.add_argument("--strict", action="store_true", help="exit 1 if any row was skipped")
+    imp.set_defaults(fn=cmd_registry_import)
+
+    q = sub.add_parser("quarantine", help="the review queue").add_subparsers(dest="qcmd", required=True)
+    ql = with_config(q.add_parser("list"))
+    ql.add_argument("--status", default="held", choices=["held", "released", "denied", "all"])
+    ql.add_argument("--limit", type=int, default=100)
+    ql.add_argument("--json", action="store_true")
+    qs = with_config(q.add_parser("show"))
+    qs.add_argument("ref")
+    qs.add_argument("--raw", action="store_true", help="also print the full message (contains customer data)")
+    qr = with_config(q.add_parser("release"))
+    qr.add_argument("ref")
+    qr.add_argument("--strip", action="store_true", help="release without the violating recipients")
+    qd = with_config(q.add_parser("deny"))
+    qd.add_argument("ref")
+    for sp in (qr, qd):
+        sp.add_argument("--reviewer", help="who decides (default: the login name)")
+    qr.add_argument("--reason")
+    qd.add_argument("--reason", required=True)
+    for sp in (ql, qs, qr, qd):
+        sp.set_defaults(fn=_quarantine)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    try:
+        return int(args.fn(args))
+    except ConfigError as exc:
+        print("設定エラー configuration error:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except NotFoundError as exc:
+        print(f"見つかりません not found: {exc}", file=sys.stderr)
+        return 1
+    except (DlpError, OSError) as exc:
+        print(f"エラー error: {exc}", file=sys.stderr)
+        return 1

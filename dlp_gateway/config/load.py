@@ -1,0 +1,379 @@
+"""Read YAML (one file or a directory of files), merge, and validate into a frozen Config.
+
+Every problem found is reported at once, each naming the file and the key path, so an
+administrator fixes a broken rule set in one pass instead of one error per restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import regex
+import yaml
+
+from dlp_gateway.config.schema import (
+    VIOLATION_KINDS,
+    Condition,
+    Config,
+    Insurer,
+    Limits,
+    Listen,
+    Organization,
+    Rule,
+    Secondee,
+    Upstream,
+)
+from dlp_gateway.errors import ConfigError
+from dlp_gateway.model import Action
+
+TOP_KEYS = {
+    "listen",
+    "upstream",
+    "outbox",
+    "organization",
+    "insurers",
+    "secondees",
+    "registry",
+    "quarantine",
+    "limits",
+    "on_error",
+    "rules",
+}
+MERGED_MAPPINGS = {"insurers"}
+MERGED_LISTS = {"rules", "secondees"}
+ACTIONS = tuple(a.label for a in Action)
+INSURER_ID = regex.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+class _Source:
+    """Merged raw YAML plus where each piece came from, for error messages."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.origin: dict[tuple[str, Any], str] = {}
+        self.problems: list[str] = []
+
+    def file_of(self, path: tuple[Any, ...]) -> str:
+        if len(path) >= 2 and (path[0], path[1]) in self.origin:
+            return self.origin[(path[0], path[1])]
+        return self.origin.get((path[0], None), "?") if path else "?"
+
+    def error(self, path: tuple[Any, ...], problem: str) -> None:
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        self.problems.append(f"{self.file_of(path)}: {key or '(top level)'}: {problem}")
+
+    def merge(self, name: str, doc: Any) -> None:
+        if doc is None:
+            return
+        if not isinstance(doc, dict):
+            self.problems.append(f"{name}: (top level): expected a mapping of keys")
+            return
+        for key, value in doc.items():
+            if key in MERGED_LISTS and isinstance(value, list):
+                base = len(self.data.setdefault(key, []))
+                self.data[key].extend(value)
+                self.origin.setdefault((key, None), name)
+                for i in range(len(value)):
+                    self.origin[(key, base + i)] = name
+            elif key in MERGED_MAPPINGS and isinstance(value, dict):
+                target = self.data.setdefault(key, {})
+                self.origin.setdefault((key, None), name)
+                for sub, subval in value.items():
+                    if sub in target:
+                        first = self.origin[(key, sub)]
+                        self.problems.append(f"{name}: {key}.{sub}: already defined in {first}")
+                        continue
+                    target[sub] = subval
+                    self.origin[(key, sub)] = name
+            elif key in self.data:
+                first = self.origin[(key, None)]
+                self.problems.append(f"{name}: {key}: already defined in {first}")
+            else:
+                self.data[key] = value
+                self.origin[(key, None)] = name
+
+
+def _read_files(path: Path) -> _Source:
+    src = _Source()
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        if not files:
+            raise ConfigError([f"{path}: no .yaml or .yml files in this directory"])
+    elif path.is_file():
+        files = [path]
+    else:
+        raise ConfigError([f"{path}: no such file or directory"])
+    for f in files:
+        try:
+            docs = list(yaml.safe_load_all(f.read_text(encoding="utf-8")))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            src.problems.append(f"{f}: (YAML syntax): {exc}".replace("\n", " "))
+            continue
+        for doc in docs:
+            src.merge(str(f), doc)
+    return src
+
+
+class _Checker:
+    """Small typed accessors that record a problem instead of raising."""
+
+    def __init__(self, src: _Source) -> None:
+        self.src = src
+
+    def mapping(self, value: Any, path: tuple[Any, ...], allowed: set[str]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.src.error(path, f"expected a mapping, got {type(value).__name__}")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.src.error((*path, key), f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        return value
+
+    def get(
+        self,
+        m: dict[str, Any],
+        key: str,
+        path: tuple[Any, ...],
+        kind: type | tuple[type, ...],
+        default: Any = None,
+        required: bool = False,
+    ) -> Any:
+        if key not in m or m[key] is None:
+            if required:
+                self.src.error((*path, key), "required key is missing")
+            return default
+        value = m[key]
+        if isinstance(value, bool) and kind in (int, float, (int, float)):
+            self.src.error((*path, key), "expected a number, got a boolean")
+            return default
+        if not isinstance(value, kind):
+            want = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            self.src.error((*path, key), f"expected {want}, got {type(value).__name__}")
+            return default
+        return value
+
+    def strings(self, m: dict[str, Any], key: str, path: tuple[Any, ...], required: bool = False) -> tuple[str, ...]:
+        value = self.get(m, key, path, (list, str), default=[], required=required)
+        items = [value] if isinstance(value, str) else value
+        out = []
+        for i, item in enumerate(items):
+            if isinstance(item, (str, int)) and not isinstance(item, bool):
+                out.append(str(item))
+            else:
+                self.src.error((*path, key, i), "expected a string")
+        return tuple(out)
+
+    def port(self, m: dict[str, Any], path: tuple[Any, ...], default: int) -> int:
+        port = self.get(m, "port", path, int, default)
+        if not 0 <= port <= 65535:
+            self.src.error((*path, "port"), f"{port} is not a TCP port")
+            return default
+        return int(port)
+
+
+def _domain(d: str) -> str:
+    return d.strip().lower().rstrip(".")
+
+
+def _insurers(c: _Checker, raw: Any) -> dict[str, Insurer]:
+    out: dict[str, Insurer] = {}
+    if not isinstance(raw, dict) or not raw:
+        c.src.error(("insurers",), "required: a mapping of insurer id to its name, domains and patterns")
+        return out
+    for iid, body in raw.items():
+        path = ("insurers", iid)
+        if not isinstance(iid, str) or not INSURER_ID.match(iid):
+            c.src.error(path, "insurer id must be lower-case letters, digits, '_' or '-'")
+            continue
+        m = c.mapping(body, path, {"name", "aliases", "domains", "policy_numbers", "codes"})
+        patterns = []
+        for i, pat in enumerate(c.strings(m, "policy_numbers", path)):
+            try:
+                # Anchored on digits only: letters before a number ("No8123…") must not hide it.
+                patterns.append(regex.compile(rf"(?<![0-9])(?:{pat})(?![0-9])", regex.V1))
+            except regex.error as exc:
+                c.src.error((*path, "policy_numbers", i), f"invalid regular expression {pat!r}: {exc}")
+        out[iid] = Insurer(
+            id=iid,
+            name=c.get(m, "name", path, str, default=iid, required=True),
+            aliases=c.strings(m, "aliases", path),
+            domains=tuple(_domain(d) for d in c.strings(m, "domains", path, required=True)),
+            policy_numbers=tuple(patterns),
+            codes=c.strings(m, "codes", path),
+        )
+    return out
+
+
+def _party_list(
+    c: _Checker, m: dict[str, Any], key: str, path: tuple[Any, ...], insurers: dict[str, Insurer]
+) -> tuple[str, ...]:
+    parties = c.strings(m, key, path)
+    for i, p in enumerate(parties):
+        if p in ("internal", "external", "insurer"):
+            continue
+        if p.startswith("insurer:") and p[8:] in insurers:
+            continue
+        c.src.error(
+            (*path, key, i),
+            f"unknown party {p!r} (internal, external, insurer or insurer:<id> with id one of {', '.join(insurers)})",
+        )
+    return parties
+
+
+def _rules(c: _Checker, raw: Any, insurers: dict[str, Insurer]) -> tuple[Rule, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        c.src.error(("rules",), "expected a list of rules")
+        return ()
+    out: list[Rule] = []
+    seen: set[str] = set()
+    for i, body in enumerate(raw):
+        path: tuple[Any, ...] = ("rules", i)
+        m = c.mapping(body, path, {"name", "when", "action", "description"})
+        name = c.get(m, "name", path, str, default=f"rule-{i}", required=True)
+        if name in seen:
+            c.src.error((*path, "name"), f"duplicate rule name {name!r}")
+        seen.add(name)
+        wpath = (*path, "when")
+        w = c.mapping(
+            m.get("when"), wpath, {"violation", "min_records", "max_records", "recipient_party", "sender_party"}
+        )
+        violations = c.strings(w, "violation", wpath)
+        for j, v in enumerate(violations):
+            if v not in VIOLATION_KINDS:
+                c.src.error((*wpath, "violation", j), f"unknown violation {v!r} (one of {', '.join(VIOLATION_KINDS)})")
+        bounds = []
+        for key in ("min_records", "max_records"):
+            n = c.get(w, key, wpath, int)
+            if n is not None and n < 0:
+                c.src.error((*wpath, key), "must be 0 or more")
+            bounds.append(n)
+        action_text = c.get(m, "action", path, str, default="deliver", required=True)
+        if action_text not in ACTIONS:
+            c.src.error((*path, "action"), f"unknown action {action_text!r} (one of {', '.join(ACTIONS)})")
+            action_text = "deliver"
+        out.append(
+            Rule(
+                name=name,
+                when=Condition(
+                    violation=violations,
+                    min_records=bounds[0],
+                    max_records=bounds[1],
+                    recipient_party=_party_list(c, w, "recipient_party", wpath, insurers),
+                    sender_party=_party_list(c, w, "sender_party", wpath, insurers),
+                ),
+                action=Action.parse(action_text),
+                description=c.get(m, "description", path, str, default=""),
+            )
+        )
+    return tuple(out)
+
+
+def _section(
+    c: _Checker, data: dict[str, Any], key: str, allowed: set[str], build: Callable[[dict[str, Any]], Any]
+) -> Any:
+    return build(c.mapping(data.get(key), (key,), allowed))
+
+
+def load_config(path: str | Path) -> Config:
+    """Load and validate; raise ConfigError listing every problem found."""
+    root = Path(path)
+    src = _read_files(root)
+    c = _Checker(src)
+    data = src.data
+    for key in data:
+        if key not in TOP_KEYS:
+            src.error((key,), f"unknown key (allowed: {', '.join(sorted(TOP_KEYS))})")
+
+    listen = _section(
+        c,
+        data,
+        "listen",
+        {"host", "port"},
+        lambda m: Listen(host=c.get(m, "host", ("listen",), str, "127.0.0.1"), port=c.port(m, ("listen",), 10025)),
+    )
+    upstream = None
+    if data.get("upstream") is not None:
+        upstream = _section(
+            c,
+            data,
+            "upstream",
+            {"host", "port", "timeout"},
+            lambda m: Upstream(
+                host=c.get(m, "host", ("upstream",), str, "127.0.0.1", required=True),
+                port=c.port(m, ("upstream",), 25),
+                timeout=float(c.get(m, "timeout", ("upstream",), (int, float), 60.0)),
+            ),
+        )
+    outbox = _section(c, data, "outbox", {"path"}, lambda m: Path(c.get(m, "path", ("outbox",), str, "var/outbox")))
+    org = _section(
+        c,
+        data,
+        "organization",
+        {"name", "internal_domains"},
+        lambda m: Organization(
+            name=c.get(m, "name", ("organization",), str, ""),
+            internal_domains=tuple(
+                _domain(d) for d in c.strings(m, "internal_domains", ("organization",), required=True)
+            ),
+        ),
+    )
+    if "organization" not in data:
+        src.error(("organization",), "required key is missing")
+    insurers = _insurers(c, data.get("insurers"))
+
+    secondees = []
+    raw_sec = data.get("secondees") or []
+    if not isinstance(raw_sec, list):
+        src.error(("secondees",), "expected a list")
+        raw_sec = []
+    for i, body in enumerate(raw_sec):
+        m = c.mapping(body, ("secondees", i), {"address", "home_insurer"})
+        home = c.get(m, "home_insurer", ("secondees", i), str, "", required=True)
+        if home and home not in insurers:
+            src.error(("secondees", i, "home_insurer"), f"unknown insurer {home!r}")
+        secondees.append(
+            Secondee(address=c.get(m, "address", ("secondees", i), str, "", required=True).lower(), home_insurer=home)
+        )
+
+    registry_path = _section(c, data, "registry", {"path"}, lambda m: c.get(m, "path", ("registry",), str))
+    quarantine_path = _section(
+        c, data, "quarantine", {"path"}, lambda m: Path(c.get(m, "path", ("quarantine",), str, "var/quarantine.db"))
+    )
+    limits = _section(
+        c,
+        data,
+        "limits",
+        {"max_message_size", "scan_timeout"},
+        lambda m: Limits(
+            max_message_size=c.get(m, "max_message_size", ("limits",), int, Limits.max_message_size),
+            scan_timeout=float(c.get(m, "scan_timeout", ("limits",), (int, float), Limits.scan_timeout)),
+        ),
+    )
+    on_error = c.get(data, "on_error", (), str, "quarantine")
+    if on_error not in ("deliver", "monitor", "quarantine", "reject"):
+        src.error(("on_error",), f"must be quarantine, reject, monitor or deliver, not {on_error!r}")
+        on_error = "quarantine"
+    rules = _rules(c, data.get("rules"), insurers)
+
+    if src.problems:
+        raise ConfigError(src.problems)
+    return Config(
+        source=str(root),
+        listen=listen,
+        upstream=upstream,
+        outbox=outbox,
+        organization=org,
+        insurers=insurers,
+        secondees=tuple(secondees),
+        registry_path=Path(registry_path) if registry_path else None,
+        quarantine_path=quarantine_path,
+        limits=limits,
+        on_error=Action.parse(on_error),
+        rules=tuple(rules),
+    )

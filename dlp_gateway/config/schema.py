@@ -1,0 +1,93 @@
+"""The typed, frozen shape of the configuration. Validation lives in load.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import regex
+
+from dlp_gateway.model import Action
+
+VIOLATION_KINDS = ("cross_insurer", "unattributed", "unscannable", "external_disclosure")
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str = "127.0.0.1"
+    port: int = 10025
+
+
+@dataclass(frozen=True)
+class Upstream:
+    host: str
+    port: int = 25
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class Organization:
+    name: str
+    internal_domains: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Insurer:
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    domains: tuple[str, ...]
+    policy_numbers: tuple[regex.Pattern[str], ...]
+    codes: tuple[str, ...] = ()
+
+    @property
+    def mentions(self) -> tuple[str, ...]:
+        """Every way text may name this insurer."""
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Secondee:
+    address: str
+    home_insurer: str
+
+
+@dataclass(frozen=True)
+class Condition:
+    """All given fields must hold for a recipient; an empty condition matches every recipient."""
+
+    violation: tuple[str, ...] = ()
+    min_records: int | None = None
+    max_records: int | None = None
+    recipient_party: tuple[str, ...] = ()
+    sender_party: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    when: Condition
+    action: Action
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_size: int = 25 * 1024 * 1024
+    scan_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str
+    listen: Listen
+    upstream: Upstream | None
+    outbox: Path
+    organization: Organization
+    insurers: dict[str, Insurer]
+    secondees: tuple[Secondee, ...]
+    registry_path: Path | None
+    quarantine_path: Path
+    limits: Limits
+    on_error: Action
+    rules: tuple[Rule, ...]

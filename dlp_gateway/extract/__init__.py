@@ -1,0 +1,1 @@
+"""extract: Message → text Segments with provenance."""

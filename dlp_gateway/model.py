@@ -1,0 +1,154 @@
+"""The data passed between pipeline stages: frozen dataclasses, no behaviour beyond trivial helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+@dataclass(frozen=True)
+class Envelope:
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One leaf MIME part, decoded to text where it is text."""
+
+    location: str  # "body", "body[1]", "attachment[0]:name.txt"
+    content_type: str
+    filename: str | None
+    text: str | None  # None when the part is not text this version can read
+
+
+@dataclass(frozen=True)
+class Message:
+    headers: tuple[tuple[str, str], ...]  # (name, decoded value), in order
+    subject: str
+    parts: tuple[Part, ...]
+    defects: tuple[str, ...] = ()
+
+    def header(self, name: str) -> list[str]:
+        lname = name.lower()
+        return [v for n, v in self.headers if n.lower() == lname]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Text with provenance. `lines` keeps line structure so findings can say where they sit."""
+
+    location: str
+    lines: tuple[str, ...]
+    kind: str = "text"  # "text" | "header" | "row"
+
+
+@dataclass(frozen=True)
+class Unscannable:
+    location: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A detector hit: `value` is canonical (policy number, insurer id, ISO date or name)."""
+
+    detector: str  # "policy_number" | "name" | "insurer" | "date"
+    value: str
+    segment: int
+    line: int
+    start: int
+    end: int
+    confidence: float
+    insurers: tuple[str, ...] = ()  # policy_number: insurers whose pattern matched
+    label: str | None = None  # name: the label or honorific that introduced it
+    heading: bool = False  # insurer: the mention is a section heading
+
+
+@dataclass(frozen=True)
+class Record:
+    policy_number: str | None
+    name: str | None
+    expiry: str | None
+    underwriter: str | None
+    attribution: str  # registry | explicit | registry_name | pattern | unknown
+    confidence: float
+    location: str
+
+
+@dataclass(frozen=True)
+class Party:
+    kind: str  # internal | insurer | external
+    insurer: str | None = None
+
+    def __str__(self) -> str:
+        return f"insurer:{self.insurer}" if self.kind == "insurer" else self.kind
+
+
+class Action(IntEnum):
+    """Actions ordered from least to most restrictive: max() picks the winner."""
+
+    DELIVER = 0
+    MONITOR = 1
+    STRIP = 2
+    REDACT = 3
+    QUARANTINE = 4
+    REJECT = 5
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Action:
+        return cls[text.upper()]
+
+
+@dataclass(frozen=True)
+class Violation:
+    kind: str  # cross_insurer | unattributed | unscannable | external_disclosure
+    records: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecipientDecision:
+    address: str
+    party: Party
+    action: Action
+    violations: tuple[Violation, ...]
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    rule: str
+    action: Action
+    recipients: tuple[str, ...]
+    why: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Action
+    recipients: tuple[RecipientDecision, ...]
+    matches: tuple[RuleMatch, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        return tuple(m.rule for m in self.matches)
+
+    def recipients_with(self, action: Action) -> list[str]:
+        return [r.address for r in self.recipients if r.action == action]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the pipeline concluded about one message."""
+
+    envelope: Envelope
+    sender_party: Party
+    decision: Decision
+    records: tuple[Record, ...]
+    unscannable: tuple[Unscannable, ...]
+    finding_counts: dict[str, int] = field(default_factory=dict)

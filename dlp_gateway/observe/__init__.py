@@ -1,0 +1,1 @@
+"""observe: structured logs (and, later, metrics) that carry no customer data."""

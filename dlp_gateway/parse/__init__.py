@@ -1,0 +1,1 @@
+"""parse: raw bytes → Message (decoded headers, leaf parts as text)."""

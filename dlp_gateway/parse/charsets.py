@@ -1,0 +1,172 @@
+"""Decode bytes the way Japanese mail really is, not the way its labels claim (DESIGN §6).
+
+ISO-2022-JP from Windows clients carries NEC row-13 and IBM-extension characters (①, ㈱, 髙)
+that only CP50220 defines; Python's iso2022_jp codecs raise on them. We translate each JIS X 0208
+byte pair to Shift_JIS arithmetically and decode with cp932, which holds those extensions.
+"""
+
+from __future__ import annotations
+
+import codecs
+
+_SJIS_ALIASES = {
+    "shift_jis",
+    "shift-jis",
+    "sjis",
+    "x-sjis",
+    "ms_kanji",
+    "csshiftjis",
+    "windows-31j",
+    "cp932",
+    "ms932",
+    "x-ms-cp932",
+}
+_ISO2022JP_ALIASES = {
+    "iso-2022-jp",
+    "csiso2022jp",
+    "iso2022jp",
+    "iso-2022-jp-1",
+    "iso-2022-jp-2",
+    "iso-2022-jp-3",
+    "iso-2022-jp-2004",
+    "iso-2022-jp-ms",
+    "cp50220",
+    "cp50221",
+    "cp50222",
+    "jis",
+}
+_EUC_ALIASES = {"euc-jp", "eucjp", "x-euc-jp", "cseucpkdfmtjapanese", "euc_jp"}
+_GB_ALIASES = {"gb2312", "gbk", "gb18030", "x-gbk", "csgb2312", "euc-cn"}
+
+_SINGLE_BYTE = {"latin_1", "iso8859-1", "cp1252", "iso8859-15", "ascii"}
+ESC = 0x1B
+
+
+def _jis_pair_to_sjis(j1: int, j2: int) -> bytes:
+    s1 = ((j1 + 1) >> 1) + (0x70 if j1 <= 0x5E else 0xB0)
+    if j1 & 1:
+        s2 = j2 + 0x1F
+        if s2 >= 0x7F:
+            s2 += 1
+    else:
+        s2 = j2 + 0x7E
+    return bytes((s1, s2))
+
+
+def decode_iso2022jp(data: bytes, errors: str = "strict") -> str:
+    """ISO-2022-JP with the CP50220/CP50221 extensions, via cp932."""
+    out: list[str] = []
+    mode = "ascii"
+    pending = bytearray()  # Shift_JIS bytes of the current double-byte run
+    shift_out = False
+
+    def flush() -> None:
+        if pending:
+            out.append(pending.decode("cp932", errors))
+            pending.clear()
+
+    i, n = 0, len(data)
+    while i < n:
+        b = data[i]
+        if b == ESC and i + 2 < n:
+            seq = data[i + 1 : i + 3]
+            if seq in (b"$B", b"$@"):
+                flush()
+                mode, i = "jis0208", i + 3
+                continue
+            if seq == b"$(" and i + 3 < n and data[i + 3] in b"DQO":
+                flush()
+                mode, i = ("jis0212" if data[i + 3] == 0x44 else "jis0208"), i + 4
+                continue
+            if seq in (b"(B", b"(J", b"(H"):
+                flush()
+                mode, i = "ascii", i + 3
+                continue
+            if seq == b"(I":
+                flush()
+                mode, i = "kana", i + 3
+                continue
+        if b in (0x0E, 0x0F):  # SO / SI: CP50221 half-width katakana
+            flush()
+            shift_out = b == 0x0E
+            i += 1
+            continue
+        if b in (0x0A, 0x0D):  # a line break ends a double-byte run in practice
+            flush()
+            mode = "ascii" if mode != "kana" else mode
+            out.append(chr(b))
+            i += 1
+            continue
+        if mode in ("jis0208", "jis0212") and 0x21 <= b <= 0x7E and i + 1 < n and 0x21 <= data[i + 1] <= 0x7E:
+            if mode == "jis0208":
+                pending += _jis_pair_to_sjis(b, data[i + 1])
+            else:
+                flush()
+                out.append(bytes((0x8F, b | 0x80, data[i + 1] | 0x80)).decode("euc_jis_2004", errors))
+            i += 2
+            continue
+        if (mode == "kana" or shift_out) and 0x21 <= b <= 0x5F:
+            pending.append(b + 0x80)
+            i += 1
+            continue
+        flush()
+        if b >= 0x80:
+            # 8-bit data inside a 7-bit charset: the label lies; let the caller fall back.
+            out.append(bytes((b,)).decode("ascii", errors))
+        else:
+            out.append(chr(b))
+        i += 1
+    flush()
+    return "".join(out)
+
+
+def codec_for(label: str | None) -> str | None:
+    """The codec we trust for a declared charset label, or None if Python does not know it."""
+    if not label:
+        return None
+    low = label.strip().strip('"').lower()
+    if low in _SJIS_ALIASES:
+        return "cp932"
+    if low in _ISO2022JP_ALIASES:
+        return "iso-2022-jp-ext"
+    if low in _EUC_ALIASES:
+        return "euc_jis_2004"
+    if low in _GB_ALIASES:
+        return "gb18030"
+    try:
+        return codecs.lookup(low).name
+    except LookupError:
+        return None
+
+
+def _try(data: bytes, codec: str) -> str | None:
+    try:
+        if codec == "iso-2022-jp-ext":
+            return decode_iso2022jp(data)
+        return data.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def decode(data: bytes, label: str | None = None) -> tuple[str, str]:
+    """Decode `data`, preferring the declared label when the bytes agree with it.
+
+    Returns (text, codec used). Never raises: the last resort replaces undecodable bytes.
+    """
+    codec = codec_for(label)
+    high = any(b >= 0x80 for b in data)
+    candidates: list[str] = []
+    if not high and (b"\x1b$" in data or b"\x1b(" in data):
+        # JIS escapes in 7-bit data are ISO-2022-JP whatever the label says.
+        candidates.append("iso-2022-jp-ext")
+    if high and codec in _SINGLE_BYTE:
+        # Latin labels decode any bytes; valid multi-byte UTF-8 under one is UTF-8 mislabelled.
+        candidates.append("utf-8")
+    if codec and not (high and codec in ("ascii", "iso-2022-jp-ext")):
+        candidates.append(codec)  # a 7-bit label over 8-bit bytes lies
+    candidates += ["ascii", "utf-8", "cp932", "euc_jis_2004", "gb18030"]
+    for c in dict.fromkeys(candidates):
+        text = _try(data, c)
+        if text is not None:
+            return text, c
+    return data.decode("cp932", "replace"), "cp932-replace"

@@ -1,0 +1,1 @@
+"""quarantine: durable storage of held messages and the review operations on them."""

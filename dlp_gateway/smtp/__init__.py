@@ -1,0 +1,1 @@
+"""smtp: the thin adapters — aiosmtpd in, aiosmtplib (or the local outbox) out."""

@@ -1,0 +1,111 @@
+"""Where delivered mail goes: the upstream MTA, or a local outbox when no upstream is configured.
+
+All third-party SMTP client errors are converted to RelayError here, in one place, with
+`temporary` telling the gateway whether to answer 4xx (retry later) or 5xx.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from dlp_gateway.config.schema import Config, Upstream
+from dlp_gateway.errors import RelayError
+
+log = logging.getLogger(__name__)
+
+
+class Relay(Protocol):
+    async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
+        """Return only once the message is accepted for every recipient; raise RelayError otherwise."""
+
+
+class SmtpRelay:
+    def __init__(self, upstream: Upstream) -> None:
+        self.upstream = upstream
+
+    async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
+        client = aiosmtplib.SMTP(
+            hostname=self.upstream.host, port=self.upstream.port, timeout=self.upstream.timeout, start_tls=False
+        )
+        try:
+            await client.connect()
+            refused, _ = await client.sendmail(mail_from, list(rcpt_tos), data)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            raise RelayError(
+                "upstream refused every recipient",
+                temporary=any(400 <= c < 500 for c in codes),
+                code=codes[0] if codes else None,
+            ) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise RelayError(f"upstream answered {exc.code}", temporary=exc.code < 500, code=exc.code) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise RelayError(f"upstream unreachable: {type(exc).__name__}", temporary=True) from exc
+        finally:
+            if client.is_connected:
+                try:
+                    await client.quit()
+                except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                    client.close()
+        if refused:
+            # Some recipients accepted, some refused. Answering 4xx now would duplicate the mail to the
+            # accepted ones, so the message counts as delivered; the refusal is logged (count only).
+            log.warning(
+                json.dumps({"event": "upstream_partial_refusal", "refused": len(refused), "recipients": len(rcpt_tos)})
+            )
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
+
+
+class OutboxRelay:
+    """Writes each delivered message to a directory: the trial sink a newcomer can read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+            name = f"{stamp}-{secrets.token_hex(4)}.eml"
+            trace = (
+                f"Return-Path: <{_UNSAFE.sub('_', mail_from)}>\r\n"
+                f"X-DLP-Envelope-To: {', '.join(_UNSAFE.sub('_', r) for r in rcpt_tos)}\r\n"
+            ).encode()
+            tmp = self.path / f".{name}.tmp"
+            with tmp.open("wb") as f:
+                f.write(trace + data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path / name)
+        except OSError as exc:
+            raise RelayError(f"outbox not writable: {exc.strerror}", temporary=True) from exc
+
+
+@dataclass
+class MemoryRelay:
+    """In-memory fake for tests: records deliveries, or fails as told."""
+
+    sent: list[tuple[str, tuple[str, ...], bytes]] = field(default_factory=list)
+    fail: RelayError | None = None
+
+    async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.sent.append((mail_from, tuple(rcpt_tos), data))
+
+
+def relay_for(config: Config) -> Relay:
+    return SmtpRelay(config.upstream) if config.upstream else OutboxRelay(config.outbox)

@@ -1,0 +1,138 @@
+"""Test helpers: build messages, ISO-2022-JP with CP50220 extensions, a loopback SMTP sink."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from dlp_gateway.config import Config, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "rules"
+CORPORA = ROOT.parent / "shared" / "corpora"
+
+HEAD_OFFICE = "honbu@mirai-hoken.example.jp"
+BRANCH_A = "shiten-a@mirai-hoken.example.jp"
+BRANCH_B = "shiten-b@mirai-hoken.example.jp"
+SOMPO = "tanaka@sompo-japan.co.jp"
+MSI = "kimura@ms-ins.com"
+TOKIO = "suzuki@tokiomarine-nichido.co.jp"
+
+TOKIO_LIST = """各拠点ご担当者様
+
+今月満期の東京海上日動のご契約一覧です。
+
+証券番号：8100000001　契約者名：山田 太郎 様　満期日：2024/10/01　引受：東京海上日動
+証券番号：8100000002　契約者名：佐藤 花子 様　満期日：2024/11/15　引受：東京海上日動
+
+本部 営業推進課
+"""
+
+
+def example_config(**changes: Any) -> Config:
+    return dataclasses.replace(load_config(RULES), **changes)
+
+
+def to_iso2022jp(text: str) -> bytes:
+    """Encode like Windows' CP50220: JIS X 0208 via cp932, so NEC row 13 (①, ㈱) survives."""
+    out = bytearray()
+    mode = b"\x1b(B"
+
+    def switch(to: bytes) -> None:
+        nonlocal mode
+        if mode != to:
+            out.extend(to)
+            mode = to
+
+    for ch in text:
+        b = ch.encode("cp932")
+        if len(b) == 1 and b[0] >= 0xA1:  # half-width katakana: JIS X 0201 kana set
+            switch(b"\x1b(I")
+            out.append(b[0] - 0x80)
+            continue
+        if len(b) == 1:
+            switch(b"\x1b(B")
+            out.extend(b)
+            continue
+        switch(b"\x1b$B")
+        s1, s2 = b
+        j1 = (((s1 - 0x40 if s1 >= 0xE0 else s1) - 0x81) << 1) + 0x21
+        if s2 >= 0x9F:
+            j1, j2 = j1 + 1, s2 - 0x7E
+        else:
+            j2 = s2 - (0x20 if s2 > 0x7F else 0x1F)
+        out += bytes((j1, j2))
+    switch(b"\x1b(B")
+    return bytes(out)
+
+
+def encode(text: str, charset: str) -> bytes:
+    """Encode as a Windows mail client would under this label."""
+    if charset.upper() == "ISO-2022-JP":
+        return to_iso2022jp(text)
+    return text.encode("cp932" if charset.upper() == "SHIFT_JIS" else charset)
+
+
+def b64_word(text: str, charset: str = "UTF-8") -> str:
+    raw = encode(text, charset)
+    return f"=?{charset}?B?{base64.b64encode(raw).decode()}?="
+
+
+def make_message(
+    body: str,
+    *,
+    to: Sequence[str] = (BRANCH_A,),
+    cc: Sequence[str] = (),
+    sender: str = HEAD_OFFICE,
+    subject: str = "満期一覧",
+    charset: str = "UTF-8",
+) -> bytes:
+    lines = [f"From: {sender}", f"To: {', '.join(to)}"]
+    if cc:
+        lines.append(f"Cc: {', '.join(cc)}")
+    lines += [
+        f"Subject: {b64_word(subject, charset)}",
+        "MIME-Version: 1.0",
+        f"Content-Type: text/plain; charset={charset}",
+        "Message-ID: <t1@mirai-hoken.example.jp>",
+    ]
+    if charset.upper() == "ISO-2022-JP":
+        lines.append("Content-Transfer-Encoding: 7bit")
+        payload = to_iso2022jp(body.replace("\n", "\r\n"))
+    else:
+        lines.append("Content-Transfer-Encoding: base64")
+        payload = base64.encodebytes(encode(body, charset)).replace(b"\n", b"\r\n")
+    return "\r\n".join(lines).encode() + b"\r\n\r\n" + payload
+
+
+@dataclass
+class Sink:
+    """A recording upstream MTA on loopback; `answer` makes it refuse DATA (e.g. 451)."""
+
+    received: list[tuple[str, tuple[str, ...], bytes]] = field(default_factory=list)
+    answer: str | None = None
+    server: asyncio.Server | None = None
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.answer:
+            return self.answer
+        self.received.append((envelope.mail_from or "", tuple(envelope.rcpt_tos), envelope.original_content or b""))
+        return "250 2.0.0 sink accepted"
+
+    async def start(self, port: int = 0) -> int:
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(lambda: SMTP(self, hostname="sink"), "127.0.0.1", port)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self.server:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None

@@ -1,0 +1,122 @@
+"""config: the example loads; every mistake is named with its file and key path."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dlp_gateway.config import load_config
+from dlp_gateway.errors import ConfigError
+from dlp_gateway.model import Action
+from tests.helpers import RULES
+
+
+def test_example_configuration_loads() -> None:
+    cfg = load_config(RULES)
+    assert set(cfg.insurers) == {"tokio", "sompo", "msi", "aioi"}
+    assert cfg.insurers["msi"].domains == ("ms-ins.com",)
+    assert cfg.upstream is None
+    assert cfg.outbox == Path("var/outbox")
+    assert cfg.on_error == Action.QUARANTINE
+    assert [r.name for r in cfg.rules][:2] == ["cross-insurer", "cross-insurer-bulk"]
+
+
+def test_design_example_single_file(tmp_path: Path) -> None:
+    f = tmp_path / "gw.yaml"
+    f.write_text(
+        """
+listen: {host: 127.0.0.1, port: 10025}
+upstream: {host: 127.0.0.1, port: 10026}
+organization: {name: みらい保険サービス, internal_domains: [mirai-hoken.example.jp]}
+insurers:
+  tokio: {name: 東京海上日動火災保険, aliases: [東京海上日動], domains: [tokiomarine-nichido.co.jp],
+          policy_numbers: ['8\\d{9}']}
+  aioi: {name: あいおいニッセイ同和損害保険, domains: [aioinissaydowa.co.jp]}
+secondees:
+  - {address: sato@mirai-hoken.example.jp, home_insurer: aioi}
+registry: {path: var/registry.idx}
+rules:
+  - {name: cross-insurer, when: {violation: cross_insurer}, action: strip}
+  - {name: cross-insurer-bulk, when: {violation: cross_insurer, min_records: 10}, action: quarantine}
+""",
+        encoding="utf-8",
+    )
+    cfg = load_config(f)
+    assert cfg.upstream is not None
+    assert cfg.upstream.port == 10026
+    assert cfg.secondees[0].home_insurer == "aioi"
+    assert cfg.rules[1].when.min_records == 10
+
+
+def broken(tmp_path: Path, filename: str, text: str) -> list[str]:
+    d = tmp_path / "rules"
+    shutil.copytree(RULES, d)
+    (d / filename).write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(d)
+    return info.value.problems
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("rules:\n  - {name: r, when: {}, action: delete}\n", "zz.yaml: rules[5].action: unknown action 'delete'"),
+        (
+            "rules:\n  - {name: r, when: {violations: cross_insurer}, action: strip}\n",
+            "zz.yaml: rules[5].when.violations: unknown key",
+        ),
+        (
+            "rules:\n  - {name: r, when: {violation: leak}, action: strip}\n",
+            "zz.yaml: rules[5].when.violation[0]: unknown violation 'leak'",
+        ),
+        (
+            "rules:\n  - {name: r, when: {recipient_party: 'insurer:axa'}, action: strip}\n",
+            "zz.yaml: rules[5].when.recipient_party[0]: unknown party 'insurer:axa'",
+        ),
+        ("rules:\n  - {when: {}, action: strip}\n", "zz.yaml: rules[5].name: required key is missing"),
+        ("rules:\n  - {name: cross-insurer, action: strip}\n", "zz.yaml: rules[5].name: duplicate rule name"),
+        (
+            "insurers:\n  axa: {name: AXA, domains: [axa.co.jp], policy_numbers: ['AX(\\d+']}\n",
+            "zz.yaml: insurers.axa.policy_numbers[0]: invalid regular expression",
+        ),
+        ("insurers:\n  axa: {name: AXA}\n", "zz.yaml: insurers.axa.domains: required key is missing"),
+        ("insurers:\n  tokio: {name: X, domains: [x.jp]}\n", "zz.yaml: insurers.tokio: already defined in"),
+        (
+            "secondees:\n  - {address: a@b.jp, home_insurer: axa}\n",
+            "zz.yaml: secondees[1].home_insurer: unknown insurer 'axa'",
+        ),
+        ("limits: {max_message_size: big}\n", "zz.yaml: limits: already defined in"),
+        ("listenn: {port: 25}\n", "zz.yaml: listenn: unknown key"),
+        ("on_error: strip\n", "zz.yaml: on_error: already defined in"),
+        ("rules: [\n", "zz.yaml: (YAML syntax)"),
+    ],
+)
+def test_problems_name_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    problems = broken(tmp_path, "zz.yaml", text)
+    assert any(expected in p for p in problems), problems
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    problems = broken(
+        tmp_path, "zz.yaml", "rules:\n  - {name: a, action: nuke}\n  - {name: b, when: {min_records: -1}}\n"
+    )
+    assert len(problems) >= 3  # the bad action, the negative count, the missing action
+
+
+def test_type_errors_are_named(tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text(
+        "listen: {port: '25'}\norganization: {internal_domains: [a.jp]}\n"
+        "insurers: {x: {name: X, domains: [x.jp]}}\nlimits: {scan_timeout: true, max_message_size: big}\n"
+        "on_error: strip\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(f)
+    text = "\n".join(info.value.problems)
+    assert f"{f}: listen.port: expected int, got str" in text
+    assert f"{f}: limits.scan_timeout: expected a number, got a boolean" in text
+    assert f"{f}: limits.max_message_size: expected int, got str" in text
+    assert f"{f}: on_error: must be quarantine, reject, monitor or deliver, not 'strip'" in text

@@ -1,0 +1,81 @@
+"""correlate: grouping findings into records and attributing underwriters in DESIGN §3 order."""
+
+from __future__ import annotations
+
+import pytest
+
+from dlp_gateway.correlate import correlate
+from dlp_gateway.detect import detect_all
+from dlp_gateway.model import Record, Segment
+from dlp_gateway.registry import EMPTY_REGISTRY, Registry, RegistryIndex
+from tests.helpers import example_config
+
+CONFIG = example_config()
+
+
+def records(text: str, registry: Registry = EMPTY_REGISTRY) -> list[Record]:
+    segs = (Segment("body", tuple(text.split("\n"))),)
+    return correlate(segs, detect_all(segs, CONFIG), registry)
+
+
+def brief(rs: list[Record]) -> list[tuple[str | None, str | None, str | None, str]]:
+    return [(r.policy_number, r.name, r.underwriter, r.attribution) for r in rs]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # pattern only: the number's format belongs to one insurer
+        ("証券番号 8123456789 山田 太郎 様", [("8123456789", "山田 太郎", "tokio", "pattern")]),
+        # explicit mention in the same line beats the pattern
+        ("証券番号 8123456789 山田 太郎 様 引受：損保ジャパン", [("8123456789", "山田 太郎", "sompo", "explicit")]),
+        # section heading above the records
+        ("■三井住友海上 ご契約分\n証券番号 8123456789 山田 太郎 様", [("8123456789", "山田 太郎", "msi", "explicit")]),
+        # several numbers on a line pair with names and insurers in order
+        (
+            "8123456789 山田 太郎 様 東京海上日動 / MS1234567 鈴木 一郎 様 三井住友海上",
+            [("8123456789", "山田 太郎", "tokio", "explicit"), ("MS1234567", "鈴木 一郎", "msi", "explicit")],
+        ),
+        # fields on the following lines of a block join the number above
+        (
+            "証券番号：8123456789\n契約者名：山田 太郎\n引受保険会社：あいおいニッセイ同和損保\n満期日：2024/10/01",
+            [("8123456789", "山田 太郎", "aioi", "explicit")],
+        ),
+        # name-first blocks
+        (
+            "契約者名：山田 太郎\n証券番号：8123456789\n契約者名：鈴木 一郎\n証券番号：8123456790",
+            [("8123456789", "山田 太郎", "tokio", "pattern"), ("8123456790", "鈴木 一郎", "tokio", "pattern")],
+        ),
+        # a labelled name with no number is still a customer record
+        ("契約者名：山田 太郎", [(None, "山田 太郎", None, "unknown")]),
+        # the greeting's honorific name alone is not a record
+        ("東京海上日動　鈴木様\n\nいつもお世話になっております。", []),
+        # an insurer mentioned in prose nearby is not an attribution
+        ("証券番号 9999 の件\n\n契約者名：山田 太郎", [(None, "山田 太郎", None, "unknown")]),
+    ],
+)
+def test_records(text: str, expected: list[tuple[str | None, str | None, str | None, str]]) -> None:
+    assert brief(records(text)) == expected
+
+
+def test_registry_wins_over_every_other_source() -> None:
+    reg = RegistryIndex()
+    reg.add("8123456789", "山田 太郎", "aioi")
+    reg.add("", "鈴木 一郎", "msi")
+    got = records("証券番号 8123456789 山田 太郎 様 引受：損保ジャパン\n\n契約者名：鈴木一郎", reg)
+    assert brief(got) == [("8123456789", "山田 太郎", "aioi", "registry"), (None, "鈴木 一郎", "msi", "registry_name")]
+    assert got[0].confidence > got[1].confidence
+    assert got[0].location == "body:line 1"
+    assert got[1].location == "body:line 3"
+
+
+def test_name_held_by_two_insurers_is_not_attributed_by_name() -> None:
+    reg = RegistryIndex()
+    reg.add("", "山田 太郎", "aioi")
+    reg.add("", "山田 太郎", "tokio")
+    assert brief(records("契約者名：山田 太郎", reg)) == [(None, "山田 太郎", None, "unknown")]
+
+
+def test_expiry_joins_its_record() -> None:
+    (r,) = records("証券番号：8123456789 契約者名：山田 太郎 満期日：2024/10/01")
+    assert r.expiry == "2024-10-01"

@@ -1,0 +1,115 @@
+"""detect: policy numbers, names, insurer mentions and dates, as tables of (text, expected)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dlp_gateway.detect import dates, names
+from dlp_gateway.detect.insurers import MentionFinder
+from dlp_gateway.detect.normalize import canonical_number, name_key
+from dlp_gateway.detect.policy_number import PolicyNumberFinder
+from tests.helpers import example_config
+
+CONFIG = example_config()
+NUMBERS = PolicyNumberFinder(CONFIG.insurers.values())
+MENTIONS = MentionFinder(CONFIG.insurers.values())
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("証券番号：8123456789", [("8123456789", ("tokio",))]),
+        ("証券番号：８１２３４５６７８９", [("8123456789", ("tokio",))]),
+        ("証券番号 8123-456-789", [("8123456789", ("tokio",))]),
+        ("証券番号 8123‐456789", [("8123456789", ("tokio",))]),
+        ("証券番号 ８１２３－４５６７８９", [("8123456789", ("tokio",))]),
+        ("証券番号 8123ー456789", [("8123456789", ("tokio",))]),
+        ("証券番号 8123 456 789", [("8123456789", ("tokio",))]),
+        ("証券番号 8123　456789", [("8123456789", ("tokio",))]),
+        ("No.MS-1234567 と 30000000001", [("MS1234567", ("msi",)), ("30000000001", ("sompo",))]),
+        ("ｍｓ－１２３４５６７", [("MS1234567", ("msi",))]),
+        ("A123456789 様", [("A123456789", ("aioi",))]),
+        # look-alikes and boundaries
+        ("電話 0120-577-101", []),
+        ("〒150-0002 東京都渋谷区", []),
+        ("81234567890123", []),  # longer digit run: not a 10-digit number
+        ("2024 8123456789", [("8123456789", ("tokio",))]),  # a year before it does not glue on
+        ("TEL 8123456789", []),
+        ("金額 1,234,567円", []),
+    ],
+)
+def test_policy_numbers(line: str, expected: list[tuple[str, tuple[str, ...]]]) -> None:
+    assert [(f.value, f.insurers) for f in NUMBERS.find(line, 0, 0)] == expected
+
+
+def test_policy_number_span_points_at_the_original_text() -> None:
+    line = "証券番号：８１２３－４５６７８９です"
+    (f,) = NUMBERS.find(line, 0, 0)
+    assert line[f.start : f.end] == "８１２３－４５６７８９"
+    assert f.confidence > 0.6  # the context word 証券番号 raises it
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("契約者名：山田 太郎", [("山田 太郎", "契約者名")]),
+        ("契約者氏名　山田　太郎", [("山田 太郎", "契約者氏名")]),
+        ("被保険者: 鈴木一郎様", [("鈴木一郎", "被保険者")]),
+        ("お客様名：ヤマダ タロウ", [("ヤマダ タロウ", "お客様名")]),
+        ("氏名: YAMADA Taro", [("YAMADA Taro", "氏名")]),
+        ("山田 太郎 様", [("山田 太郎", "様")]),
+        ("鈴木殿", [("鈴木", "殿")]),
+        ("東京海上日動　鈴木様", [("鈴木", "様")]),
+        ("氏名欄にご記入ください", []),
+        ("よろしくお願いします", []),
+    ],
+)
+def test_names(line: str, expected: list[tuple[str, str]]) -> None:
+    assert [(f.value, f.label) for f in names.find(line, 0, 0)] == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected", "heading"),
+    [
+        ("引受：東京海上日動", ["tokio"], False),
+        ("■東京海上日動 ご契約分", ["tokio"], True),
+        ("【損保ジャパン】", ["sompo"], True),
+        ("三井住友海上とあいおいニッセイ同和損保の比較", ["msi", "aioi"], False),
+        ("tokio marine nichido", ["tokio"], False),
+        ("東京都の天気", [], False),
+    ],
+)
+def test_insurer_mentions(line: str, expected: list[str], heading: bool) -> None:
+    found = MENTIONS.find(line, 0, 0)
+    assert [f.value for f in found] == expected
+    assert all(f.heading == heading for f in found)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("満期日：2024/10/01", ["2024-10-01"]),
+        ("満期 ２０２４年１０月１日", ["2024-10-01"]),
+        ("令和6年10月1日", ["2024-10-01"]),
+        ("2024-13-01", []),
+    ],
+)
+def test_dates(line: str, expected: list[str]) -> None:
+    assert [f.value for f in dates.find(line, 0, 0)] == expected
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("山田 太郎", "山田太郎"),
+        ("山田　太郎", "山田太郎"),
+        ("やまだ たろう", "ヤマダタロウ"),
+        ("yamada taro", "YAMADA TARO"),
+    ],
+)
+def test_name_keys_compare_variants_equal(a: str, b: str) -> None:
+    assert name_key(a) == name_key(b)
+
+
+def test_canonical_number() -> None:
+    assert canonical_number("ｍｓ－１２３４５６７") == "MS1234567"

@@ -1,0 +1,85 @@
+"""parse: charsets and headers as Japanese mail really carries them."""
+
+from __future__ import annotations
+
+import pytest
+
+from dlp_gateway.parse.charsets import decode
+from dlp_gateway.parse.mime import decode_header_value, parse_message
+from tests.helpers import b64_word, make_message, to_iso2022jp
+
+SAMPLES = ["山田 太郎 様", "①②③ ㈱みらい Ⅰ期", "髙橋 﨑山", "証券番号：８１２３－４５６７８９", "ｶﾀｶﾅ半角"]
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_iso2022jp_with_cp50220_extensions(text: str) -> None:
+    assert decode(to_iso2022jp(text), "ISO-2022-JP") == (text, "iso-2022-jp-ext")
+
+
+@pytest.mark.parametrize(
+    ("data", "label", "expected"),
+    [
+        ("山田太郎①".encode("cp932"), "Shift_JIS", "山田太郎①"),  # Shift_JIS labels mean cp932
+        ("山田太郎".encode("euc_jp"), "EUC-JP", "山田太郎"),
+        ("山田太郎".encode(), "iso-8859-1", "山田太郎"),  # the label lies; the bytes are UTF-8
+        ("山田太郎".encode("cp932"), "us-ascii", "山田太郎"),  # 8-bit bytes under a 7-bit label
+        ("山田太郎".encode("cp932"), "utf-8", "山田太郎"),  # a wrong UTF-8 label
+        (to_iso2022jp("山田太郎"), "utf-8", "山田太郎"),  # JIS escapes whatever the label says
+        ("山田太郎".encode("cp932"), None, "山田太郎"),
+        ("张伟 保单".encode("gb2312"), "gb2312", "张伟 保单"),
+    ],
+)
+def test_labels_are_checked_against_the_bytes(data: bytes, label: str | None, expected: str) -> None:
+    assert decode(data, label)[0] == expected
+
+
+def test_undecodable_bytes_never_raise() -> None:
+    text, codec = decode(b"\xff\xfe\xfa\x80\x81", "utf-8")
+    assert codec in ("cp932-replace", "gb18030", "euc_jis_2004", "cp932")
+    assert isinstance(text, str)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b64_word("満期一覧①", "ISO-2022-JP"), "満期一覧①"),
+        (b64_word("満期一覧", "UTF-8"), "満期一覧"),
+        (b64_word("㈱みらい", "Shift_JIS"), "㈱みらい"),
+        # one encoded word per line, folded: the whitespace between them disappears
+        (b64_word("満期", "UTF-8") + "\r\n " + b64_word("一覧", "UTF-8"), "満期一覧"),
+        ("plain ascii subject", "plain ascii subject"),
+        # raw 8-bit bytes in a header, as some clients send them
+        ("満期一覧".encode().decode("ascii", "surrogateescape"), "満期一覧"),
+    ],
+)
+def test_header_values_are_decoded(raw: str, expected: str) -> None:
+    assert decode_header_value(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("charset", "extra"), [("UTF-8", "①㈱"), ("ISO-2022-JP", "①㈱"), ("Shift_JIS", "①㈱"), ("EUC-JP", "")]
+)
+def test_body_and_subject_in_each_charset(charset: str, extra: str) -> None:
+    raw = make_message(f"契約者名：山田 太郎\n{extra}", subject=f"満期一覧{extra}", charset=charset)
+    msg, unscannable = parse_message(raw)
+    assert unscannable == ()
+    assert msg.subject == f"満期一覧{extra}"
+    assert msg.parts[0].location == "body"
+    assert msg.parts[0].text is not None
+    assert "山田 太郎" in msg.parts[0].text
+    assert extra in msg.parts[0].text
+    assert "\ufffd" not in msg.parts[0].text
+
+
+def test_attachment_we_cannot_read_is_unscannable_not_dropped() -> None:
+    raw = (
+        b"From: a@mirai-hoken.example.jp\r\nTo: b@ms-ins.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhello\r\n'
+        b"--B\r\nContent-Type: application/octet-stream\r\n"
+        b"Content-Disposition: attachment; filename*=UTF-8''%E6%BA%80%E6%9C%9F.bin\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nAAECAw==\r\n--B--\r\n"
+    )
+    msg, unscannable = parse_message(raw)
+    assert [p.location for p in msg.parts] == ["body", "attachment[0]:満期.bin"]
+    assert unscannable[0].location == "attachment[0]:満期.bin"
+    assert "application/octet-stream" in unscannable[0].reason

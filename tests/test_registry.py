@@ -1,0 +1,78 @@
+"""registry: import from the agency's CSV (UTF-8 with BOM or cp932), hashed, unmapped rows reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dlp_gateway.errors import RegistryError
+from dlp_gateway.registry import load_registry
+from dlp_gateway.registry.importer import import_csv
+from tests.helpers import RULES, example_config
+
+CONFIG = example_config()
+CSV = (
+    "policy_number,name,name_kana,insurer,expiry\n"
+    "8100000001,山田 太郎,ヤマダ タロウ,東京海上日動,2024-10-01\n"
+    "ＭＳ－１０００００１,伊藤 健一,,MSI,2024-09-30\n"
+    "A100000001,中村 大輔,,aioi,2024-10-20\n"
+    "9999,誰 か,,アクサ損保,2024-10-20\n"
+    ",空 欄,,tokio,\n"
+)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp932", "utf-8"])
+def test_import_maps_insurers_by_id_name_alias_or_code(tmp_path: Path, encoding: str) -> None:
+    src = tmp_path / "contracts.csv"
+    src.write_bytes(CSV.encode(encoding))
+    result = import_csv(src, CONFIG)
+    assert result.imported == 3
+    assert [line for line, _ in result.unmapped] == [5, 6]
+    assert "アクサ損保" in result.unmapped[0][1]
+    out = tmp_path / "registry.idx"
+    result.index.save(out)
+    reg = load_registry(out)
+    assert reg.insurer_for_policy("8100000001") == "tokio"
+    assert reg.insurer_for_policy("MS1000001") == "msi"
+    assert reg.insurer_for_policy("9999") is None
+    assert reg.insurers_for_name("山田太郎") == {"tokio"}
+    assert reg.insurers_for_name("やまだ たろう") == {"tokio"}  # the kana reading is a key too
+    assert reg.family_length("山田太郎") == 2
+
+
+def test_index_holds_no_plaintext(tmp_path: Path) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text(CSV, encoding="utf-8")
+    out = tmp_path / "registry.idx"
+    import_csv(src, CONFIG).index.save(out)
+    text = out.read_text(encoding="utf-8")
+    for secret in ("8100000001", "山田", "ヤマダ", "1000001", "中村"):
+        assert secret not in text
+
+
+def test_same_data_different_salt_gives_different_hashes(tmp_path: Path) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text(CSV, encoding="utf-8")
+    a, b = import_csv(src, CONFIG).index, import_csv(src, CONFIG).index
+    assert set(a.policies).isdisjoint(b.policies)
+
+
+def test_missing_columns_are_named(tmp_path: Path) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text("number,name\n1,a\n", encoding="utf-8")
+    with pytest.raises(RegistryError, match="missing column"):
+        import_csv(src, CONFIG)
+
+
+def test_sample_registry_imports_cleanly() -> None:
+    result = import_csv(RULES / "sample-registry.csv", CONFIG)
+    assert result.imported == 10
+    assert not result.unmapped
+
+
+def test_corrupt_index_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "r.idx"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(RegistryError, match="cannot read registry index"):
+        load_registry(bad)
