@@ -162,7 +162,7 @@ async def test_serve_on_embedded_defaults_writes_delivered_mail_to_the_outbox(si
     log = err.decode()
     assert '"verdict": "strip"' in log
     assert "shutting down" in log
-    for secret in ("8100000001", "山田", "佐藤"):  # no customer data in the logs
+    for secret in ("8100000001", "山田", "佐藤", "tanaka@", BRANCH_A):  # no customer data or addresses in logs
         assert secret not in log
 
 

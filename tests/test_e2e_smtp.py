@@ -263,3 +263,16 @@ async def test_oversized_message_gets_552(tmp_path: Path, sink: Sink) -> None:
         assert sink.received == []
     finally:
         await gw.stop()
+
+
+async def test_customer_data_to_an_external_address_is_monitored_with_trace_headers(rig: Rig) -> None:
+    msg = make_message(TOKIO_LIST, to=("someone@gmail.example",))
+    code, reply = await submit(rig.port, HEAD_OFFICE, ["someone@gmail.example"], msg)
+    assert code == 250
+    [(_, rcpts, data)] = rig.sink.received
+    h = headers(data)
+    assert rcpts == ("someone@gmail.example",)
+    assert h["X-DLP-Verdict"] == "monitor"
+    assert h["X-DLP-Rules"] == "customer-data-external"
+    assert h["X-DLP-Ref"] in reply
+    assert data.endswith(msg.partition(b"\r\n\r\n")[2])

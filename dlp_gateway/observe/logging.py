@@ -16,6 +16,8 @@ def setup(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # aiosmtpd logs every command, addresses included, at INFO: keep it to warnings and errors.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 def message_line(**fields: Any) -> None:
