@@ -141,7 +141,8 @@ def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: 
             confidence = CONFIDENCE[source]
             if source == "pattern" and d.number is not None:
                 confidence = d.number.confidence  # context words (証券番号) raise it
-            location = seg.location if seg.kind == "header" else f"{seg.location}:line {d.line + 1}"
+            anchor = d.number or d.name
+            location = seg.where(d.line, anchor.start if anchor else 0)
             records.append(
                 Record(
                     policy_number=d.number.value if d.number else None,

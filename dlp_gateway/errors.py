@@ -34,3 +34,19 @@ class StoreError(DlpError):
 
 class NotFoundError(DlpError):
     """A quarantined message with that reference does not exist."""
+
+
+class LimitExceededError(DlpError):
+    """Reading content stopped at a configured limit; the text is the Unscannable reason.
+
+    `message_wide` limits (total text, total decompressed bytes) end reading of the whole message:
+    every further part would only hit them again.
+    """
+
+    def __init__(self, reason: str, *, message_wide: bool = False) -> None:
+        super().__init__(reason)
+        self.message_wide = message_wide
+
+
+class EncryptedError(DlpError):
+    """The content is password-protected (PPAP ZIP, Office or PDF with a password)."""

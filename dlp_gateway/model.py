@@ -14,12 +14,17 @@ class Envelope:
 
 @dataclass(frozen=True)
 class Part:
-    """One leaf MIME part, decoded to text where it is text."""
+    """One leaf MIME part, transfer-decoded to bytes; extract decides what the bytes are."""
 
-    location: str  # "body", "body[1]", "attachment[0]:name.txt"
+    location: str  # "body", "body[1]", "attachment[0]:name.txt", "attachment[1]:fwd.eml/body"
     content_type: str
     filename: str | None
-    text: str | None  # None when the part is not text this version can read
+    charset: str | None
+    payload: bytes
+    params: tuple[tuple[str, str], ...] = ()  # other Content-Type parameters (format, delsp)
+
+    def param(self, name: str) -> str | None:
+        return next((v for k, v in self.params if k == name), None)
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,8 @@ class Message:
     subject: str
     parts: tuple[Part, ...]
     defects: tuple[str, ...] = ()
+    # Subjects of attached messages (message/rfc822), as (location, text).
+    inner_subjects: tuple[tuple[str, str], ...] = ()
 
     def header(self, name: str) -> list[str]:
         lname = name.lower()
@@ -36,11 +43,29 @@ class Message:
 
 @dataclass(frozen=True)
 class Segment:
-    """Text with provenance. `lines` keeps line structure so findings can say where they sit."""
+    """Text with provenance. `lines` keeps line structure so findings can say where they sit.
+
+    A table (spreadsheet, CSV, HTML or PDF table) is one segment whose lines are its rows, each
+    cell written as `header：value` so the detectors read a row's columns together. `refs` says
+    where each line came from: per line, (offset in the line, location suffix) pairs such as
+    (0, "!B3"), (12, "!C3") for cells, or (0, ":line 14"). Without refs a line is ":line N".
+    """
 
     location: str
     lines: tuple[str, ...]
-    kind: str = "text"  # "text" | "header" | "row"
+    kind: str = "text"  # "text" | "header" | "table"
+    refs: tuple[tuple[tuple[int, str], ...], ...] = ()
+
+    def where(self, line: int, offset: int = 0) -> str:
+        if self.kind == "header":
+            return self.location
+        if not self.refs or line >= len(self.refs) or not self.refs[line]:
+            return f"{self.location}:line {line + 1}"
+        suffix = self.refs[line][0][1]
+        for start, ref in self.refs[line]:
+            if start <= offset:
+                suffix = ref
+        return self.location + suffix
 
 
 @dataclass(frozen=True)

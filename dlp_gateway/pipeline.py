@@ -9,8 +9,8 @@ from dlp_gateway.config.schema import Config
 from dlp_gateway.correlate import correlate
 from dlp_gateway.decide import PartyClassifier, decide
 from dlp_gateway.detect import detect_all
-from dlp_gateway.extract.text import extract_segments
-from dlp_gateway.model import Envelope, Message, Report
+from dlp_gateway.extract.dispatch import extract
+from dlp_gateway.model import Envelope, Message, Report, Segment, Unscannable
 from dlp_gateway.parse.mime import parse_message
 from dlp_gateway.registry import EMPTY_REGISTRY, Registry
 
@@ -24,8 +24,7 @@ class Pipeline:
         self.parties = PartyClassifier(config)
 
     def scan(self, raw: bytes, envelope: Envelope) -> Report:
-        message, unscannable = parse_message(raw)
-        segments = extract_segments(message)
+        segments, unscannable = self.read(raw)
         findings = detect_all(segments, self.config)
         records = correlate(segments, findings, self.registry)
         decision = decide(envelope, records, unscannable, self.config, self.parties)
@@ -37,6 +36,15 @@ class Pipeline:
             unscannable=unscannable,
             finding_counts=dict(Counter(f.detector for f in findings)),
         )
+
+    def read(self, raw: bytes) -> tuple[tuple[Segment, ...], tuple[Unscannable, ...]]:
+        """parse + extract under the configured limits."""
+        limits = self.config.limits
+        if len(raw) > limits.max_message_size:
+            return (), (Unscannable("message", f"larger than {limits.max_message_size} bytes"),)
+        message, problems = parse_message(raw, limits.mime)
+        segments, unreadable = extract(message, limits.extract, limits.mime)
+        return segments, problems + unreadable
 
 
 def envelope_from_headers(message: Message) -> Envelope:

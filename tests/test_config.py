@@ -91,6 +91,7 @@ def broken(tmp_path: Path, filename: str, text: str) -> list[str]:
         ("listenn: {port: 25}\n", "zz.yaml: listenn: unknown key"),
         ("on_error: strip\n", "zz.yaml: on_error: already defined in"),
         ("rules: [\n", "zz.yaml: (YAML syntax)"),
+        ("limits: {}\nrules:\n  - {name: a, action: strip, action: deliver}\n", "key 'action' is given twice"),
     ],
 )
 def test_problems_name_file_and_key(tmp_path: Path, text: str, expected: str) -> None:

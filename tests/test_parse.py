@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dlp_gateway.extract.dispatch import extract
 from dlp_gateway.parse.charsets import decode
 from dlp_gateway.parse.mime import decode_header_value, parse_message
 from tests.helpers import b64_word, make_message, to_iso2022jp
@@ -64,11 +65,15 @@ def test_body_and_subject_in_each_charset(charset: str, extra: str) -> None:
     msg, unscannable = parse_message(raw)
     assert unscannable == ()
     assert msg.subject == f"満期一覧{extra}"
-    assert msg.parts[0].location == "body"
-    assert msg.parts[0].text is not None
-    assert "山田 太郎" in msg.parts[0].text
-    assert extra in msg.parts[0].text
-    assert "\ufffd" not in msg.parts[0].text
+    segments, unreadable = extract(msg)
+    assert unreadable == ()
+    [subject, body] = segments
+    assert (subject.location, subject.lines) == ("header:Subject", (f"満期一覧{extra}",))
+    assert body.location == "body"
+    text = "\n".join(body.lines)
+    assert "契約者名：山田 太郎" in text
+    assert extra in text
+    assert "\ufffd" not in text
 
 
 def test_attachment_we_cannot_read_is_unscannable_not_dropped() -> None:
@@ -79,7 +84,8 @@ def test_attachment_we_cannot_read_is_unscannable_not_dropped() -> None:
         b"Content-Disposition: attachment; filename*=UTF-8''%E6%BA%80%E6%9C%9F.bin\r\n"
         b"Content-Transfer-Encoding: base64\r\n\r\nAAECAw==\r\n--B--\r\n"
     )
-    msg, unscannable = parse_message(raw)
+    msg, _ = parse_message(raw)
     assert [p.location for p in msg.parts] == ["body", "attachment[0]:満期.bin"]
+    _, unscannable = extract(msg)
     assert unscannable[0].location == "attachment[0]:満期.bin"
     assert "application/octet-stream" in unscannable[0].reason

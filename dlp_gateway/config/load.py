@@ -26,7 +26,9 @@ from dlp_gateway.config.schema import (
     Upstream,
 )
 from dlp_gateway.errors import ConfigError
+from dlp_gateway.extract.budget import ExtractLimits
 from dlp_gateway.model import Action
+from dlp_gateway.parse.mime import MimeLimits
 
 TOP_KEYS = {
     "listen",
@@ -95,6 +97,21 @@ class _Source:
                 self.origin[(key, None)] = name
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML silently keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_files(path: Path) -> _Source:
     src = _Source()
     if path.is_dir():
@@ -107,7 +124,7 @@ def _read_files(path: Path) -> _Source:
         raise ConfigError([f"{path}: no such file or directory"])
     for f in files:
         try:
-            docs = list(yaml.safe_load_all(f.read_text(encoding="utf-8")))
+            docs = list(yaml.load_all(f.read_text(encoding="utf-8"), Loader=_StrictLoader))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             src.problems.append(f"{f}: (YAML syntax): {exc}".replace("\n", " "))
             continue
@@ -274,6 +291,36 @@ def _rules(c: _Checker, raw: Any, insurers: dict[str, Insurer]) -> tuple[Rule, .
     return tuple(out)
 
 
+_LIMIT_KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
+    # YAML key under `limits:` → (which limits object, type)
+    "max_message_size": ("top", int),
+    "scan_timeout": ("top", (int, float)),
+    "max_mime_depth": ("mime", int),
+    "max_parts": ("mime", int),
+    "max_text_chars": ("extract", int),
+    "max_archive_depth": ("extract", int),
+    "max_archive_members": ("extract", int),
+    "max_decompressed_bytes": ("extract", int),
+    "max_compression_ratio": ("extract", int),
+    "part_time_budget": ("extract", (int, float)),
+}
+_MIME_NAMES = {"max_mime_depth": "max_depth"}
+
+
+def _limits(c: _Checker, raw: Any) -> Limits:
+    m = c.mapping(raw, ("limits",), set(_LIMIT_KEYS))
+    values: dict[str, dict[str, Any]] = {"top": {}, "mime": {}, "extract": {}}
+    for key, (group, kind) in _LIMIT_KEYS.items():
+        value = c.get(m, key, ("limits",), kind)
+        if value is None:
+            continue
+        if value <= 0:
+            c.src.error(("limits", key), "must be greater than 0")
+            continue
+        values[group][_MIME_NAMES.get(key, key)] = value if kind is int else float(value)
+    return Limits(**values["top"], mime=MimeLimits(**values["mime"]), extract=ExtractLimits(**values["extract"]))
+
+
 def _section(
     c: _Checker, data: dict[str, Any], key: str, allowed: set[str], build: Callable[[dict[str, Any]], Any]
 ) -> Any:
@@ -345,16 +392,7 @@ def load_config(path: str | Path) -> Config:
     quarantine_path = _section(
         c, data, "quarantine", {"path"}, lambda m: Path(c.get(m, "path", ("quarantine",), str, "var/quarantine.db"))
     )
-    limits = _section(
-        c,
-        data,
-        "limits",
-        {"max_message_size", "scan_timeout"},
-        lambda m: Limits(
-            max_message_size=c.get(m, "max_message_size", ("limits",), int, Limits.max_message_size),
-            scan_timeout=float(c.get(m, "scan_timeout", ("limits",), (int, float), Limits.scan_timeout)),
-        ),
-    )
+    limits = _limits(c, data.get("limits"))
     on_error = c.get(data, "on_error", (), str, "quarantine")
     if on_error not in ("deliver", "monitor", "quarantine", "reject"):
         src.error(("on_error",), f"must be quarantine, reject, monitor or deliver, not {on_error!r}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import regex
 
+from dlp_gateway.extract.budget import ExtractLimits
 from dlp_gateway.model import Action
+from dlp_gateway.parse.mime import MimeLimits
 
 VIOLATION_KINDS = ("cross_insurer", "unattributed", "unscannable", "external_disclosure")
 
@@ -75,6 +77,8 @@ class Rule:
 class Limits:
     max_message_size: int = 25 * 1024 * 1024
     scan_timeout: float = 30.0
+    mime: MimeLimits = field(default_factory=MimeLimits)
+    extract: ExtractLimits = field(default_factory=ExtractLimits)
 
 
 @dataclass(frozen=True)

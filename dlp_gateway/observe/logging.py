@@ -18,6 +18,8 @@ def setup(level: str = "INFO") -> None:
     root.setLevel(level)
     # aiosmtpd logs every command, addresses included, at INFO: keep it to warnings and errors.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # pypdf warns about every malformed PDF it repairs; the outcome is in the report already.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 def message_line(**fields: Any) -> None:

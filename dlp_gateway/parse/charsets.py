@@ -164,7 +164,7 @@ def decode(data: bytes, label: str | None = None) -> tuple[str, str]:
         candidates.append("utf-8")
     if codec and not (high and codec in ("ascii", "iso-2022-jp-ext")):
         candidates.append(codec)  # a 7-bit label over 8-bit bytes lies
-    candidates += ["ascii", "utf-8", "cp932", "euc_jis_2004", "gb18030"]
+    candidates += ["ascii", "utf-8", "cp932", "shift_jis_2004", "euc_jis_2004", "gb18030"]
     for c in dict.fromkeys(candidates):
         text = _try(data, c)
         if text is not None:

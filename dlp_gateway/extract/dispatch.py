@@ -1,0 +1,148 @@
+"""Message → text Segments with provenance, and Unscannable items for what cannot be read.
+
+Every part is sniffed (bytes first, labels second), read by the matching reader under the
+message's Budget, and any failure becomes an Unscannable with a reason — never an exception
+out of this stage and never a silent skip.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+
+from dlp_gateway.errors import EncryptedError, LimitExceededError
+from dlp_gateway.extract import archive
+from dlp_gateway.extract.budget import Budget, ExtractLimits
+from dlp_gateway.extract.delimited import csv_segment
+from dlp_gateway.extract.sniff import sniff
+from dlp_gateway.extract.text import html_segment, text_segment
+from dlp_gateway.model import Message, Part, Segment, Unscannable
+from dlp_gateway.parse import charsets
+from dlp_gateway.parse.mime import MimeLimits, parse_message
+
+log = logging.getLogger(__name__)
+# Document readers, imported on first use: (module, function) per sniffed kind.
+_READERS = {
+    "xlsx": ("spreadsheet", "spreadsheet_segments"),
+    "xls": ("spreadsheet", "spreadsheet_segments"),
+    "docx": ("word", "docx_segments"),
+    "pptx": ("word", "pptx_segments"),
+    "pdf": ("pdf", "pdf_segments"),
+}
+
+
+@dataclass
+class _Extraction:
+    budget: Budget
+    mime: MimeLimits
+    segments: list[Segment] = field(default_factory=list)
+    unscannable: list[Unscannable] = field(default_factory=list)
+    stopped: bool = False
+
+    def add(self, segments: list[Segment]) -> None:
+        for seg in segments:
+            self.budget.add_text(sum(len(line) for line in seg.lines))
+            self.segments.append(seg)
+
+    def message(self, message: Message, depth: int) -> None:
+        self.add([Segment(loc, (text,), kind="header") for loc, text in message.inner_subjects])
+        for part in message.parts:
+            if self.stopped:
+                return
+            self.part(part.location, part.payload, part.content_type, part.filename, part, depth)
+
+    def part(self, location: str, data: bytes, ctype: str, filename: str | None, part: Part | None, depth: int) -> None:
+        kind = sniff(data, ctype, filename)
+        self.budget.start_part()
+        try:
+            self.read(kind, location, data, part, depth)
+        except LimitExceededError as exc:
+            self.unscannable.append(Unscannable(location, str(exc)))
+            self.stopped = self.stopped or exc.message_wide
+        except EncryptedError:
+            self.unscannable.append(Unscannable(location, "encrypted"))
+        except Exception as exc:  # noqa: BLE001 - third-party readers raise anything on corrupt input
+            log.info("unreadable part kind=%s error=%s", kind, type(exc).__name__)
+            self.unscannable.append(Unscannable(location, f"corrupt {kind}: {type(exc).__name__}"))
+
+    def read(self, kind: str, location: str, data: bytes, part: Part | None, depth: int) -> None:
+        label = part.charset if part else None
+        if kind == "text":
+            flowed = part is not None and (part.param("format") or "").lower() == "flowed"
+            delsp = part is not None and (part.param("delsp") or "").lower() == "yes"
+            self.add([text_segment(location, charsets.decode(data, label)[0], flowed=flowed, delsp=delsp)])
+        elif kind == "html":
+            self.add([html_segment(location, charsets.decode(data, label)[0])])
+        elif kind == "csv":
+            self.add([csv_segment(location, data, label, self.budget)])
+        elif kind in _READERS:
+            module, function = _READERS[kind]
+            reader = getattr(importlib.import_module(f"dlp_gateway.extract.{module}"), function)
+            self.add(reader(location, data, self.budget))
+        elif kind in ("zip", "gzip"):
+            self.archive(kind, location, data, depth)
+        elif kind == "eml":
+            inner, problems = parse_message(data, self.mime)
+            self.unscannable += [Unscannable(f"{location}/{u.location}", u.reason) for u in problems]
+            if inner.subject:
+                self.add([Segment(f"{location}/header:Subject", (inner.subject,), kind="header")])
+            nested = Message(
+                inner.headers,
+                inner.subject,
+                tuple(_prefixed(p, f"{location}/") for p in inner.parts),
+                inner.defects,
+                tuple((f"{location}/{loc}", t) for loc, t in inner.inner_subjects),
+            )
+            self.message(nested, depth + 1)
+        elif kind == "encrypted":
+            self.unscannable.append(Unscannable(location, "encrypted"))
+        elif kind in ("image", "media", "empty"):
+            return  # no text to read (no OCR, no speech); not counted as unscannable
+        else:
+            label = part.content_type if part else "archive member"
+            self.unscannable.append(Unscannable(location, f"unsupported content ({kind}, {label})"))
+
+    def archive(self, kind: str, location: str, data: bytes, depth: int) -> None:
+        limits = self.budget.limits
+        if depth >= limits.max_archive_depth:
+            self.unscannable.append(Unscannable(location, f"archives nested deeper than {limits.max_archive_depth}"))
+            return
+        if kind == "gzip":
+            try:
+                inner = archive.gunzip(data, self.budget)
+            except (OSError, EOFError, zlib.error) as exc:
+                self.unscannable.append(Unscannable(location, f"corrupt gzip: {type(exc).__name__}"))
+                return
+            name = location.rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".gz").removesuffix(".gzip")
+            self.part(f"{location}/{name or 'content'}", inner, "application/octet-stream", name, None, depth + 1)
+            return
+        try:
+            members = list(archive.zip_members(data, self.budget))
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+            self.unscannable.append(Unscannable(location, f"corrupt zip: {type(exc).__name__}"))
+            return
+        for m in members:
+            where = f"{location}/{m.name}" if m.name else location
+            if m.data is None:
+                self.unscannable.append(Unscannable(where, m.problem or "unreadable"))
+            elif not self.stopped:
+                self.part(where, m.data, "application/octet-stream", m.name, None, depth + 1)
+
+
+def _prefixed(part: Part, prefix: str) -> Part:
+    return Part(prefix + part.location, part.content_type, part.filename, part.charset, part.payload, part.params)
+
+
+def extract(
+    message: Message, limits: ExtractLimits | None = None, mime: MimeLimits | None = None
+) -> tuple[tuple[Segment, ...], tuple[Unscannable, ...]]:
+    ex = _Extraction(Budget(limits or ExtractLimits()), mime or MimeLimits())
+    try:
+        ex.add([Segment("header:Subject", (message.subject,), kind="header")])
+        ex.message(message, 0)
+    except LimitExceededError as exc:
+        ex.unscannable.append(Unscannable("message", str(exc)))
+    return tuple(ex.segments), tuple(ex.unscannable)

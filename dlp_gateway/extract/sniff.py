@@ -1,0 +1,110 @@
+"""What a part really is, from its bytes first and its labels second: an .xlsx is often sent as
+application/octet-stream, and a label never makes us skip content we could read."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+_EXT = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".eml": "eml",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xls": "xls",
+    ".docx": "docx",
+    ".pptx": "pptx",
+    ".pdf": "pdf",
+    ".zip": "zip",
+    ".gz": "gzip",
+    ".json": "text",
+    ".xml": "text",
+}
+_TYPES = {
+    "text/plain": "text",
+    "text/html": "html",
+    "text/csv": "csv",
+    "text/tab-separated-values": "csv",
+    "message/rfc822": "eml",
+    "application/pdf": "pdf",
+    "application/zip": "zip",
+    "application/gzip": "gzip",
+    "application/x-gzip": "gzip",
+    "application/vnd.ms-excel": "xls",
+}
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*", b"RIFF")
+
+
+def _ole_kind(data: bytes) -> str:
+    # Encrypted OOXML (.xlsx/.docx with a password) is an OLE container holding these streams.
+    if "EncryptionInfo".encode("utf-16-le") in data or "EncryptedPackage".encode("utf-16-le") in data:
+        return "encrypted"
+    if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
+        return "xls"
+    return "ole"
+
+
+def _zip_kind(data: bytes) -> str:
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        return "zip"  # let the archive reader report what is wrong
+    if "[Content_Types].xml" in names:
+        if any(n.startswith("xl/") for n in names):
+            return "xlsx"
+        if any(n.startswith("word/") for n in names):
+            return "docx"
+        if any(n.startswith("ppt/") for n in names):
+            return "pptx"
+    return "zip"
+
+
+# Parts that carry no text a person wrote: signatures, sound, video. Like images, they are not read
+# and not counted as unscannable (an S/MIME-signed mail must not be held for its signature).
+_NO_TEXT_TYPES = (
+    "application/pkcs7-signature",
+    "application/x-pkcs7-signature",
+    "application/pgp-signature",
+    "application/pgp-keys",
+)
+_ENCRYPTED_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime", "application/pgp-encrypted")
+
+
+def sniff(data: bytes, content_type: str, filename: str | None) -> str:
+    """One of: text html csv eml xlsx xls docx pptx pdf zip gzip encrypted ole image media binary empty."""
+    if not data.strip():
+        return "empty"
+    if content_type in _ENCRYPTED_TYPES or data.lstrip()[:27] == b"-----BEGIN PGP MESSAGE-----":
+        return "encrypted"
+    if content_type in _NO_TEXT_TYPES or content_type.startswith(("audio/", "video/")):
+        return "media"
+    head = data[:8]
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _zip_kind(data)
+    if head.startswith(_OLE):
+        return _ole_kind(data)
+    if data[:1024].lstrip().startswith(b"%PDF") or b"%PDF-" in data[:1024]:
+        return "pdf"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head.startswith(_IMAGES) or content_type.startswith("image/"):
+        return "image"
+    ext = ""
+    if filename and "." in filename:
+        ext = filename[filename.rfind(".") :].lower()
+    by_label = _EXT.get(ext) or _TYPES.get(content_type)
+    if by_label in ("text", "html", "csv", "eml"):
+        return by_label
+    if content_type.startswith("text/"):
+        return "html" if "html" in content_type else "text"
+    # Unlabelled or mislabelled: text if it looks like text (few control bytes).
+    sample = data[:4096]
+    controls = sum(1 for b in sample if b < 0x20 and b not in (0x09, 0x0A, 0x0D, 0x1B, 0x0C))
+    if controls <= len(sample) // 100:
+        return by_label or "text"
+    return by_label or "binary"
