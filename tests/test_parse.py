@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from dlp_gateway.extract.dispatch import extract
+from dlp_gateway.model import Unscannable
 from dlp_gateway.parse.charsets import decode
 from dlp_gateway.parse.mime import decode_header_value, parse_message
-from tests.helpers import b64_word, make_message, to_iso2022jp
+from dlp_gateway.pipeline import Pipeline
+from tests.helpers import b64_word, example_config, make_message, to_iso2022jp
 
 SAMPLES = ["山田 太郎 様", "①②③ ㈱みらい Ⅰ期", "髙橋 﨑山", "証券番号：８１２３－４５６７８９", "ｶﾀｶﾅ半角"]
 
@@ -51,6 +55,13 @@ def test_undecodable_bytes_never_raise() -> None:
         ("plain ascii subject", "plain ascii subject"),
         # raw 8-bit bytes in a header, as some clients send them
         ("満期一覧".encode().decode("ascii", "surrogateescape"), "満期一覧"),
+        # no whitespace between an encoded word and plain text (not RFC 2047, sent anyway)
+        ("abc" + b64_word("山田太郎"), "abc山田太郎"),
+        (b64_word("山田太郎") + "様", "山田太郎様"),
+        (f'"{b64_word("山田 太郎")}" <a@b.jp>', '"山田 太郎" <a@b.jp>'),
+        ("=?utf-8?q?=E5=B1=B1=E7=94=B0?=", "山田"),
+        # an encoded word cut mid-character keeps what is whole, in its declared charset
+        ("=?UTF-8?B?5bGx55S?=", "山"),
     ],
 )
 def test_header_values_are_decoded(raw: str, expected: str) -> None:
@@ -89,3 +100,19 @@ def test_attachment_we_cannot_read_is_unscannable_not_dropped() -> None:
     _, unscannable = extract(msg)
     assert unscannable[0].location == "attachment[0]:満期.bin"
     assert "application/octet-stream" in unscannable[0].reason
+
+
+@pytest.mark.parametrize("encoding", ["cp932", "utf-8", "euc_jp"])
+def test_raw_8bit_headers_through_the_parser(encoding: str) -> None:
+    raw = "Subject: 満期一覧のご案内\r\nFrom: 本部 <a@b.jp>\r\n\r\nbody".encode(encoding)
+    msg, _ = parse_message(raw)
+    assert msg.subject == "満期一覧のご案内"
+    assert msg.header("From") == ["本部 <a@b.jp>"]
+
+
+def test_oversized_message_is_unscannable_without_parsing() -> None:
+    cfg = example_config()
+    cfg = dataclasses.replace(cfg, limits=dataclasses.replace(cfg.limits, max_message_size=100))
+    segments, unscannable = Pipeline(cfg).read(make_message("あ" * 200))
+    assert segments == ()
+    assert unscannable == (Unscannable("message", "larger than 100 bytes"),)

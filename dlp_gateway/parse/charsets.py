@@ -169,4 +169,22 @@ def decode(data: bytes, label: str | None = None) -> tuple[str, str]:
         text = _try(data, c)
         if text is not None:
             return text, c
+        if c == codec:
+            # A truncated part (an encoded word cut mid-character) is still the declared charset:
+            # keep everything before the incomplete final character rather than guess another.
+            text = _truncated(data, c)
+            if text is not None:
+                return text, c
     return data.decode("cp932", "replace"), "cp932-replace"
+
+
+def _truncated(data: bytes, codec: str) -> str | None:
+    if codec == "iso-2022-jp-ext":
+        return None
+    try:
+        decoder = codecs.getincrementaldecoder(codec)()
+        text = decoder.decode(data, final=False)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    pending, _ = decoder.getstate()
+    return text if len(pending) < 4 else None

@@ -46,6 +46,8 @@ def decode_header_value(value: str) -> str:
     for chunk, label in chunks:
         if isinstance(chunk, str):
             out.append(chunk)
+        elif label is None:
+            out.append(chunk.decode("raw-unicode-escape"))  # decode_header's form of the plain text
         else:
             out.append(charsets.decode(chunk, label)[0])
     return "".join(out)
