@@ -19,6 +19,7 @@ WINDOW = 3
 # A line that names an insurer as a field rather than in passing: 「引受保険会社：東京海上日動」.
 INSURER_FIELD = regex.compile(r"引受|保険会社|保険者|insurer", regex.IGNORECASE)
 EXPIRY_FIELD = regex.compile(r"満期|満了|保険期間|expir", regex.IGNORECASE)
+HONORIFICS = ("様", "殿", "さん")
 CONFIDENCE = {"registry": 0.97, "explicit": 0.9, "registry_name": 0.8, "pattern": 0.6, "unknown": 0.5}
 
 
@@ -73,7 +74,9 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding]) -> list[_Dr
             if len(heads) == 1:
                 section = heads.pop()
                 continue
-            loose += [(li, f) for f in fs if f.detector != "name" or f.label not in ("様", "殿")]
+            # A name before 様/殿 alone is most often the recipient (the greeting): it joins a record
+            # only beside a number, unless the registry knows it as a customer.
+            loose += [(li, f) for f in fs if f.detector != "name" or f.label not in HONORIFICS or f.registry]
             continue
         for k, num in enumerate(numbers):
             d = _Draft(si, li, number=num, section=section)
@@ -105,17 +108,13 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding]) -> list[_Dr
     return drafts
 
 
-def _attribute(d: _Draft, registry: Registry) -> tuple[str | None, str]:
-    if d.number is not None:
-        insurer = registry.insurer_for_policy(d.number.value)
-        if insurer:
-            return insurer, "registry"
+def _attribute(d: _Draft) -> tuple[str | None, str]:
+    if d.number is not None and d.number.registry:
+        return d.number.registry[0], "registry"
     if d.insurer or d.section:
         return d.insurer or d.section, "explicit"
-    if d.name is not None:
-        holders = registry.insurers_for_name(d.name.value)
-        if len(holders) == 1:
-            return next(iter(holders)), "registry_name"
+    if d.name is not None and len(d.name.registry) == 1:
+        return d.name.registry[0], "registry_name"
     if d.number is not None and len(d.number.insurers) == 1:
         return d.number.insurers[0], "pattern"
     return None, "unknown"
@@ -137,7 +136,7 @@ def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: 
     for si in sorted(by_segment):
         seg = segments[si]
         for d in _drafts_for_segment(si, seg, by_segment[si]):
-            underwriter, source = _attribute(d, registry)
+            underwriter, source = _attribute(d)
             confidence = CONFIDENCE[source]
             if source == "pattern" and d.number is not None:
                 confidence = d.number.confidence  # context words (証券番号) raise it

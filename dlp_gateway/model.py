@@ -86,8 +86,9 @@ class Finding:
     end: int
     confidence: float
     insurers: tuple[str, ...] = ()  # policy_number: insurers whose pattern matched
-    label: str | None = None  # name: the label or honorific that introduced it
+    label: str | None = None  # name: the label or honorific that introduced it ("registry" if none)
     heading: bool = False  # insurer: the mention is a section heading
+    registry: tuple[str, ...] = ()  # insurers the customer registry holds this number or name under
 
 
 @dataclass(frozen=True)

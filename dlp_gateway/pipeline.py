@@ -8,7 +8,7 @@ from email.utils import getaddresses
 from dlp_gateway.config.schema import Config
 from dlp_gateway.correlate import correlate
 from dlp_gateway.decide import PartyClassifier, decide
-from dlp_gateway.detect import detect_all
+from dlp_gateway.detect.detectors import Detectors
 from dlp_gateway.extract.dispatch import extract
 from dlp_gateway.model import Envelope, Message, Report, Segment, Unscannable
 from dlp_gateway.parse.mime import parse_message
@@ -22,10 +22,11 @@ class Pipeline:
         self.config = config
         self.registry = registry
         self.parties = PartyClassifier(config)
+        self.detectors = Detectors(config, registry)
 
     def scan(self, raw: bytes, envelope: Envelope) -> Report:
         segments, unscannable = self.read(raw)
-        findings = detect_all(segments, self.config)
+        findings = self.detectors.segments(segments)
         records = correlate(segments, findings, self.registry)
         decision = decide(envelope, records, unscannable, self.config, self.parties)
         return Report(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from dlp_gateway.correlate import correlate
-from dlp_gateway.detect import detect_all
+from dlp_gateway.detect.detectors import detect_all
 from dlp_gateway.model import Record, Segment
 from dlp_gateway.registry import EMPTY_REGISTRY, Registry, RegistryIndex
 from tests.helpers import example_config
@@ -15,7 +17,7 @@ CONFIG = example_config()
 
 def records(text: str, registry: Registry = EMPTY_REGISTRY) -> list[Record]:
     segs = (Segment("body", tuple(text.split("\n"))),)
-    return correlate(segs, detect_all(segs, CONFIG), registry)
+    return correlate(segs, detect_all(segs, CONFIG, registry), registry)
 
 
 def brief(rs: list[Record]) -> list[tuple[str | None, str | None, str | None, str]]:
@@ -79,3 +81,39 @@ def test_name_held_by_two_insurers_is_not_attributed_by_name() -> None:
 def test_expiry_joins_its_record() -> None:
     (r,) = records("証券番号：8123456789 契約者名：山田 太郎 満期日：2024/10/01")
     assert r.expiry == "2024-10-01"
+
+
+def sample_registry() -> RegistryIndex:
+    reg = RegistryIndex()
+    reg.add("ZX-99887766", "高橋 次郎", "msi", "タカハシ ジロウ")  # a number no insurer pattern knows
+    reg.add("8100000001", "山田 太郎", "tokio", "ヤマダ タロウ")
+    reg.add("", "佐藤 花子", "sompo")
+    return reg
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a registered number in a format no pattern knows, written with full-width and a dash
+        ("お問い合わせの件（ＺＸ－９９８８７７６６）について", [("ZX99887766", None, "msi", "registry")]),
+        # registered names in free text, with or without spaces, in kana, without any label
+        ("先日、山田太郎様よりお電話がありました。", [(None, "山田 太郎", "tokio", "registry_name")]),
+        ("佐藤　花子さんの更新について", [(None, "佐藤 花子", "sompo", "registry_name")]),
+        ("タカハシジロウ様", [(None, "タカハシ ジロウ", "msi", "registry_name")]),  # split from the registry
+        ("たかはし じろう 様", [(None, "たかはし じろう", "msi", "registry_name")]),
+        # a registered number confirms the pattern finding and carries the registry's insurer
+        ("証券番号 8100000001", [("8100000001", None, "tokio", "registry")]),
+        # unregistered names in free text stay unremarked
+        ("先日、田中一郎様よりお電話がありました。", []),
+    ],
+)
+def test_registry_matches_anywhere_in_the_text(text: str, expected: list[tuple[str | None, ...]]) -> None:
+    assert brief(records(text, sample_registry())) == expected
+
+
+def test_staff_names_are_never_customers() -> None:
+    org = dataclasses.replace(CONFIG.organization, staff_names=("山田 太郎",))
+    cfg = dataclasses.replace(CONFIG, organization=org)
+    segs = (Segment("body", ("契約者名：山田太郎", "担当 山田太郎様", "契約者名：鈴木 一郎")),)
+    got = correlate(segs, detect_all(segs, cfg, sample_registry()), sample_registry())
+    assert [r.name for r in got] == ["鈴木 一郎"]

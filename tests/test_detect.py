@@ -6,7 +6,7 @@ import pytest
 
 from dlp_gateway.detect import dates, names
 from dlp_gateway.detect.insurers import MentionFinder
-from dlp_gateway.detect.normalize import canonical_number, name_key
+from dlp_gateway.detect.normalize import LineViews, canonical_number, name_key
 from dlp_gateway.detect.policy_number import PolicyNumberFinder
 from tests.helpers import example_config
 
@@ -39,12 +39,12 @@ MENTIONS = MentionFinder(CONFIG.insurers.values())
     ],
 )
 def test_policy_numbers(line: str, expected: list[tuple[str, tuple[str, ...]]]) -> None:
-    assert [(f.value, f.insurers) for f in NUMBERS.find(line, 0, 0)] == expected
+    assert [(f.value, f.insurers) for f in NUMBERS.find(LineViews(line), 0, 0)] == expected
 
 
 def test_policy_number_span_points_at_the_original_text() -> None:
     line = "証券番号：８１２３－４５６７８９です"
-    (f,) = NUMBERS.find(line, 0, 0)
+    (f,) = NUMBERS.find(LineViews(line), 0, 0)
     assert line[f.start : f.end] == "８１２３－４５６７８９"
     assert f.confidence > 0.6  # the context word 証券番号 raises it
 

@@ -46,16 +46,21 @@ def test_index_holds_no_plaintext(tmp_path: Path) -> None:
     src.write_text(CSV, encoding="utf-8")
     out = tmp_path / "registry.idx"
     import_csv(src, CONFIG).index.save(out)
-    text = out.read_text(encoding="utf-8")
-    for secret in ("8100000001", "山田", "ヤマダ", "1000001", "中村"):
-        assert secret not in text
+    data = out.read_bytes()
+    for secret in ("8100000001", "山田", "ヤマダ", "1000001", "中村", "健一"):
+        for encoding in ("utf-8", "cp932", "utf-16-le"):
+            assert secret.encode(encoding) not in data
 
 
 def test_same_data_different_salt_gives_different_hashes(tmp_path: Path) -> None:
     src = tmp_path / "c.csv"
     src.write_text(CSV, encoding="utf-8")
     a, b = import_csv(src, CONFIG).index, import_csv(src, CONFIG).index
-    assert set(a.policies).isdisjoint(b.policies)
+    a.save(tmp_path / "a.idx")
+    b.save(tmp_path / "b.idx")
+    assert len(a.policy_keys) == len(b.policy_keys) == 3
+    assert set(a.policy_keys).isdisjoint(b.policy_keys)
+    assert load_registry(tmp_path / "b.idx").insurer_for_policy("8100000001") == "tokio"
 
 
 def test_missing_columns_are_named(tmp_path: Path) -> None:
@@ -71,8 +76,19 @@ def test_sample_registry_imports_cleanly() -> None:
     assert not result.unmapped
 
 
-def test_corrupt_index_is_a_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("content", [b"{not json", b"DLPREG2\n{}\n", b'DLPREG2\n{"arrays": [["Q", 9]]}\n'])
+def test_corrupt_index_is_a_clear_error(tmp_path: Path, content: bytes) -> None:
     bad = tmp_path / "r.idx"
-    bad.write_text("{not json", encoding="utf-8")
+    bad.write_bytes(content)
     with pytest.raises(RegistryError, match="cannot read registry index"):
         load_registry(bad)
+
+
+def test_truncated_index_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text(CSV, encoding="utf-8")
+    import_csv(src, CONFIG).index.save(tmp_path / "r.idx")
+    data = (tmp_path / "r.idx").read_bytes()
+    (tmp_path / "r.idx").write_bytes(data[:-5])
+    with pytest.raises(RegistryError, match="truncated"):
+        load_registry(tmp_path / "r.idx")

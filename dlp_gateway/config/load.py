@@ -362,12 +362,13 @@ def load_config(path: str | Path) -> Config:
         c,
         data,
         "organization",
-        {"name", "internal_domains"},
+        {"name", "internal_domains", "staff_names"},
         lambda m: Organization(
             name=c.get(m, "name", ("organization",), str, ""),
             internal_domains=tuple(
                 _domain(d) for d in c.strings(m, "internal_domains", ("organization",), required=True)
             ),
+            staff_names=c.strings(m, "staff_names", ("organization",)),
         ),
     )
     if "organization" not in data:

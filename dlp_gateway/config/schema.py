@@ -31,6 +31,7 @@ class Upstream:
 class Organization:
     name: str
     internal_domains: tuple[str, ...]
+    staff_names: tuple[str, ...] = ()  # never customers: signatures, greetings, CC lists
 
 
 @dataclass(frozen=True)

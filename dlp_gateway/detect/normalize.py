@@ -51,22 +51,74 @@ def join_separated(text: str, index: list[int], drop_spaces: bool) -> tuple[str,
     return "".join(out), out_index
 
 
+_DROP_SEPARATORS = str.maketrans("", "", "".join(DASHES | SPACES))
+_HIRAGANA_TO_KATAKANA = str.maketrans({chr(c): chr(c + 0x60) for c in range(ord("ぁ"), ord("ゖ") + 1)})
+
+
 def canonical_number(text: str) -> str:
     """`MS-1234567` → `MS1234567`: NFKC, upper case, separators removed."""
-    norm, _ = nfkc_upper_map(text)
-    return "".join(c for c in norm if c not in ("-", " "))
+    return unicodedata.normalize("NFKC", text).upper().translate(_DROP_SEPARATORS)
 
 
 def kana_to_katakana(text: str) -> str:
-    return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)
+    return text.translate(_HIRAGANA_TO_KATAKANA)
 
 
 def name_key(name: str) -> str:
     """The form names are compared in: NFKC, no spaces, katakana, upper-case Latin."""
-    norm = unicodedata.normalize("NFKC", name)
-    return kana_to_katakana("".join(norm.split())).upper()
+    return "".join(unicodedata.normalize("NFKC", name).split()).translate(_HIRAGANA_TO_KATAKANA).upper()
 
 
 def display_name(name: str) -> str:
     """`山田　太郎` → `山田 太郎` (family given, one ASCII space)."""
     return " ".join(unicodedata.normalize("NFKC", name).split())
+
+
+def is_name_char(ch: str) -> bool:
+    """Han, kana and the prolonged sound mark: what Japanese names are written in."""
+    o = ord(ch)
+    return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or ch in "々〆ヶ"
+
+
+class LineViews:
+    """The normalised views of one line that detectors share, each computed once on demand."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+        self._base: tuple[str, list[int]] | None = None
+        self._joined: dict[bool, tuple[str, list[int]]] = {}
+        self._names: tuple[str, list[int]] | None = None
+
+    @property
+    def base(self) -> tuple[str, list[int]]:
+        if self._base is None:
+            self._base = nfkc_upper_map(self.line)
+        return self._base
+
+    def joined(self, drop_spaces: bool) -> tuple[str, list[int]]:
+        """Dashes (and spaces, if asked) between alphanumerics removed: where numbers are matched."""
+        if drop_spaces not in self._joined:
+            self._joined[drop_spaces] = join_separated(*self.base, drop_spaces)
+        return self._joined[drop_spaces]
+
+    @property
+    def names(self) -> tuple[str, list[int]]:
+        """Name keys: NFKC, katakana, upper case, spaces between name characters removed."""
+        if self._names is None:
+            chars: list[str] = []
+            index: list[int] = []
+            line = self.line
+            for i, ch in enumerate(line):
+                if (
+                    ch in SPACES
+                    and chars
+                    and is_name_char(chars[-1])
+                    and i + 1 < len(line)
+                    and is_name_char(line[i + 1])
+                ):
+                    continue
+                for c in unicodedata.normalize("NFKC", ch).translate(_HIRAGANA_TO_KATAKANA).upper():
+                    chars.append(c)
+                    index.append(i)
+            self._names = ("".join(chars), index)
+        return self._names

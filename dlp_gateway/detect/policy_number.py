@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import regex
 
 from dlp_gateway.config.schema import Insurer
-from dlp_gateway.detect.normalize import join_separated, nfkc_upper_map
+from dlp_gateway.detect.normalize import LineViews
 from dlp_gateway.model import Finding
 
 DETECTOR = "policy_number"
@@ -28,13 +28,13 @@ class PolicyNumberFinder:
     def __init__(self, insurers: Iterable[Insurer]) -> None:
         self.patterns = [(ins.id, pat) for ins in insurers for pat in ins.policy_numbers]
 
-    def find(self, line: str, segment: int, line_no: int) -> list[Finding]:
+    def find(self, views: LineViews, segment: int, line_no: int) -> list[Finding]:
+        line = views.line
         if not self.patterns or not any(c.isdigit() for c in line):
             return []
-        base, index = nfkc_upper_map(line)
         hits: dict[tuple[int, int], tuple[str, set[str]]] = {}
         for drop_spaces in (False, True):
-            view, vindex = join_separated(base, index, drop_spaces)
+            view, vindex = views.joined(drop_spaces)
             for insurer, pattern in self.patterns:
                 try:
                     matches = list(pattern.finditer(view, timeout=REGEX_TIMEOUT))

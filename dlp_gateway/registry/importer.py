@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,25 +39,31 @@ def insurer_lookup(config: Config) -> dict[str, str]:
     return table
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) for each data row, streamed: a million rows never sit in memory."""
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         text = raw[3:].decode("utf-8")
     else:
         text, _ = decode(raw)  # UTF-8 when it decodes as such, else cp932 as Excel writes it
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    fields = [f.strip().lower() for f in reader.fieldnames or []]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    fields = [f.strip().lower() for f in next(reader, [])]
     missing = [c for c in REQUIRED if c not in fields]
     if missing:
         raise RegistryError(f"{path}: missing column(s) {', '.join(missing)} (header: {', '.join(fields)})")
-    return [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
+    for values in reader:
+        yield reader.line_num, {k: v.strip() for k, v in zip(fields, values, strict=False)}
 
 
 def import_csv(path: Path, config: Config) -> ImportResult:
     lookup = insurer_lookup(config)
     result = ImportResult(RegistryIndex(created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds")))
-    for n, row in enumerate(read_rows(path), start=2):
-        insurer = lookup.get(name_key(row.get("insurer", "")))
+    seen: dict[str, str | None] = {}  # insurer cell text → id; exports repeat a handful of values
+    for n, row in read_rows(path):
+        text = row.get("insurer", "")
+        if text not in seen:
+            seen[text] = lookup.get(name_key(text))
+        insurer = seen[text]
         if insurer is None:
             problem = f"insurer {row.get('insurer', '')!r} is not an id, name, alias or code in the configuration"
             result.unmapped.append((n, problem))
@@ -65,9 +72,6 @@ def import_csv(path: Path, config: Config) -> ImportResult:
         if not number:
             result.unmapped.append((n, "empty policy_number"))
             continue
-        result.index.add(number, row.get("name", ""), insurer)
-        if row.get("name_kana"):
-            result.index.add("", row["name_kana"], insurer)
-            result.index.rows -= 1  # the kana reading is another key of the same row
+        result.index.add(number, row.get("name", ""), insurer, row.get("name_kana", ""))
         result.imported += 1
     return result

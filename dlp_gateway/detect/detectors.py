@@ -1,0 +1,64 @@
+"""All detectors over a message: `Detectors` runs each module on shared
+normalised views of each line, then merges registry matches into the findings they confirm."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from dlp_gateway.config.schema import Config
+from dlp_gateway.detect import dates, insurers, names, policy_number
+from dlp_gateway.detect.normalize import LineViews, name_key
+from dlp_gateway.detect.registry import RegistryFinder
+from dlp_gateway.model import Finding, Segment
+from dlp_gateway.registry.index import Registry, RegistryIndex
+
+
+class Detectors:
+    """Every detector, built once per configuration and registry."""
+
+    def __init__(self, config: Config, registry: Registry | None = None) -> None:
+        self.mentions = insurers.MentionFinder(config.insurers.values())
+        self.numbers = policy_number.PolicyNumberFinder(config.insurers.values())
+        self.registry = RegistryFinder(registry) if isinstance(registry, RegistryIndex) and not registry.empty else None
+        self.staff = frozenset(name_key(n) for n in config.organization.staff_names)
+
+    def line(self, line: str, si: int, li: int) -> list[Finding]:
+        views = LineViews(line)
+        found = self.numbers.find(views, si, li) + names.find(line, si, li)
+        if self.registry is not None:
+            found = merge_registry(found, self.registry.find(views, si, li))
+        if self.staff:
+            found = [f for f in found if f.detector != "name" or name_key(f.value) not in self.staff]
+        return found + self.mentions.find(line, si, li) + dates.find(line, si, li)
+
+    def segments(self, segments: tuple[Segment, ...]) -> list[Finding]:
+        out: list[Finding] = []
+        for si, seg in enumerate(segments):
+            for li, line in enumerate(seg.lines):
+                if line.strip():
+                    out += self.line(line, si, li)
+        return out
+
+
+def merge_registry(found: list[Finding], hits: list[Finding]) -> list[Finding]:
+    """A registry hit over a finding confirms it (the finding keeps its label and gains the
+    registry's insurers); a hit over nothing is a finding of its own."""
+    out = list(found)
+    for hit in hits:
+        twin = next(
+            (i for i, f in enumerate(out) if f.detector == hit.detector and f.start < hit.end and hit.start < f.end),
+            None,
+        )
+        if twin is None:
+            out.append(hit)
+            continue
+        f = out[twin]
+        if hit.end - hit.start > f.end - f.start:
+            out[twin] = dataclasses.replace(hit, label=f.label or hit.label, insurers=f.insurers)
+        else:
+            out[twin] = dataclasses.replace(f, registry=hit.registry, confidence=max(f.confidence, hit.confidence))
+    return out
+
+
+def detect_all(segments: tuple[Segment, ...], config: Config, registry: Registry | None = None) -> list[Finding]:
+    return Detectors(config, registry).segments(segments)

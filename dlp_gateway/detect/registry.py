@@ -1,0 +1,105 @@
+"""Registry matches anywhere in the text (exact data match): policy numbers of any format and
+customer names with or without labels, found by hashing candidate spans with the index's key.
+
+Candidates are bounded, so the cost stays linear in the text: whole alphanumeric runs (in the
+dash-joined and space-joined views) whose length fits the registry's numbers, and, inside runs of
+name characters, every substring whose length fits the registry's names.
+"""
+
+from __future__ import annotations
+
+import regex
+
+from dlp_gateway.detect.normalize import LineViews, display_name, is_name_char
+from dlp_gateway.model import Finding
+from dlp_gateway.registry.index import RegistryIndex
+
+DETECTOR_NUMBER = "policy_number"
+DETECTOR_NAME = "name"
+_RUN = regex.compile(r"[0-9A-Z]+")
+MAX_NAME_KEY = 12
+
+
+class RegistryFinder:
+    def __init__(self, registry: RegistryIndex) -> None:
+        self.registry = registry
+        (self.pmin, self.pmax), (nmin, nmax) = registry.lengths()
+        self.nmin, self.nmax = max(nmin, 2), min(nmax, MAX_NAME_KEY)
+
+    def find(self, views: LineViews, segment: int, line_no: int) -> list[Finding]:
+        return self._numbers(views, segment, line_no) + self._names(views, segment, line_no)
+
+    def _numbers(self, views: LineViews, segment: int, line_no: int) -> list[Finding]:
+        if not self.pmax or not any(c.isdigit() for c in views.line):
+            return []
+        out: dict[tuple[int, int], Finding] = {}
+        for drop_spaces in (False, True):
+            view, index = views.joined(drop_spaces)
+            for m in _RUN.finditer(view):
+                if not self.pmin <= len(m.group()) <= self.pmax:
+                    continue
+                insurer = self.registry.policy_insurer(self.registry.digest("p", m.group()))
+                if insurer is None:
+                    continue
+                span = (index[m.start()], index[m.end() - 1] + 1)
+                if not any(s < span[1] and span[0] < e for s, e in out):
+                    out[span] = Finding(
+                        DETECTOR_NUMBER, m.group(), segment, line_no, *span, confidence=0.97, registry=(insurer,)
+                    )
+        return list(out.values())
+
+    def _names(self, views: LineViews, segment: int, line_no: int) -> list[Finding]:
+        if not self.nmax or not any(is_name_char(c) for c in views.line):
+            return []
+        view, index = views.names
+        out: list[Finding] = []
+        i, n = 0, len(view)
+        while i < n:
+            if not is_name_char(view[i]):
+                i += 1
+                continue
+            end = i
+            while end < n and is_name_char(view[end]):
+                end += 1
+            i = self._names_in_run(view, index, i, end, views.line, segment, line_no, out)
+        return out
+
+    def _names_in_run(
+        self,
+        view: str,
+        index: list[int],
+        start: int,
+        end: int,
+        line: str,
+        segment: int,
+        line_no: int,
+        out: list[Finding],
+    ) -> int:
+        i = start
+        while i < end:
+            hit = None
+            for length in range(min(self.nmax, end - i), self.nmin - 1, -1):  # longest first
+                mask = self.registry.name_mask(self.registry.digest("n", view[i : i + length]))
+                if mask:
+                    hit = (length, mask)
+                    break
+            if hit is None:
+                i += 1
+                continue
+            length, mask = hit
+            s, e = index[i], index[i + length - 1] + 1
+            out.append(
+                Finding(
+                    DETECTOR_NAME,
+                    display_name(line[s:e]),
+                    segment,
+                    line_no,
+                    s,
+                    e,
+                    confidence=0.9,
+                    label="registry",
+                    registry=tuple(sorted(self.registry.holders(mask))),
+                )
+            )
+            i += length
+        return end
