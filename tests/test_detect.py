@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+import regex
 
 from dlp_gateway.detect import dates, names
+from dlp_gateway.detect.checkdigits import CHECK_DIGITS
 from dlp_gateway.detect.insurers import MentionFinder
 from dlp_gateway.detect.normalize import LineViews, canonical_number, name_key
 from dlp_gateway.detect.policy_number import PolicyNumberFinder
@@ -113,3 +117,63 @@ def test_name_keys_compare_variants_equal(a: str, b: str) -> None:
 
 def test_canonical_number() -> None:
     assert canonical_number("ｍｓ－１２３４５６７") == "MS1234567"
+
+
+@pytest.mark.parametrize(
+    ("line", "following", "expected"),
+    [
+        ("証券番号：8123-", "456789 山田様", ["8123456789"]),
+        ("証券番号：８１２３", "４５６７８９", ["8123456789"]),
+        ("お問い合わせは 0120", "123 456 まで", []),
+        ("証券番号：8123456789", "2024年", []),  # complete on its own line: found by find(), not here
+        ("合計 3", "件です", []),
+    ],
+)
+def test_numbers_broken_over_two_lines(line: str, following: str, expected: list[str]) -> None:
+    assert [f.value for f in NUMBERS.find_across(line, following, 0, 0)] == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("ご請求書番号 8123456789", []),
+        ("注文番号：8123456789", []),
+        ("合計 8123456789円", []),
+        ("¥8123456789", []),
+        ("証券コード 8123456789", []),
+    ],
+)
+def test_more_lookalikes(line: str, expected: list[str]) -> None:
+    assert [f.value for f in NUMBERS.find(LineViews(line), 0, 0)] == expected
+
+
+def test_phone_and_date_shaped_numbers_need_a_context_word() -> None:
+    cfg = example_config()
+    digits10 = dataclasses.replace(
+        cfg.insurers["tokio"],
+        policy_numbers=(regex.compile(r"(?<![0-9])\d{10}(?![0-9])"), regex.compile(r"(?<![0-9])\d{8}(?![0-9])")),
+    )
+    finder = PolicyNumberFinder([digits10])
+    assert finder.find(LineViews("お電話は 03-1234-5678 まで"), 0, 0) == []
+    assert finder.find(LineViews("20241001 に更新"), 0, 0) == []
+    assert [f.value for f in finder.find(LineViews("証券番号 03-1234-5678"), 0, 0)] == ["0312345678"]
+
+
+@pytest.mark.parametrize(
+    ("scheme", "valid", "invalid"),
+    [
+        ("luhn", "79927398713", "79927398710"),
+        ("mod10", "4901234567894", "4901234567890"),
+        ("mod11", "123456785", "123456780"),
+    ],
+)
+def test_check_digits(scheme: str, valid: str, invalid: str) -> None:
+    check = CHECK_DIGITS[scheme]
+    assert check(valid)
+    assert not check(invalid)
+
+
+def test_insurer_check_digit_filters_pattern_matches() -> None:
+    msi = dataclasses.replace(CONFIG.insurers["msi"], check_digit="luhn")
+    finder = PolicyNumberFinder([msi])
+    assert [f.value for f in finder.find(LineViews("MS-1234567 / MS-1234566"), 0, 0)] == ["MS1234566"]

@@ -25,6 +25,7 @@ from dlp_gateway.config.schema import (
     Secondee,
     Upstream,
 )
+from dlp_gateway.detect.checkdigits import CHECK_DIGITS
 from dlp_gateway.errors import ConfigError
 from dlp_gateway.extract.budget import ExtractLimits
 from dlp_gateway.model import Action
@@ -206,7 +207,11 @@ def _insurers(c: _Checker, raw: Any) -> dict[str, Insurer]:
         if not isinstance(iid, str) or not INSURER_ID.match(iid):
             c.src.error(path, "insurer id must be lower-case letters, digits, '_' or '-'")
             continue
-        m = c.mapping(body, path, {"name", "aliases", "domains", "policy_numbers", "codes"})
+        m = c.mapping(body, path, {"name", "aliases", "domains", "policy_numbers", "codes", "check_digit"})
+        check = c.get(m, "check_digit", path, str)
+        if check is not None and check not in CHECK_DIGITS:
+            c.src.error((*path, "check_digit"), f"unknown check digit {check!r} (one of {', '.join(CHECK_DIGITS)})")
+            check = None
         patterns = []
         for i, pat in enumerate(c.strings(m, "policy_numbers", path)):
             try:
@@ -221,6 +226,7 @@ def _insurers(c: _Checker, raw: Any) -> dict[str, Insurer]:
             domains=tuple(_domain(d) for d in c.strings(m, "domains", path, required=True)),
             policy_numbers=tuple(patterns),
             codes=c.strings(m, "codes", path),
+            check_digit=check,
         )
     return out
 

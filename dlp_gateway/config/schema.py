@@ -42,6 +42,7 @@ class Insurer:
     domains: tuple[str, ...]
     policy_numbers: tuple[regex.Pattern[str], ...]
     codes: tuple[str, ...] = ()
+    check_digit: str | None = None  # a name in detect.checkdigits.CHECK_DIGITS
 
     @property
     def mentions(self) -> tuple[str, ...]:

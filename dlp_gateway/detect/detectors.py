@@ -35,8 +35,17 @@ class Detectors:
         out: list[Finding] = []
         for si, seg in enumerate(segments):
             for li, line in enumerate(seg.lines):
-                if line.strip():
-                    out += self.line(line, si, li)
+                if not line.strip():
+                    continue
+                found = self.line(line, si, li)
+                if seg.kind == "text" and li + 1 < len(seg.lines):
+                    # Table rows never wrap; wrapped text and PDF lines may split a number.
+                    found += [
+                        f
+                        for f in self.numbers.find_across(line, seg.lines[li + 1], si, li)
+                        if not any(g.detector == f.detector and g.end > f.start for g in found)
+                    ]
+                out += found
         return out
 
 

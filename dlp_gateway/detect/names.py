@@ -45,11 +45,8 @@ def _clean(name: str) -> str:
 def find(line: str, segment: int, line_no: int) -> list[Finding]:
     out: list[Finding] = []
     taken: list[tuple[int, int]] = []
-    try:
-        labelled = list(LABELLED.finditer(line, timeout=REGEX_TIMEOUT))
-        honorific = list(HONORIFIC.finditer(line, timeout=REGEX_TIMEOUT))
-    except TimeoutError:
-        return out
+    labelled = list(LABELLED.finditer(line, timeout=REGEX_TIMEOUT))  # a timeout fails the scan closed
+    honorific = list(HONORIFIC.finditer(line, timeout=REGEX_TIMEOUT))
     for m in labelled:
         name = _clean(m.group("name"))
         if name.replace(" ", "") in _NOT_NAMES or _NOT_NAME_WORDS.search(name):

@@ -12,7 +12,8 @@ from collections.abc import Iterable
 import regex
 
 from dlp_gateway.config.schema import Insurer
-from dlp_gateway.detect.normalize import LineViews
+from dlp_gateway.detect.checkdigits import CHECK_DIGITS
+from dlp_gateway.detect.normalize import LineViews, canonical_number
 from dlp_gateway.model import Finding
 
 DETECTOR = "policy_number"
@@ -20,13 +21,36 @@ REGEX_TIMEOUT = 0.5  # seconds per search: mail text is untrusted
 CONTEXT = regex.compile(
     r"証券\s*(?:番号|記号|NO|No|ＮＯ|Ｎｏ)|契約\s*番号|ポリシー\s*番号|policy\s*(?:no|number)", regex.IGNORECASE
 )
-# Look-alikes: a number right after one of these is a phone, postal or stock code.
-NOT_A_POLICY = regex.compile(r"(?:〒|TEL|FAX|電話|携帯|証券コード|コード)[\s:：.]*$", regex.IGNORECASE)
+# Look-alikes (DESIGN §6): numbers right after these words are phones, postal codes, stock codes,
+# invoices, orders or amounts; numbers right before 円/株/件 are amounts or counts.
+NOT_A_POLICY_BEFORE = regex.compile(
+    r"(?:〒|TEL|FAX|電話|携帯|フリーダイヤル|証券コード|銘柄コード|コード|請求書?番号|注文番号|発注番号|伝票番号|受付番号|"
+    r"お?問い?合わせ番号|会員番号|口座番号|振込|金額|¥|￥|\$|No\.?\s*\d*\s*-)[\s:：.#＃]*$",
+    regex.IGNORECASE,
+)
+NOT_A_POLICY_AFTER = regex.compile(r"^\s*(?:円|万円|千円|株|件|名|人|歳|%|％)")
+PHONE = regex.compile(r"^[(（]?0\d{1,4}[)）]?[-‐‑−ー－ ]?\d{1,4}[-‐‑−ー－ ]\d{3,4}$")
+
+
+def _looks_like_date(value: str) -> bool:
+    if len(value) != 8 or not value.isdigit() or value[:2] not in ("19", "20"):
+        return False
+    return 1 <= int(value[4:6]) <= 12 and 1 <= int(value[6:]) <= 31
+
+
+def is_lookalike(line: str, start: int, end: int, value: str, context: bool) -> bool:
+    """A phone, postal code, date, amount, stock code or invoice number that fits a pattern."""
+    if NOT_A_POLICY_BEFORE.search(line[max(0, start - 12) : start]) or NOT_A_POLICY_AFTER.match(line[end : end + 4]):
+        return True
+    if context:
+        return False  # 証券番号 beside it: a policy number written like a phone number is still one
+    return bool(PHONE.match(line[start:end].strip())) or _looks_like_date(value)
 
 
 class PolicyNumberFinder:
     def __init__(self, insurers: Iterable[Insurer]) -> None:
         self.patterns = [(ins.id, pat) for ins in insurers for pat in ins.policy_numbers]
+        self.checks = {ins.id: CHECK_DIGITS[ins.check_digit] for ins in insurers if ins.check_digit}
 
     def find(self, views: LineViews, segment: int, line_no: int) -> list[Finding]:
         line = views.line
@@ -36,11 +60,8 @@ class PolicyNumberFinder:
         for drop_spaces in (False, True):
             view, vindex = views.joined(drop_spaces)
             for insurer, pattern in self.patterns:
-                try:
-                    matches = list(pattern.finditer(view, timeout=REGEX_TIMEOUT))
-                except TimeoutError:
-                    continue  # the rest of the pipeline still sees the line; issue: fuzzing
-                for m in matches:
+                # A timeout propagates: the scan fails and on_error decides (fail closed).
+                for m in pattern.finditer(view, timeout=REGEX_TIMEOUT):
                     if m.end() == m.start():
                         continue
                     span = (vindex[m.start()], vindex[m.end() - 1] + 1)
@@ -50,19 +71,50 @@ class PolicyNumberFinder:
                     hits.setdefault(span, (value, set()))[1].add(insurer)
         context = bool(CONTEXT.search(line))
         out = []
-        for (start, end), (value, insurers) in sorted(hits.items()):
-            if NOT_A_POLICY.search(line[max(0, start - 8) : start]):
+        for (start, end), (value, matched) in sorted(hits.items()):
+            insurers = tuple(sorted(i for i in matched if i not in self.checks or self.checks[i](value)))
+            if not insurers or is_lookalike(line, start, end, value, context):
                 continue
-            out.append(
-                Finding(
-                    DETECTOR,
-                    value,
-                    segment,
-                    line_no,
-                    start,
-                    end,
-                    confidence=0.85 if context else 0.6,
-                    insurers=tuple(sorted(insurers)),
-                )
-            )
+            confidence = 0.85 if context else 0.6
+            if any(i in self.checks for i in insurers):
+                confidence += 0.1  # a passing check digit is strong evidence
+            out.append(Finding(DETECTOR, value, segment, line_no, start, end, confidence, insurers=insurers))
         return out
+
+    def find_across(self, line: str, following: str, segment: int, line_no: int) -> list[Finding]:
+        """A number broken over two lines ("証券番号：8123-\n456789"), reported on the first."""
+        tail = _TAIL.search(line)
+        head = _HEAD.match(following)
+        if not tail or not head or not self.patterns:
+            return []
+        left, right = canonical_number(tail.group()), canonical_number(head.group())
+        joined = left + right
+        context = bool(CONTEXT.search(line))
+        for insurer, pattern in self.patterns:
+            for m in pattern.finditer(joined, timeout=REGEX_TIMEOUT):
+                if not m.start() < len(left) < m.end():
+                    continue  # a match on one line alone is found by `find`
+                value = m.group()
+                if insurer in self.checks and not self.checks[insurer](value):
+                    continue
+                start = tail.start() + len(tail.group()) - len(tail.group().lstrip())
+                if is_lookalike(line, start, len(line), value, context):
+                    continue
+                return [
+                    Finding(
+                        DETECTOR,
+                        value,
+                        segment,
+                        line_no,
+                        start,
+                        len(line),
+                        0.85 if context else 0.6,
+                        insurers=(insurer,),
+                    )
+                ]
+        return []
+
+
+# The alphanumeric end of a line and the start of the next (full-width and dashes included).
+_TAIL = regex.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ][0-9A-Za-z０-９Ａ-Ｚａ-ｚ\-‐‑‒–—―−－ｰ]*[-‐‑‒–—―−－ｰ]?\s*$")
+_HEAD = regex.compile(r"\s*[0-9０-９][0-9A-Za-z０-９Ａ-Ｚａ-ｚ\-‐‑‒–—―−－ｰ]*")
