@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import regex
 
+from dlp_gateway.detect.names import FIELD_LABELS, HONORIFICS
 from dlp_gateway.model import Finding, Record, Segment
 from dlp_gateway.registry import Registry
 
@@ -19,7 +20,6 @@ WINDOW = 3
 # A line that names an insurer as a field rather than in passing: 「引受保険会社：東京海上日動」.
 INSURER_FIELD = regex.compile(r"引受|保険会社|保険者|insurer", regex.IGNORECASE)
 EXPIRY_FIELD = regex.compile(r"満期|満了|保険期間|expir", regex.IGNORECASE)
-HONORIFICS = ("様", "殿", "さん")
 CONFIDENCE = {"registry": 0.97, "explicit": 0.9, "registry_name": 0.8, "pattern": 0.6, "unknown": 0.5}
 
 
@@ -33,6 +33,13 @@ class _Draft:
     insurer: str | None = None
     section: str | None = None
     extra: list[str] = field(default_factory=list)
+
+
+def _stands_alone(name: Finding) -> bool:
+    """Whether a name is a customer record without a policy number beside it: under a field label,
+    known to the registry, or a full name (by morphology) with an honorific. A bare honorific name
+    is most often the recipient in the greeting; a bare full name in prose, a colleague."""
+    return name.label in FIELD_LABELS or bool(name.registry) or (name.person and name.label in HONORIFICS)
 
 
 def _pick(items: list[Finding], k: int, total: int, anchor: Finding) -> Finding | None:
@@ -74,9 +81,7 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding]) -> list[_Dr
             if len(heads) == 1:
                 section = heads.pop()
                 continue
-            # A name before 様/殿 alone is most often the recipient (the greeting): it joins a record
-            # only beside a number, unless the registry knows it as a customer.
-            loose += [(li, f) for f in fs if f.detector != "name" or f.label not in HONORIFICS or f.registry]
+            loose += [(li, f) for f in fs if f.detector != "name" or _stands_alone(f)]
             continue
         for k, num in enumerate(numbers):
             d = _Draft(si, li, number=num, section=section)

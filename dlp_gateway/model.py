@@ -89,6 +89,7 @@ class Finding:
     label: str | None = None  # name: the label or honorific that introduced it ("registry" if none)
     heading: bool = False  # insurer: the mention is a section heading
     registry: tuple[str, ...] = ()  # insurers the customer registry holds this number or name under
+    person: bool = False  # name: morphology confirms a full personal name (family and given)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import pytest
 
 from dlp_gateway.correlate import correlate
 from dlp_gateway.detect.detectors import detect_all
+from dlp_gateway.detect.letter import correspondent_lines
 from dlp_gateway.model import Record, Segment
 from dlp_gateway.registry import EMPTY_REGISTRY, Registry, RegistryIndex
 from tests.helpers import example_config
@@ -99,12 +100,15 @@ def sample_registry() -> RegistryIndex:
         # registered names in free text, with or without spaces, in kana, without any label
         ("先日、山田太郎様よりお電話がありました。", [(None, "山田 太郎", "tokio", "registry_name")]),
         ("佐藤　花子さんの更新について", [(None, "佐藤 花子", "sompo", "registry_name")]),
-        ("タカハシジロウ様", [(None, "タカハシ ジロウ", "msi", "registry_name")]),  # split from the registry
-        ("たかはし じろう 様", [(None, "たかはし じろう", "msi", "registry_name")]),
+        ("本日タカハシジロウ様より", [(None, "タカハシ ジロウ", "msi", "registry_name")]),  # split from the registry
+        ("本日たかはし じろう 様より", [(None, "たかはし じろう", "msi", "registry_name")]),
         # a registered number confirms the pattern finding and carries the registry's insurer
         ("証券番号 8100000001", [("8100000001", None, "tokio", "registry")]),
-        # unregistered names in free text stay unremarked
-        ("先日、田中一郎様よりお電話がありました。", []),
+        # an unregistered full name with an honorific is a customer of unknown underwriter
+        ("先日、田中一郎様よりお電話がありました。", [(None, "田中 一郎", None, "unknown")]),
+        # a family name alone with an honorific (a greeting) or a colleague's full name is not a record
+        ("鈴木様、お世話になっております。", []),
+        ("担当の田中一郎が伺います。", []),
     ],
 )
 def test_registry_matches_anywhere_in_the_text(text: str, expected: list[tuple[str | None, ...]]) -> None:
@@ -117,3 +121,34 @@ def test_staff_names_are_never_customers() -> None:
     segs = (Segment("body", ("契約者名：山田太郎", "担当 山田太郎様", "契約者名：鈴木 一郎")),)
     got = correlate(segs, detect_all(segs, cfg, sample_registry()), sample_registry())
     assert [r.name for r in got] == ["鈴木 一郎"]
+
+
+def test_greeting_and_signature_name_correspondents_not_customers() -> None:
+    reg = sample_registry()
+    text = "\n".join(
+        [
+            "東京海上日動火災保険株式会社",
+            "山田太郎様",  # the recipient, even though the registry knows the name
+            "",
+            "いつもお世話になっております。田中一郎様の件でご連絡します。",
+            "",
+            "以上",
+            "みらい保険サービス 佐藤花子",
+            "TEL 03-1234-5678",
+        ]
+    )
+    assert brief(records(text, reg)) == [(None, "田中 一郎", None, "unknown")]
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (("各位", "", "本文"), {0}),
+        (("三井住友海上 御中", "木村様", "本文です。"), {0, 1}),
+        (("本文です。", "-- ", "山田 太郎", "TEL"), {1, 2, 3}),
+        (("本文です。", "━━━━━━", "署名"), {1, 2}),
+        (("証券番号 8100000001 山田太郎様", "以下の通り"), set()),  # a record, not an addressee
+    ],
+)
+def test_correspondent_lines(lines: tuple[str, ...], expected: set[int]) -> None:
+    assert correspondent_lines(lines) == expected

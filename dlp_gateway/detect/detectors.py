@@ -7,6 +7,8 @@ import dataclasses
 
 from dlp_gateway.config.schema import Config
 from dlp_gateway.detect import dates, insurers, names, policy_number
+from dlp_gateway.detect.letter import correspondent_lines
+from dlp_gateway.detect.names import FIELD_LABELS
 from dlp_gateway.detect.normalize import LineViews, name_key
 from dlp_gateway.detect.registry import RegistryFinder
 from dlp_gateway.model import Finding, Segment
@@ -34,10 +36,14 @@ class Detectors:
     def segments(self, segments: tuple[Segment, ...]) -> list[Finding]:
         out: list[Finding] = []
         for si, seg in enumerate(segments):
+            correspondents = correspondent_lines(seg.lines) if seg.kind == "text" else set()
             for li, line in enumerate(seg.lines):
                 if not line.strip():
                     continue
                 found = self.line(line, si, li)
+                if li in correspondents:
+                    # The greeting names the recipient and the signature the sender: not customers.
+                    found = [f for f in found if f.detector != "name" or f.label in FIELD_LABELS]
                 if seg.kind == "text" and li + 1 < len(seg.lines):
                     # Table rows never wrap; wrapped text and PDF lines may split a number.
                     found += [

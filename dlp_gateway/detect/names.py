@@ -1,13 +1,17 @@
-"""Customer names: after a label (契約者名：…) or before an honorific (…様, …殿).
+"""Customer names: after a label (契約者名：…), before an honorific (…様, …さん, …殿), and — near
+customer words — full names that Japanese morphology (detect/morph.py) recognises.
 
-Labelled names stand on their own as customer data. Honorific names are weaker evidence — the
-greeting names the recipient — so correlate uses them only beside a policy number on one line.
+Labelled names stand on their own as customer data. Honorific names are weaker evidence (the
+greeting names the recipient), so on their own they count only when morphology confirms a full
+name; otherwise correlate uses them beside a policy number. A full name without an honorific in
+prose is usually a colleague ("担当の山田太郎"): it too counts only beside a number.
 """
 
 from __future__ import annotations
 
 import regex
 
+from dlp_gateway.detect import morph
 from dlp_gateway.detect.normalize import display_name
 from dlp_gateway.model import Finding
 
@@ -20,47 +24,97 @@ _NAME = (
     rf"|{_KANA}{{2,8}}(?:[ 　・]{_KANA}{{1,8}})?"
     r"|[A-Z][A-Za-z]+[ ][A-Z][A-Za-z]+)"
 )
-_LABELS = r"契約者氏名|契約者名|契約者|被保険者氏名|被保険者名|被保険者|お客様名|お客さま名|顧客名|氏名"
-# A separator is required after the label: "契約者名" must not read as label "契約者" + name "名".
-LABELLED = regex.compile(rf"(?P<label>{_LABELS})(?:\s*[:：]\s*|\s+)(?:様\s*)?(?P<name>{_NAME})", regex.V1)
-HONORIFIC = regex.compile(
-    rf"(?<!{_HAN}|{_KANA}|[おご])(?P<name>{_HAN}{{1,4}}(?:[ 　]{_HAN}{{1,4}})?)\s*(?P<label>様|殿)", regex.V1
+FIELD_LABELS = (
+    "契約者氏名",
+    "契約者名",
+    "契約者",
+    "被保険者氏名",
+    "被保険者名",
+    "被保険者",
+    "お客様名",
+    "お客さま名",
+    "顧客名",
+    "氏名",
 )
-_TRAILING = ("様", "殿", "さん", "氏")
+HONORIFICS = ("様", "さま", "殿", "さん", "氏")
+# A separator is required after the label: "契約者名" must not read as label "契約者" + name "名".
+LABELLED = regex.compile(
+    rf"(?P<label>{'|'.join(FIELD_LABELS)})(?:\s*[:：]\s*|\s+)(?:様\s*)?(?P<name>{_NAME})", regex.V1
+)
+HONORIFIC = regex.compile(
+    rf"(?<!{_HAN}|{_KANA}|[おご])"
+    rf"(?P<name>{_HAN}{{1,4}}(?:[ 　]{_HAN}{{1,4}})?|{_KANA}{{2,8}}(?:[ 　・]{_KANA}{{1,8}})?)"
+    rf"\s*(?P<label>様|さま|殿|さん|氏)",
+    regex.V1,
+)
+# Lines worth the morphological analyser: an honorific or a word that introduces a customer.
+PERSON_CONTEXT = regex.compile(r"様|さま|さん|殿|氏|契約者|被保険者|お客|顧客|名義|ご本人")
 # Words a label may be followed by that are not names ("氏名欄", "契約者本人"), and the column
 # headers of a list ("契約者名	満期日	引受保険会社").
 _NOT_NAMES = frozenset({"本人", "欄", "各位", "一覧", "情報", "変更", "様"})
 _NOT_NAME_WORDS = regex.compile(
-    r"満期|証券|番号|保険|契約|会社|住所|電話|日付|引受|代理店|担当|種目|氏名|生年月日|一覧"
+    r"満期|証券|番号|保険|契約|会社|住所|電話|日付|引受|代理店|担当|種目|氏名|生年月日|一覧|御中|各位|皆"
 )
 
 
 def _clean(name: str) -> str:
-    for suffix in _TRAILING:
+    for suffix in HONORIFICS:
         if name.endswith(suffix) and len(name) > len(suffix) + 1:
             name = name[: -len(suffix)]
     return display_name(name)
 
 
+def _overlaps(s: int, e: int, spans: list[tuple[int, int]]) -> bool:
+    return any(s < te and ts < e for ts, te in spans)
+
+
 def find(line: str, segment: int, line_no: int) -> list[Finding]:
     out: list[Finding] = []
     taken: list[tuple[int, int]] = []
-    labelled = list(LABELLED.finditer(line, timeout=REGEX_TIMEOUT))  # a timeout fails the scan closed
-    honorific = list(HONORIFIC.finditer(line, timeout=REGEX_TIMEOUT))
-    for m in labelled:
+    for m in LABELLED.finditer(line, timeout=REGEX_TIMEOUT):  # a timeout fails the scan closed
         name = _clean(m.group("name"))
         if name.replace(" ", "") in _NOT_NAMES or _NOT_NAME_WORDS.search(name):
             continue
         s, e = m.span("name")
         taken.append(m.span())
         out.append(Finding(DETECTOR, name, segment, line_no, s, e, confidence=0.8, label=m.group("label")))
-    for m in honorific:
+    persons = morph.person_spans(line) if PERSON_CONTEXT.search(line) else []
+    for m in HONORIFIC.finditer(line, timeout=REGEX_TIMEOUT):
         s, e = m.span("name")
-        if any(s < te and ts < e for ts, te in taken) or _NOT_NAME_WORDS.search(m.group("name")):
+        if _overlaps(s, e, taken) or _NOT_NAME_WORDS.search(m.group("name")):
             continue
+        # Morphology narrows the span ("東京海上日動鈴木" → "鈴木") and tells a full name.
+        person = next((p for p in persons if s <= p.start < e and p.end == e), None)
+        if person is not None:
+            s = person.start
+        full = person is not None and person.full
+        value = person.display(line) if person is not None else display_name(line[s:e])
+        taken.append((s, e))
         out.append(
             Finding(
-                DETECTOR, display_name(m.group("name")), segment, line_no, s, e, confidence=0.5, label=m.group("label")
+                DETECTOR,
+                display_name(value),
+                segment,
+                line_no,
+                s,
+                e,
+                confidence=0.7 if full else 0.5,
+                label=m.group("label"),
+                person=full,
             )
         )
+    for p in persons:
+        if p.full and not _overlaps(p.start, p.end, taken) and not _NOT_NAME_WORDS.search(line[p.start : p.end]):
+            out.append(
+                Finding(
+                    DETECTOR,
+                    display_name(p.display(line)),
+                    segment,
+                    line_no,
+                    p.start,
+                    p.end,
+                    confidence=0.6,
+                    person=True,
+                )
+            )
     return out
