@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import functools
 import io
 import statistics
 import sys
@@ -181,8 +182,8 @@ def main() -> None:
         raw = mail(name, ctype, payload)
         _, unscannable = pipeline.read(raw)
         assert not unscannable, unscannable
-        gw = best(lambda raw=raw: pipeline.read(raw), args.repeat)
-        lb = best(lambda payload=payload, lib=lib: lib(payload), args.repeat)
+        gw = best(functools.partial(pipeline.read, raw), args.repeat)
+        lb = best(functools.partial(lib, payload), args.repeat)
         mb = len(payload) / 1e6
         total_mb += mb
         total_s += gw

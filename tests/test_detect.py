@@ -177,3 +177,20 @@ def test_insurer_check_digit_filters_pattern_matches() -> None:
     msi = dataclasses.replace(CONFIG.insurers["msi"], check_digit="luhn")
     finder = PolicyNumberFinder([msi])
     assert [f.value for f in finder.find(LineViews("MS-1234567 / MS-1234566"), 0, 0)] == ["MS1234566"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("先日、佐々木クミ子様より更新のご相談", [("佐々木 クミ子", True)]),
+        ("ご契約者の松田あすか様から", [("松田 あすか", True)]),
+        ("・橋本くみ子様（証券番号 8561676360）", [("橋本 くみ子", True)]),
+        ("山本美加子さんの件", [("山本 美加子", True)]),
+        ("林様へ", []),  # one character before 様 needs morphology to call it a family name
+        ("山田のお客様", []),
+        ("担当の田中一郎が伺います", []),  # no honorific or customer word: not analysed (colleagues)
+        ("契約者は田中一郎です", [("田中 一郎", True)]),  # full name near a customer word
+    ],
+)
+def test_names_with_morphology(line: str, expected: list[tuple[str, bool]]) -> None:
+    assert [(f.value, f.person) for f in names.find(line, 0, 0)] == expected

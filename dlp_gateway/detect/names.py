@@ -9,6 +9,8 @@ prose is usually a colleague ("担当の山田太郎"): it too counts only besid
 
 from __future__ import annotations
 
+import dataclasses
+
 import regex
 
 from dlp_gateway.detect import morph
@@ -19,8 +21,16 @@ DETECTOR = "name"
 REGEX_TIMEOUT = 0.5
 _HAN = r"[\p{Han}々〆ヶ]"
 _KANA = r"[\p{Katakana}ー]"
+_HIRA = r"\p{Hiragana}"
+# Family names are written in kanji; given names in kanji, katakana or hiragana (佐々木 クミ子,
+# 藤田サユリ, 松田あすか). Hiragana right after the family name must end the name (a space, an
+# honorific, punctuation or the end): "山田の件" is not a name.
+_GIVEN = (
+    rf"(?:[ 　](?:{_HAN}|{_KANA}|{_HIRA}){{1,6}}|{_KANA}{{1,6}}(?:{_HAN}{{1,2}})?|{_HIRA}{{1,3}}子"
+    rf"|{_HIRA}{{2,5}}(?=[\s　、。,.)）]|様|さま|さん|殿|$))"
+)
 _NAME = (
-    rf"(?:{_HAN}{{1,5}}(?:[ 　]{_HAN}{{1,5}})?"
+    rf"(?:{_HAN}{{1,5}}{_GIVEN}?"
     rf"|{_KANA}{{2,8}}(?:[ 　・]{_KANA}{{1,8}})?"
     r"|[A-Z][A-Za-z]+[ ][A-Z][A-Za-z]+)"
 )
@@ -43,7 +53,7 @@ LABELLED = regex.compile(
 )
 HONORIFIC = regex.compile(
     rf"(?<!{_HAN}|{_KANA}|[おご])"
-    rf"(?P<name>{_HAN}{{1,4}}(?:[ 　]{_HAN}{{1,4}})?|{_KANA}{{2,8}}(?:[ 　・]{_KANA}{{1,8}})?)"
+    rf"(?P<name>{_HAN}{{1,6}}{_GIVEN}?|{_KANA}{{2,8}}(?:[ 　・]{_KANA}{{1,8}})?)"
     rf"\s*(?P<label>様|さま|殿|さん|氏)",
     regex.V1,
 )
@@ -53,7 +63,7 @@ PERSON_CONTEXT = regex.compile(r"様|さま|さん|殿|氏|契約者|被保険�
 # headers of a list ("契約者名	満期日	引受保険会社").
 _NOT_NAMES = frozenset({"本人", "欄", "各位", "一覧", "情報", "変更", "様"})
 _NOT_NAME_WORDS = regex.compile(
-    r"満期|証券|番号|保険|契約|会社|住所|電話|日付|引受|代理店|担当|種目|氏名|生年月日|一覧|御中|各位|皆"
+    r"満期|証券|番号|保険|契約|会社|住所|電話|日付|引受|代理店|担当|種目|氏名|生年月日|一覧|御中|各位|皆|客"
 )
 
 
@@ -83,9 +93,13 @@ def find(line: str, segment: int, line_no: int) -> list[Finding]:
         s, e = m.span("name")
         if _overlaps(s, e, taken) or _NOT_NAME_WORDS.search(m.group("name")):
             continue
-        # Morphology narrows the span ("東京海上日動鈴木" → "鈴木") and tells a full name.
-        person = next((p for p in persons if s <= p.start < e and p.end == e), None)
+        # Morphology narrows the span ("弊社鈴木" → "鈴木") and tells a full name. Its last token may
+        # stop one character short (クミ|子): the honorific marks the end.
+        person = next((p for p in persons if s <= p.start < e and p.end >= e - 1), None)
+        if person is None and e - s == 1:
+            continue  # one character before 様 ("…み子様" split wrongly) unless morphology says 姓 (林様)
         if person is not None:
+            person = dataclasses.replace(person, end=e)
             s = person.start
         full = person is not None and person.full
         value = person.display(line) if person is not None else display_name(line[s:e])

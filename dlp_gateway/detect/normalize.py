@@ -13,8 +13,16 @@ SPACES = frozenset(" \u3000\t\u00a0")
 _ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
+_SEPARATORS = str.maketrans({**dict.fromkeys(DASHES, "-"), **dict.fromkeys(SPACES, " ")})
+
+
 def nfkc_upper_map(text: str) -> tuple[str, list[int]]:
     """NFKC + upper-case, with index[i] = offset in `text` of output character i."""
+    mapped = text.translate(_SEPARATORS)
+    norm = unicodedata.normalize("NFKC", mapped)
+    if len(norm) == len(text) and len(upper := norm.upper()) == len(text):
+        # Fast path: no character expanded or merged (the common case), so offsets are unchanged.
+        return upper, list(range(len(text)))
     chars: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):
