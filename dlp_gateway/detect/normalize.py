@@ -6,6 +6,7 @@ katakana prolonged sound mark alone, so separators are handled here explicitly (
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 DASHES = frozenset("-‐‑‒–—―−ー－ｰ﹣⁃")
@@ -113,20 +114,31 @@ class LineViews:
     def names(self) -> tuple[str, list[int]]:
         """Name keys: NFKC, katakana, upper case, spaces between name characters removed."""
         if self._names is None:
-            chars: list[str] = []
-            index: list[int] = []
-            line = self.line
-            for i, ch in enumerate(line):
-                if (
-                    ch in SPACES
-                    and chars
-                    and is_name_char(chars[-1])
-                    and i + 1 < len(line)
-                    and is_name_char(line[i + 1])
-                ):
-                    continue
-                for c in unicodedata.normalize("NFKC", ch).translate(_HIRAGANA_TO_KATAKANA).upper():
-                    chars.append(c)
-                    index.append(i)
-            self._names = ("".join(chars), index)
+            self._names = name_view(self.line)
         return self._names
+
+
+_NAME_CLASS = r"\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f々〆ヶ"
+_SPACE_IN_NAME = re.compile(rf"(?<=[{_NAME_CLASS}])[ \u3000\t\u00a0]+(?=[{_NAME_CLASS}])")
+
+
+def name_view(line: str) -> tuple[str, list[int]]:
+    """The line as name keys are written, with index[i] = offset in `line` of character i."""
+    norm = unicodedata.normalize("NFKC", line)
+    if len(norm) == len(line):  # the common case: one character in, one out
+        text = norm.translate(_HIRAGANA_TO_KATAKANA).upper()
+        if len(text) == len(line):
+            gaps = [m.span() for m in _SPACE_IN_NAME.finditer(line)]
+            if not gaps:
+                return text, list(range(len(line)))
+            keep = [i for i in range(len(line)) if not any(s <= i < e for s, e in gaps)]
+            return "".join(text[i] for i in keep), keep
+    chars: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(line):
+        if ch in SPACES and chars and is_name_char(chars[-1]) and i + 1 < len(line) and is_name_char(line[i + 1]):
+            continue
+        for c in unicodedata.normalize("NFKC", ch).translate(_HIRAGANA_TO_KATAKANA).upper():
+            chars.append(c)
+            index.append(i)
+    return "".join(chars), index

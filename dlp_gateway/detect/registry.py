@@ -8,11 +8,13 @@ name characters, every substring whose length fits the registry's names.
 
 from __future__ import annotations
 
+from zlib import crc32
+
 import regex
 
 from dlp_gateway.detect.normalize import LineViews, display_name, is_name_char
 from dlp_gateway.model import Finding
-from dlp_gateway.registry.index import RegistryIndex
+from dlp_gateway.registry.index import BLOOM_BITS, RegistryIndex
 
 DETECTOR_NUMBER = "policy_number"
 DETECTOR_NAME = "name"
@@ -75,11 +77,17 @@ class RegistryFinder:
         line_no: int,
         out: list[Finding],
     ) -> int:
+        # The Bloom test is inlined: it runs for every candidate span and dominates the cost.
+        bloom, seed, bits = self.registry.name_bloom, self.registry.bloom_seed, BLOOM_BITS - 1
         i = start
         while i < end:
             hit = None
             for length in range(min(self.nmax, end - i), self.nmin - 1, -1):  # longest first
-                mask = self.registry.name_mask(self.registry.digest("n", view[i : i + length]))
+                key = view[i : i + length]
+                bit = crc32(key.encode(), seed) & bits
+                if not bloom[bit >> 3] >> (bit & 7) & 1:
+                    continue
+                mask = self.registry.name_mask(self.registry.digest("n", key))
                 if mask:
                     hit = (length, mask)
                     break
