@@ -141,9 +141,11 @@ class Violation:
 class RecipientDecision:
     address: str
     party: Party
-    action: Action
+    action: Action  # what is done
     violations: tuple[Violation, ...]
     rules: tuple[str, ...]
+    would_be: Action = Action.DELIVER  # what simulated rules would have done too
+    fallback: Action = Action.QUARANTINE  # if redaction turns out impossible
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ class RuleMatch:
     action: Action
     recipients: tuple[str, ...]
     why: str
+    simulated: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,7 @@ class Decision:
     recipients: tuple[RecipientDecision, ...]
     matches: tuple[RuleMatch, ...]
     notes: tuple[str, ...] = ()
+    simulated_verdict: Action | None = None  # set when simulation held back a stricter verdict
 
     @property
     def rules(self) -> tuple[str, ...]:
@@ -179,3 +183,7 @@ class Report:
     records: tuple[Record, ...]
     unscannable: tuple[Unscannable, ...]
     finding_counts: dict[str, int] = field(default_factory=dict)
+    redacted: bytes | None = None  # the copy for recipients whose action is redact
+    message_id: str = ""
+    date: str = ""
+    auto_submitted: bool = False  # RFC 3834: an automatic message gets no notice back

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from email.utils import getaddresses
 
+from dlp_gateway.act.redact import NotRedactableError, redact
 from dlp_gateway.config.schema import Config
 from dlp_gateway.correlate import correlate
 from dlp_gateway.decide import PartyClassifier, decide
+from dlp_gateway.decide.engine import Facts, verdict_of
 from dlp_gateway.detect.detectors import Detectors
 from dlp_gateway.extract.dispatch import extract
-from dlp_gateway.model import Envelope, Message, Report, Segment, Unscannable
+from dlp_gateway.model import Action, Decision, Envelope, Message, Record, Report, Segment, Unscannable
 from dlp_gateway.parse.mime import parse_message
 from dlp_gateway.registry import EMPTY_REGISTRY, Registry
 
 
 class Pipeline:
-    """Holds what is built once per configuration (party table), so each scan is cheap."""
+    """Holds what is built once per configuration (party table, detectors), so each scan is cheap."""
 
     def __init__(self, config: Config, registry: Registry = EMPTY_REGISTRY) -> None:
         self.config = config
@@ -25,10 +28,14 @@ class Pipeline:
         self.detectors = Detectors(config, registry)
 
     def scan(self, raw: bytes, envelope: Envelope) -> Report:
-        segments, unscannable = self.read(raw)
+        message, segments, unscannable = self.read_message(raw)
         findings = self.detectors.segments(segments)
         records = correlate(segments, findings, self.registry)
-        decision = decide(envelope, records, unscannable, self.config, self.parties)
+        facts = Facts(has_attachment=any(p.location.startswith("attachment") for p in message.parts))
+        decision = decide(envelope, records, unscannable, self.config, self.parties, facts)
+        redacted = None
+        if any(r.action == Action.REDACT for r in decision.recipients):
+            redacted, decision = self.redact(raw, decision, records)
         return Report(
             envelope=envelope,
             sender_party=self.parties.classify(envelope.mail_from),
@@ -36,16 +43,60 @@ class Pipeline:
             records=tuple(records),
             unscannable=unscannable,
             finding_counts=dict(Counter(f.detector for f in findings)),
+            redacted=redacted,
+            message_id=next(iter(message.header("Message-ID")), ""),
+            date=next(iter(message.header("Date")), ""),
+            auto_submitted=next(iter(message.header("Auto-Submitted")), "no").strip().lower() != "no",
         )
 
-    def read(self, raw: bytes) -> tuple[tuple[Segment, ...], tuple[Unscannable, ...]]:
+    def records(self, segments: tuple[Segment, ...]) -> list[Record]:
+        return correlate(segments, self.detectors.segments(segments), self.registry)
+
+    def read_message(self, raw: bytes) -> tuple[Message, tuple[Segment, ...], tuple[Unscannable, ...]]:
         """parse + extract under the configured limits."""
         limits = self.config.limits
         if len(raw) > limits.max_message_size:
-            return (), (Unscannable("message", f"larger than {limits.max_message_size} bytes"),)
+            return Message((), "", ()), (), (Unscannable("message", f"larger than {limits.max_message_size} bytes"),)
         message, problems = parse_message(raw, limits.mime)
         segments, unreadable = extract(message, limits.extract, limits.mime)
-        return segments, problems + unreadable
+        return message, segments, problems + unreadable
+
+    def read(self, raw: bytes) -> tuple[tuple[Segment, ...], tuple[Unscannable, ...]]:
+        _, segments, unscannable = self.read_message(raw)
+        return segments, unscannable
+
+    def redact(self, raw: bytes, decision: Decision, records: list[Record]) -> tuple[bytes | None, Decision]:
+        """The redacted copy, proven by a re-scan; or, if that fails, the rules' fallback."""
+        targets = [r for r in decision.recipients if r.action == Action.REDACT]
+        offending = sorted({i for r in targets for v in r.violations for i in v.records})
+        try:
+            if any(v.kind == "unscannable" for r in targets for v in r.violations):
+                raise NotRedactableError("content that could not be inspected cannot be redacted")
+            copy = redact(raw, [records[i] for i in offending])
+            _, segments, _ = self.read_message(copy)
+            left = {(r.policy_number, r.name) for r in self.records(segments)}
+            still = [
+                i
+                for i in offending
+                if any(
+                    (records[i].policy_number and records[i].policy_number == n)
+                    or (records[i].name and records[i].name == m)
+                    for n, m in left
+                )
+            ]
+            if still:
+                raise NotRedactableError(f"{len(still)} value(s) still readable after redaction")
+        except NotRedactableError as exc:
+            recipients = tuple(
+                dataclasses.replace(r, action=r.fallback) if r.action == Action.REDACT else r
+                for r in decision.recipients
+            )
+            verdict, notes = verdict_of(recipients)
+            note = f"redaction impossible ({exc}); the rule's fallback applies"
+            return None, dataclasses.replace(
+                decision, recipients=recipients, verdict=verdict, notes=(*decision.notes, note, *notes)
+            )
+        return copy, decision
 
 
 def envelope_from_headers(message: Message) -> Envelope:

@@ -1,4 +1,10 @@
-"""Carry out a verdict and return the SMTP reply. 250 only once mail is upstream or durably held."""
+"""Carry out a verdict and return the SMTP reply. 250 only once mail is upstream or durably held.
+
+Redact sends two copies: the redacted one to the violating recipients first, then the original
+(byte for byte, unless other recipients were stripped) to the rest. If the second send fails
+after the first succeeded, the rest is held in the quarantine rather than answered 4xx, which
+would make the client resend the redacted copy too.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,8 @@ class Outcome:
     text: str
     delivered_to: int = 0
     stripped: int = 0
+    redacted: int = 0
+    held: bool = False
 
     @property
     def reply(self) -> str:
@@ -33,7 +41,47 @@ class Plan:
     ref: str
     rules: tuple[str, ...]
     strip: tuple[str, ...] = ()
+    redact: tuple[str, ...] = ()
+    redacted: bytes | None = None
     summary: dict[str, Any] | None = None
+    simulated: Action | None = None  # the verdict simulation held back, shown in the headers
+
+
+def _trace(plan: Plan) -> list[tuple[str, str]]:
+    shown = plan.simulated or plan.verdict
+    headers = [("X-DLP-Ref", plan.ref), ("X-DLP-Verdict", shown.label), ("X-DLP-Rules", ", ".join(plan.rules))]
+    if plan.simulated:
+        headers.append(("X-DLP-Simulated", "yes"))
+    return headers
+
+
+async def hold(
+    plan: Plan,
+    envelope: Envelope,
+    raw: bytes,
+    store: QuarantineStore,
+    now: dt.datetime | None = None,
+    rcpt_tos: tuple[str, ...] | None = None,
+    note: str | None = None,
+) -> Outcome:
+    summary = dict(plan.summary or {})
+    if note:
+        summary["notes"] = [*summary.get("notes", []), note]
+    item = HeldMessage(
+        ref=plan.ref,
+        received_at=(now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+        mail_from=envelope.mail_from,
+        rcpt_tos=rcpt_tos or envelope.rcpt_tos,
+        raw=raw,
+        verdict="quarantine",
+        rules=plan.rules,
+        summary=summary,
+    )
+    try:
+        await store.put(item)
+    except StoreError:
+        return Outcome(451, f"4.3.0 Quarantine unavailable, try again later (ref {plan.ref})")
+    return Outcome(250, f"2.0.0 Held for compliance review (ref {plan.ref})", held=True)
 
 
 async def carry_out(
@@ -42,37 +90,50 @@ async def carry_out(
     ref = plan.ref
     if plan.verdict == Action.REJECT:
         return Outcome(550, f"5.7.1 Message rejected by data-protection policy (ref {ref})")
-    if plan.verdict >= Action.REDACT:
-        item = HeldMessage(
-            ref=ref,
-            received_at=(now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
-            mail_from=envelope.mail_from,
-            rcpt_tos=envelope.rcpt_tos,
-            raw=raw,
-            verdict=plan.verdict.label,
-            rules=plan.rules,
-            summary=plan.summary or {},
+    if plan.verdict == Action.QUARANTINE or (plan.verdict == Action.REDACT and plan.redacted is None):
+        return await hold(plan, envelope, raw, store, now)
+
+    gone = {a.lower() for a in plan.strip}
+    special = gone | {a.lower() for a in plan.redact}
+    rest = [r for r in envelope.rcpt_tos if r.lower() not in special]
+    redact_to = [r for r in envelope.rcpt_tos if r.lower() in {a.lower() for a in plan.redact}]
+    original = remove_recipients(raw, set(plan.strip)) if plan.strip else raw
+    if plan.verdict in (Action.STRIP, Action.MONITOR) or plan.simulated:
+        original = add_headers(original, _trace(plan))
+    if redact_to and plan.redacted is not None:
+        copy = add_headers(
+            remove_recipients(plan.redacted, set(plan.strip)) if plan.strip else plan.redacted, _trace(plan)
         )
         try:
-            await store.put(item)
-        except StoreError:
-            return Outcome(451, f"4.3.0 Quarantine unavailable, try again later (ref {ref})")
-        return Outcome(250, f"2.0.0 Held for compliance review (ref {ref})")
+            await relay.send(envelope.mail_from, redact_to, copy)
+        except RelayError as exc:
+            return _relay_failure(exc, ref)
+    if rest:
+        try:
+            await relay.send(envelope.mail_from, rest, original)
+        except RelayError as exc:
+            if not redact_to:
+                return _relay_failure(exc, ref)
+            # The redacted copy is out: hold the original for the rest instead of a 4xx (no duplicates).
+            return await hold(
+                plan,
+                envelope,
+                raw,
+                store,
+                now,
+                tuple(rest),
+                f"upstream failed after the redacted copy was delivered: {exc}",
+            )
+    return Outcome(
+        250,
+        f"2.0.0 Ok (ref {ref})",
+        delivered_to=len(rest) + len(redact_to),
+        stripped=len(gone),
+        redacted=len(redact_to),
+    )
 
-    rcpts = list(envelope.rcpt_tos)
-    data = raw
-    trace = [("X-DLP-Ref", ref)]
-    if plan.verdict == Action.STRIP:
-        gone = {a.lower() for a in plan.strip}
-        rcpts = [r for r in rcpts if r.lower() not in gone]
-        data = remove_recipients(data, set(plan.strip))
-    if plan.verdict in (Action.STRIP, Action.MONITOR):
-        trace += [("X-DLP-Verdict", plan.verdict.label), ("X-DLP-Rules", ", ".join(plan.rules))]
-        data = add_headers(data, trace)
-    try:
-        await relay.send(envelope.mail_from, rcpts, data)
-    except RelayError as exc:
-        if exc.temporary:
-            return Outcome(451, f"4.4.1 Upstream unavailable, try again later (ref {ref})")
-        return Outcome(554, f"5.0.0 Upstream refused the message (ref {ref})")
-    return Outcome(250, f"2.0.0 Ok (ref {ref})", delivered_to=len(rcpts), stripped=len(envelope.rcpt_tos) - len(rcpts))
+
+def _relay_failure(exc: RelayError, ref: str) -> Outcome:
+    if exc.temporary:
+        return Outcome(451, f"4.4.1 Upstream unavailable, try again later (ref {ref})")
+    return Outcome(554, f"5.0.0 Upstream refused the message (ref {ref})")

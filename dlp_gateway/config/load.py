@@ -14,12 +14,14 @@ import regex
 import yaml
 
 from dlp_gateway.config.schema import (
+    RECORD_KINDS,
     VIOLATION_KINDS,
     Condition,
     Config,
     Insurer,
     Limits,
     Listen,
+    Notices,
     Organization,
     Rule,
     Secondee,
@@ -43,6 +45,8 @@ TOP_KEYS = {
     "limits",
     "on_error",
     "rules",
+    "simulate",
+    "notices",
 }
 MERGED_MAPPINGS = {"insurers"}
 MERGED_LISTS = {"rules", "secondees"}
@@ -247,6 +251,72 @@ def _party_list(
     return parties
 
 
+_WHEN_KEYS = {
+    "violation",
+    "min_records",
+    "max_records",
+    "min_confidence",
+    "detectors",
+    "recipient_party",
+    "sender_party",
+    "senders",
+    "recipients",
+    "secondee",
+    "has_attachment",
+}
+_FALLBACKS = ("quarantine", "reject", "strip")
+
+
+def _condition(c: _Checker, raw: Any, wpath: tuple[Any, ...], insurers: dict[str, Insurer]) -> Condition:
+    w = c.mapping(raw, wpath, _WHEN_KEYS)
+    violations = c.strings(w, "violation", wpath)
+    for j, v in enumerate(violations):
+        if v not in VIOLATION_KINDS:
+            c.src.error((*wpath, "violation", j), f"unknown violation {v!r} (one of {', '.join(VIOLATION_KINDS)})")
+    bounds = []
+    for key in ("min_records", "max_records"):
+        n = c.get(w, key, wpath, int)
+        if n is not None and n < 0:
+            c.src.error((*wpath, key), "must be 0 or more")
+        bounds.append(n)
+    confidence = c.get(w, "min_confidence", wpath, (int, float))
+    if confidence is not None and not 0 <= confidence <= 1:
+        c.src.error((*wpath, "min_confidence"), "must be between 0 and 1")
+    detectors = c.strings(w, "detectors", wpath)
+    for j, d in enumerate(detectors):
+        if d not in RECORD_KINDS:
+            c.src.error((*wpath, "detectors", j), f"unknown detector {d!r} (one of {', '.join(RECORD_KINDS)})")
+    return Condition(
+        violation=violations,
+        min_records=bounds[0],
+        max_records=bounds[1],
+        min_confidence=None if confidence is None else float(confidence),
+        detectors=detectors,
+        recipient_party=_party_list(c, w, "recipient_party", wpath, insurers),
+        sender_party=_party_list(c, w, "sender_party", wpath, insurers),
+        senders=tuple(a.lower() for a in c.strings(w, "senders", wpath)),
+        recipients=tuple(a.lower() for a in c.strings(w, "recipients", wpath)),
+        secondee=c.get(w, "secondee", wpath, bool),
+        has_attachment=c.get(w, "has_attachment", wpath, bool),
+    )
+
+
+def _action(
+    c: _Checker,
+    m: dict[str, Any],
+    key: str,
+    path: tuple[Any, ...],
+    allowed: tuple[str, ...],
+    default: str,
+    required: bool = False,
+) -> Action:
+    text = c.get(m, key, path, str, default=default, required=required)
+    if text not in allowed:
+        c.src.error((*path, key), f"unknown action {text!r} (one of {', '.join(allowed)})")
+        text = default
+    return Action.parse(text)
+
+
 def _rules(c: _Checker, raw: Any, insurers: dict[str, Insurer]) -> tuple[Rule, ...]:
     if raw is None:
         return ()
@@ -257,44 +327,49 @@ def _rules(c: _Checker, raw: Any, insurers: dict[str, Insurer]) -> tuple[Rule, .
     seen: set[str] = set()
     for i, body in enumerate(raw):
         path: tuple[Any, ...] = ("rules", i)
-        m = c.mapping(body, path, {"name", "when", "action", "description"})
+        m = c.mapping(body, path, {"name", "when", "action", "description", "simulate", "fallback"})
         name = c.get(m, "name", path, str, default=f"rule-{i}", required=True)
         if name in seen:
             c.src.error((*path, "name"), f"duplicate rule name {name!r}")
         seen.add(name)
-        wpath = (*path, "when")
-        w = c.mapping(
-            m.get("when"), wpath, {"violation", "min_records", "max_records", "recipient_party", "sender_party"}
-        )
-        violations = c.strings(w, "violation", wpath)
-        for j, v in enumerate(violations):
-            if v not in VIOLATION_KINDS:
-                c.src.error((*wpath, "violation", j), f"unknown violation {v!r} (one of {', '.join(VIOLATION_KINDS)})")
-        bounds = []
-        for key in ("min_records", "max_records"):
-            n = c.get(w, key, wpath, int)
-            if n is not None and n < 0:
-                c.src.error((*wpath, key), "must be 0 or more")
-            bounds.append(n)
-        action_text = c.get(m, "action", path, str, default="deliver", required=True)
-        if action_text not in ACTIONS:
-            c.src.error((*path, "action"), f"unknown action {action_text!r} (one of {', '.join(ACTIONS)})")
-            action_text = "deliver"
+        action = _action(c, m, "action", path, ACTIONS, "deliver", required=True)
+        if "fallback" in m and action != Action.REDACT:
+            c.src.error((*path, "fallback"), "only a redact rule has a fallback")
         out.append(
             Rule(
                 name=name,
-                when=Condition(
-                    violation=violations,
-                    min_records=bounds[0],
-                    max_records=bounds[1],
-                    recipient_party=_party_list(c, w, "recipient_party", wpath, insurers),
-                    sender_party=_party_list(c, w, "sender_party", wpath, insurers),
-                ),
-                action=Action.parse(action_text),
+                when=_condition(c, m.get("when"), (*path, "when"), insurers),
+                action=action,
                 description=c.get(m, "description", path, str, default=""),
+                simulate=bool(c.get(m, "simulate", path, bool, default=False)),
+                fallback=_action(c, m, "fallback", path, _FALLBACKS, "quarantine"),
             )
         )
     return tuple(out)
+
+
+def _notices(c: _Checker, raw: Any) -> Notices | None:
+    if raw is None:
+        return None
+    path = ("notices",)
+    m = c.mapping(raw, path, {"sender", "to_sender", "compliance", "on", "templates", "review_url"})
+    on = []
+    for j, text in enumerate(c.strings(m, "on", path) or ("strip", "redact", "quarantine", "reject")):
+        if text not in ACTIONS:
+            c.src.error((*path, "on", j), f"unknown action {text!r} (one of {', '.join(ACTIONS)})")
+        else:
+            on.append(Action.parse(text))
+    templates = c.get(m, "templates", path, str)
+    if templates is not None and not Path(templates).is_dir():
+        c.src.error((*path, "templates"), f"{templates!r} is not a directory")
+    return Notices(
+        sender=c.get(m, "sender", path, str, default="", required=True),
+        to_sender=bool(c.get(m, "to_sender", path, bool, default=True)),
+        compliance=c.strings(m, "compliance", path),
+        on=tuple(on),
+        templates=Path(templates) if templates else None,
+        review_url=c.get(m, "review_url", path, str, default=""),
+    )
 
 
 _LIMIT_KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
@@ -406,6 +481,8 @@ def load_config(path: str | Path) -> Config:
         on_error = "quarantine"
     rules = _rules(c, data.get("rules"), insurers)
 
+    simulate = bool(c.get(data, "simulate", (), bool, default=False))
+    notices = _notices(c, data.get("notices"))
     if src.problems:
         raise ConfigError(src.problems)
     return Config(
@@ -421,4 +498,6 @@ def load_config(path: str | Path) -> Config:
         limits=limits,
         on_error=Action.parse(on_error),
         rules=tuple(rules),
+        simulate=simulate,
+        notices=notices,
     )

@@ -56,6 +56,9 @@ class Secondee:
     home_insurer: str
 
 
+RECORD_KINDS = ("policy_number", "name")
+
+
 @dataclass(frozen=True)
 class Condition:
     """All given fields must hold for a recipient; an empty condition matches every recipient."""
@@ -63,8 +66,14 @@ class Condition:
     violation: tuple[str, ...] = ()
     min_records: int | None = None
     max_records: int | None = None
+    min_confidence: float | None = None  # only records at least this sure count
+    detectors: tuple[str, ...] = ()  # only records holding one of these count (policy_number, name)
     recipient_party: tuple[str, ...] = ()
     sender_party: tuple[str, ...] = ()
+    senders: tuple[str, ...] = ()  # envelope sender is one of these addresses or domains
+    recipients: tuple[str, ...] = ()  # recipient is one of these addresses or domains
+    secondee: bool | None = None  # sender is a secondee writing to their home insurer (or not)
+    has_attachment: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,20 @@ class Rule:
     when: Condition
     action: Action
     description: str = ""
+    simulate: bool = False  # decide and report, but enforce nothing (deliver with X-DLP-* headers)
+    fallback: Action = Action.QUARANTINE  # for redact: what to do when the content cannot be rewritten
+
+
+@dataclass(frozen=True)
+class Notices:
+    """Who is told when mail is stripped, redacted, held or rejected."""
+
+    sender: str  # envelope and From address of the notices
+    to_sender: bool = True
+    compliance: tuple[str, ...] = ()  # compliance team addresses, told of every notice-worthy verdict
+    on: tuple[Action, ...] = (Action.STRIP, Action.REDACT, Action.QUARANTINE, Action.REJECT)
+    templates: Path | None = None  # a directory overriding the built-in templates
+    review_url: str = ""  # where reviewers work (the console), quoted in quarantine notices
 
 
 @dataclass(frozen=True)
@@ -97,3 +120,8 @@ class Config:
     limits: Limits
     on_error: Action
     rules: tuple[Rule, ...]
+    simulate: bool = False  # global simulation: every rule reports, none enforces
+    notices: Notices | None = None
+
+    def secondee_home(self, address: str) -> str | None:
+        return next((s.home_insurer for s in self.secondees if s.address == address.lower()), None)

@@ -93,6 +93,7 @@ class _Walk:
     unscannable: list[Unscannable] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     subjects: list[tuple[str, str]] = field(default_factory=list)
+    nodes: list[tuple[str, email.message.Message]] = field(default_factory=list)  # leaf part objects
     seen: int = 0
 
     def message(self, msg: email.message.Message, prefix: str, depth: int) -> None:
@@ -131,6 +132,7 @@ class _Walk:
             # Not allowed by RFC 2046, sent anyway: compat32 would parse the encoded text as a
             # message. Decode it and let extract parse the real message.
             self.parts.append(Part(location, ctype, filename, None, _encoded_inner(payload, cte)))
+            self.nodes.append((location, part))
             return
         if ctype == "message/rfc822" and isinstance(payload, list):
             for inner in payload:
@@ -153,6 +155,14 @@ class _Walk:
         except (ValueError, LookupError):
             charset = None
         self.parts.append(Part(location, ctype, filename, charset, data, params))
+        self.nodes.append((location, part))
+
+
+def leaf_nodes(msg: email.message.Message, limits: MimeLimits | None = None) -> list[tuple[str, email.message.Message]]:
+    """Each leaf part object with the location parse_message gives it (for rewriting in place)."""
+    walk = _Walk(limits or MimeLimits())
+    walk.message(msg, "", 0)
+    return walk.nodes
 
 
 def parse_message(raw: bytes, limits: MimeLimits | None = None) -> tuple[Message, tuple[Unscannable, ...]]:
