@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -22,8 +23,9 @@ from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.registry import EMPTY_REGISTRY, Registry, load_registry
 from dlp_gateway.registry.importer import import_csv
 from dlp_gateway.report import report_json
+from dlp_gateway.ruletest import load_cases, run_cases
 from dlp_gateway.smtp.relay import relay_for
-from dlp_gateway.smtp.server import Gateway
+from dlp_gateway.smtp.server import Gateway, Runtime
 
 log = logging.getLogger("dlp_gateway")
 
@@ -86,6 +88,24 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_test_rules(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    failed = 0
+    total = 0
+    for path in args.cases:
+        for res in run_cases(load_cases(Path(path)), config):
+            total += 1
+            if res.passed:
+                print(f"PASS  {res.name}")
+                continue
+            failed += 1
+            print(f"FAIL  {res.name}")
+            for failure in res.failures:
+                print(f"        {failure}")
+    print(f"{total - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def cmd_registry_import(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     out = Path(args.output) if args.output else config.registry_path
@@ -101,11 +121,39 @@ def cmd_registry_import(args: argparse.Namespace) -> int:
     return 1 if result.unmapped and args.strict else 0
 
 
-async def _serve(config: Config) -> None:
-    registry = _registry(config)
+def pid_file(config: Config) -> Path:
+    return config.quarantine_path.parent / "dlp-gateway.pid"
+
+
+def _load_runtime(path: str) -> Runtime:
+    """Configuration, registry and relay, loaded and validated together (for start and reload)."""
+    config = load_config(path)
+    return Runtime(config, Pipeline(config, _registry(config)), relay_for(config))
+
+
+async def _reload(gateway: Gateway, path: str) -> None:
+    try:
+        runtime = await asyncio.to_thread(_load_runtime, path)
+    except ConfigError as exc:
+        log.error("reload refused, the running configuration stays in force: %s", "; ".join(exc.problems))
+        return
+    except (DlpError, OSError) as exc:
+        log.error("reload refused, the running configuration stays in force: %s", exc)
+        return
+    gateway.reload(runtime)
+    log.info(
+        "configuration reloaded: %d insurer(s), %d rule(s)", len(runtime.config.insurers), len(runtime.config.rules)
+    )
+
+
+async def _serve(path: str) -> None:
+    runtime = _load_runtime(path)
+    config = runtime.config
     store = SqliteStore(config.quarantine_path)
-    gateway = Gateway(config, Pipeline(config, registry), relay_for(config), store)
+    gateway = Gateway(config, runtime.pipeline, runtime.relay, store)
     await gateway.start()
+    pid = pid_file(config)
+    pid.write_text(f"{os.getpid()}\n", encoding="ascii")
     where = (
         f"upstream {config.upstream.host}:{config.upstream.port}"
         if config.upstream
@@ -122,14 +170,33 @@ async def _serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    reloads: set[asyncio.Task[None]] = set()
+
+    def on_hup() -> None:
+        task = loop.create_task(_reload(gateway, path))
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
     await stop.wait()
     log.info("shutting down")
     await gateway.stop()
+    pid.unlink(missing_ok=True)
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    config = load_config(args.config)  # refuse to signal with a configuration that would be refused
+    pid = pid_file(config)
+    try:
+        os.kill(int(pid.read_text(encoding="ascii").strip()), signal.SIGHUP)
+    except (OSError, ValueError) as exc:
+        raise DlpError(f"no running gateway found through {pid}: {exc}") from exc
+    print(f"再読込を指示しました / reload signalled (configuration checked: {len(config.rules)} rule(s))")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    asyncio.run(_serve(config))
+    asyncio.run(_serve(args.config))
     return 0
 
 
@@ -205,12 +272,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     with_config(sub.add_parser("serve", help="run the gateway")).set_defaults(fn=cmd_serve)
     with_config(sub.add_parser("check", help="validate the configuration")).set_defaults(fn=cmd_check)
+    with_config(sub.add_parser("reload", help="make the running gateway reload its configuration")).set_defaults(
+        fn=cmd_reload
+    )
     scan = with_config(sub.add_parser("scan", help="what the gateway would do with one message"))
     scan.add_argument("--from", dest="mail_from")
     scan.add_argument("--to", action="append", default=[])
     scan.add_argument("--json", action="store_true")
     scan.add_argument("file")
     scan.set_defaults(fn=cmd_scan)
+
+    tr = with_config(sub.add_parser("test-rules", help="run rule unit tests from cases files"))
+    tr.add_argument("cases", nargs="+", help="YAML cases files")
+    tr.set_defaults(fn=cmd_test_rules)
 
     reg = sub.add_parser("registry", help="customer registry").add_subparsers(dest="rcmd", required=True)
     imp = with_config(reg.add_parser("import", help="build the registry index from a contract CSV"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import regex
 
 from dlp_gateway.detect.names import FIELD_LABELS, HONORIFICS
+from dlp_gateway.detect.normalize import name_key
 from dlp_gateway.model import Finding, Record, Segment
 from dlp_gateway.registry import Registry
 
@@ -158,4 +159,20 @@ def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: 
                     location=location,
                 )
             )
-    return records
+    return _without_repeated_names(records)
+
+
+def _without_repeated_names(records: list[Record]) -> list[Record]:
+    """A name alone that another record already holds with its policy number is that customer
+    mentioned again (in the subject, a greeting line, a summary): one customer, one record."""
+    numbered = {name_key(r.name) for r in records if r.name and r.policy_number}
+    seen: set[str] = set()
+    out = []
+    for r in records:
+        if r.policy_number is None and r.name:
+            key = name_key(r.name)
+            if key in numbered or key in seen:
+                continue
+            seen.add(key)
+        out.append(r)
+    return out

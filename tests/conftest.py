@@ -1,10 +1,19 @@
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
-from tests.helpers import Sink
+from tests.helpers import RULES, Sink
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A copy of the example site in a scratch directory (its var/ lands there)."""
+    shutil.copytree(RULES, tmp_path / "rules")
+    return tmp_path
 
 
 @pytest.fixture

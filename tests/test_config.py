@@ -62,21 +62,21 @@ def broken(tmp_path: Path, filename: str, text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("rules:\n  - {name: r, when: {}, action: delete}\n", "zz.yaml: rules[5].action: unknown action 'delete'"),
+        ("rules:\n  - {name: r, when: {}, action: delete}\n", "zz.yaml: rules[0].action: unknown action 'delete'"),
         (
             "rules:\n  - {name: r, when: {violations: cross_insurer}, action: strip}\n",
-            "zz.yaml: rules[5].when.violations: unknown key",
+            "zz.yaml: rules[0].when.violations: unknown key",
         ),
         (
             "rules:\n  - {name: r, when: {violation: leak}, action: strip}\n",
-            "zz.yaml: rules[5].when.violation[0]: unknown violation 'leak'",
+            "zz.yaml: rules[0].when.violation[0]: unknown violation 'leak'",
         ),
         (
             "rules:\n  - {name: r, when: {recipient_party: 'insurer:axa'}, action: strip}\n",
-            "zz.yaml: rules[5].when.recipient_party[0]: unknown party 'insurer:axa'",
+            "zz.yaml: rules[0].when.recipient_party[0]: unknown party 'insurer:axa'",
         ),
-        ("rules:\n  - {when: {}, action: strip}\n", "zz.yaml: rules[5].name: required key is missing"),
-        ("rules:\n  - {name: cross-insurer, action: strip}\n", "zz.yaml: rules[5].name: duplicate rule name"),
+        ("rules:\n  - {when: {}, action: strip}\n", "zz.yaml: rules[0].name: required key is missing"),
+        ("rules:\n  - {name: cross-insurer, action: strip}\n", "zz.yaml: rules[0].name: duplicate rule name"),
         (
             "insurers:\n  axa: {name: AXA, domains: [axa.co.jp], policy_numbers: ['AX(\\d+']}\n",
             "zz.yaml: insurers.axa.policy_numbers[0]: invalid regular expression",
@@ -85,7 +85,7 @@ def broken(tmp_path: Path, filename: str, text: str) -> list[str]:
         ("insurers:\n  tokio: {name: X, domains: [x.jp]}\n", "zz.yaml: insurers.tokio: already defined in"),
         (
             "secondees:\n  - {address: a@b.jp, home_insurer: axa}\n",
-            "zz.yaml: secondees[1].home_insurer: unknown insurer 'axa'",
+            "zz.yaml: secondees[0].home_insurer: unknown insurer 'axa'",
         ),
         ("limits: {max_message_size: big}\n", "zz.yaml: limits: already defined in"),
         ("listenn: {port: 25}\n", "zz.yaml: listenn: unknown key"),

@@ -73,7 +73,8 @@ async def start_rig(
     pipeline: Pipeline | None = None,
 ) -> Rig:
     upstream = Upstream("127.0.0.1", sink_port, timeout=5)
-    config = example_config(upstream=upstream, quarantine_path=tmp_path / "q.db")
+    # Notices have tests of their own (test_notices, test_e2e_actions); here the sink sees mail only.
+    config = example_config(upstream=upstream, quarantine_path=tmp_path / "q.db", notices=None)
     if rules is not None:
         config = dataclasses.replace(config, rules=config.rules + rules)
     store = SqliteStore(config.quarantine_path)

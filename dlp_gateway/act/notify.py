@@ -80,7 +80,7 @@ def _compose(template: Template, values: dict[str, str], sender: str, to: str, r
 
 def notices_for(report: Report, ref: str, notices: Notices, auto_submitted: bool = False) -> list[Notice]:
     d = report.decision
-    if d.verdict not in notices.on:
+    if d.verdict not in notices.actions:
         return []
     affected = [
         r

@@ -121,7 +121,8 @@ def redact(raw: bytes, records: list[Record]) -> bytes:
         if r.location.startswith("header:Subject"):
             continue
         owner = max((p for p in locations if r.location.startswith(p)), key=len, default=None)
-        if owner is None or "/" in owner:
+        # Inside an attached message or an archive ("…fwd.eml/body", "…a.zip/list.csv"): not rewritable.
+        if owner is None or "/" in owner or r.location[len(owner) :].startswith("/"):
             raise NotRedactableError(
                 f"a record sits in {r.location.split('/')[0]}, inside content that cannot be rewritten"
             )

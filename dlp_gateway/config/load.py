@@ -60,6 +60,7 @@ class _Source:
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}
         self.origin: dict[tuple[str, Any], str] = {}
+        self.local: dict[tuple[str, int], int] = {}  # merged list index → index within its own file
         self.problems: list[str] = []
 
     def file_of(self, path: tuple[Any, ...]) -> str:
@@ -68,8 +69,11 @@ class _Source:
         return self.origin.get((path[0], None), "?") if path else "?"
 
     def error(self, path: tuple[Any, ...], problem: str) -> None:
+        where = self.file_of(path)
+        if len(path) > 1 and (path[0], path[1]) in self.local:
+            path = (path[0], self.local[(path[0], path[1])], *path[2:])  # "rules[0]" of that file
         key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-        self.problems.append(f"{self.file_of(path)}: {key or '(top level)'}: {problem}")
+        self.problems.append(f"{where}: {key or '(top level)'}: {problem}")
 
     def merge(self, name: str, doc: Any) -> None:
         if doc is None:
@@ -84,6 +88,7 @@ class _Source:
                 self.origin.setdefault((key, None), name)
                 for i in range(len(value)):
                     self.origin[(key, base + i)] = name
+                    self.local[(key, base + i)] = i
             elif key in MERGED_MAPPINGS and isinstance(value, dict):
                 target = self.data.setdefault(key, {})
                 self.origin.setdefault((key, None), name)
@@ -352,11 +357,12 @@ def _notices(c: _Checker, raw: Any) -> Notices | None:
     if raw is None:
         return None
     path = ("notices",)
-    m = c.mapping(raw, path, {"sender", "to_sender", "compliance", "on", "templates", "review_url"})
+    # (`actions`, not `on`: YAML 1.1 reads a bare `on` key as the boolean true.)
+    m = c.mapping(raw, path, {"sender", "to_sender", "compliance", "actions", "templates", "review_url"})
     on = []
-    for j, text in enumerate(c.strings(m, "on", path) or ("strip", "redact", "quarantine", "reject")):
+    for j, text in enumerate(c.strings(m, "actions", path) or ("strip", "redact", "quarantine", "reject")):
         if text not in ACTIONS:
-            c.src.error((*path, "on", j), f"unknown action {text!r} (one of {', '.join(ACTIONS)})")
+            c.src.error((*path, "actions", j), f"unknown action {text!r} (one of {', '.join(ACTIONS)})")
         else:
             on.append(Action.parse(text))
     templates = c.get(m, "templates", path, str)
@@ -366,7 +372,7 @@ def _notices(c: _Checker, raw: Any) -> Notices | None:
         sender=c.get(m, "sender", path, str, default="", required=True),
         to_sender=bool(c.get(m, "to_sender", path, bool, default=True)),
         compliance=c.strings(m, "compliance", path),
-        on=tuple(on),
+        actions=tuple(on),
         templates=Path(templates) if templates else None,
         review_url=c.get(m, "review_url", path, str, default=""),
     )

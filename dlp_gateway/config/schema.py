@@ -93,7 +93,7 @@ class Notices:
     sender: str  # envelope and From address of the notices
     to_sender: bool = True
     compliance: tuple[str, ...] = ()  # compliance team addresses, told of every notice-worthy verdict
-    on: tuple[Action, ...] = (Action.STRIP, Action.REDACT, Action.QUARANTINE, Action.REJECT)
+    actions: tuple[Action, ...] = (Action.STRIP, Action.REDACT, Action.QUARANTINE, Action.REJECT)
     templates: Path | None = None  # a directory overriding the built-in templates
     review_url: str = ""  # where reviewers work (the console), quoted in quarantine notices
 

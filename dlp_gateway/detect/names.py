@@ -57,6 +57,7 @@ HONORIFIC = regex.compile(
     rf"\s*(?P<label>様|さま|殿|さん|氏)",
     regex.V1,
 )
+MASKED = regex.compile(r"[ 　]?\*{2,}")
 # Lines worth the morphological analyser: an honorific or a word that introduces a customer.
 PERSON_CONTEXT = regex.compile(r"様|さま|さん|殿|氏|契約者|被保険者|お客|顧客|名義|ご本人")
 # Words a label may be followed by that are not names ("氏名欄", "契約者本人"), and the column
@@ -83,8 +84,8 @@ def find(line: str, segment: int, line_no: int) -> list[Finding]:
     taken: list[tuple[int, int]] = []
     for m in LABELLED.finditer(line, timeout=REGEX_TIMEOUT):  # a timeout fails the scan closed
         name = _clean(m.group("name"))
-        if name.replace(" ", "") in _NOT_NAMES or _NOT_NAME_WORDS.search(name):
-            continue
+        if name.replace(" ", "") in _NOT_NAMES or _NOT_NAME_WORDS.search(name) or MASKED.match(line, m.end()):
+            continue  # also a name already masked by redaction: "契約者名：山田 **"
         s, e = m.span("name")
         taken.append(m.span())
         out.append(Finding(DETECTOR, name, segment, line_no, s, e, confidence=0.8, label=m.group("label")))

@@ -1,0 +1,107 @@
+"""Redaction: offending values masked wherever they are written; what cannot be rewritten falls back."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+
+import openpyxl
+import pytest
+
+from dlp_gateway.act.redact import NotRedactableError, redact, value_patterns
+from dlp_gateway.config.schema import Condition, Rule
+from dlp_gateway.model import Action, Envelope, Record
+from dlp_gateway.pipeline import Pipeline
+from tests import fixtures as fx
+from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, example_config, make_message
+
+YAMADA = Record("8100000001", "山田 太郎", None, "tokio", "explicit", 0.9, "body:line 1")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("証券番号 8100000001 山田 太郎 様", "証券番号 81******01 山田 ** 様"),
+        ("証券番号 ８１００－０００００１ 山田　太郎様", "証券番号 81******01 山田 **様"),
+        ("8100-000-001 / 山田太郎", "81******01 / 山田 **"),
+        ("81000000012 は別の番号", "81000000012 は別の番号"),  # a longer number is not this one
+    ],
+)
+def test_values_are_masked_however_written(text: str, expected: str) -> None:
+    out = text
+    for pattern, masked in value_patterns([YAMADA]):
+        out = pattern.sub(masked, out)
+    assert out == expected
+
+
+def redact_config(fallback: Action = Action.QUARANTINE):  # type: ignore[no-untyped-def]
+    cfg = example_config()
+    rule = Rule(
+        "redact-msi",
+        Condition(violation=("cross_insurer",), recipient_party=("insurer:msi",)),
+        Action.REDACT,
+        fallback=fallback,
+    )
+    return cfg.__class__(**{**cfg.__dict__, "rules": (rule,)})
+
+
+def scan(raw: bytes, rcpts: tuple[str, ...] = (BRANCH_A, MSI), fallback: Action = Action.QUARANTINE):  # type: ignore[no-untyped-def]
+    return Pipeline(redact_config(fallback)).scan(raw, Envelope(HEAD_OFFICE, rcpts))
+
+
+def test_text_body_and_subject_are_redacted_and_proven_clean() -> None:
+    raw = make_message(
+        "証券番号：8100000001　契約者名：山田 太郎 様　引受：東京海上日動",
+        subject="山田太郎様 満期のご案内",
+        charset="ISO-2022-JP",
+    )
+    report = scan(raw)
+    assert report.decision.verdict == Action.REDACT
+    assert report.redacted is not None
+    msg = email.message_from_bytes(report.redacted, policy=email.policy.default)
+    assert str(msg["Subject"]) == "山田 **様 満期のご案内"
+    body = msg.get_body().get_content()  # type: ignore[union-attr]
+    assert "81******01" in body and "山田 **" in body
+    assert "8100000001" not in body and "太郎" not in body
+    rescan = Pipeline(redact_config()).scan(report.redacted, Envelope(HEAD_OFFICE, (MSI,)))
+    assert rescan.records == ()
+
+
+def test_csv_and_xlsx_attachments_are_rewritten() -> None:
+    raw = fx.multipart(
+        "添付します。",
+        [
+            ("text/csv", 'attachment; filename="a.csv"', fx.csv_bytes()),
+            ("application/octet-stream", 'attachment; filename="b.xlsx"', fx.xlsx_bytes()),
+        ],
+        to=MSI,
+    )
+    report = scan(raw)
+    assert report.decision.verdict == Action.REDACT, report.decision.notes
+    assert report.redacted is not None
+    msg = email.message_from_bytes(report.redacted, policy=email.policy.compat32)
+    parts = [p for p in msg.walk() if not p.is_multipart()]
+    csv_text = parts[1].get_payload(decode=True).decode("cp932")  # type: ignore[union-attr]
+    assert "81******01" in csv_text and "8100000001" not in csv_text and "山田 **" in csv_text
+    wb = openpyxl.load_workbook(io.BytesIO(parts[2].get_payload(decode=True)))  # type: ignore[arg-type]
+    values = [str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    assert "81******01" in values and not any("8100000001" in v or "太郎" in v for v in values)
+    # records attributed to msi itself are not offending for msi, so they stay
+    assert any("1000001" in v for v in values)
+
+
+@pytest.mark.parametrize("fallback", [Action.QUARANTINE, Action.REJECT, Action.STRIP])
+def test_content_that_cannot_be_rewritten_follows_the_fallback(fallback: Action) -> None:
+    raw = fx.multipart("添付します。", [("application/pdf", 'attachment; filename="list.pdf"', fx.pdf_bytes())], to=MSI)
+    report = scan(raw, fallback=fallback)
+    assert report.redacted is None
+    assert {r.address: r.action for r in report.decision.recipients}[MSI] == fallback
+    assert any("redaction impossible" in n for n in report.decision.notes)
+
+
+def test_records_inside_a_forwarded_message_cannot_be_redacted() -> None:
+    inner = make_message("証券番号：8100000001 契約者名：山田 太郎")
+    raw = fx.multipart("転送します", [("message/rfc822", 'attachment; filename="fwd.eml"', inner)], to=MSI)
+    with pytest.raises(NotRedactableError):
+        redact(raw, [Record("8100000001", None, None, "tokio", "pattern", 0.6, "attachment[0]:fwd.eml/body:line 1")])
