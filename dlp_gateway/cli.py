@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
 import logging
 import os
@@ -12,14 +11,14 @@ import signal
 import sys
 from pathlib import Path
 
+from dlp_gateway.cli_review import add_review_commands
 from dlp_gateway.config import Config, load_config
 from dlp_gateway.errors import ConfigError, DlpError, NotFoundError
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.observe.logging import setup as setup_logging
 from dlp_gateway.parse.mime import parse_message
 from dlp_gateway.pipeline import Pipeline, envelope_from_headers
-from dlp_gateway.quarantine import review
-from dlp_gateway.quarantine.sqlite import SqliteStore
+from dlp_gateway.quarantine.open import open_store
 from dlp_gateway.registry import EMPTY_REGISTRY, Registry, load_registry
 from dlp_gateway.registry.importer import import_csv
 from dlp_gateway.report import report_json
@@ -149,7 +148,7 @@ async def _reload(gateway: Gateway, path: str) -> None:
 async def _serve(path: str) -> None:
     runtime = _load_runtime(path)
     config = runtime.config
-    store = SqliteStore(config.quarantine_path)
+    store = await open_store(config)
     gateway = Gateway(config, runtime.pipeline, runtime.relay, store)
     await gateway.start()
     pid = pid_file(config)
@@ -181,6 +180,7 @@ async def _serve(path: str) -> None:
     await stop.wait()
     log.info("shutting down")
     await gateway.stop()
+    await store.close()
     pid.unlink(missing_ok=True)
 
 
@@ -198,68 +198,6 @@ def cmd_reload(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     asyncio.run(_serve(args.config))
     return 0
-
-
-def _quarantine(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    store = SqliteStore(config.quarantine_path)
-
-    async def run() -> int:
-        if args.qcmd == "list":
-            items = await store.list(None if args.status == "all" else args.status, args.limit)
-            if args.json:
-                print(
-                    json.dumps(
-                        [
-                            {
-                                "ref": i.ref,
-                                "received_at": i.received_at,
-                                "status": i.status,
-                                "verdict": i.verdict,
-                                "rules": list(i.rules),
-                                "mail_from": i.mail_from,
-                                "recipients": len(i.rcpt_tos),
-                            }
-                            for i in items
-                        ],
-                        ensure_ascii=False,
-                    )
-                )
-            for i in items if not args.json else []:
-                print(
-                    f"{i.ref}  {i.received_at}  {i.status:8}  {i.verdict:10}  {','.join(i.rules)}  "
-                    f"from {i.mail_from}  to {len(i.rcpt_tos)} recipient(s)"
-                )
-            return 0
-        if args.qcmd == "show":
-            item = await store.get(args.ref)
-            doc = {
-                "ref": item.ref,
-                "received_at": item.received_at,
-                "status": item.status,
-                "mail_from": item.mail_from,
-                "rcpt_tos": list(item.rcpt_tos),
-                "reviewer": item.reviewer,
-                "reason": item.reason,
-                "decided_at": item.decided_at,
-                "report": item.summary,
-            }
-            print(json.dumps(doc, ensure_ascii=False, indent=2))
-            if args.raw:
-                sys.stdout.flush()
-                sys.stdout.buffer.write(item.raw)
-            return 0
-        reviewer = args.reviewer or getpass.getuser()
-        if args.qcmd == "release":
-            item = await review.release(
-                store, relay_for(config), args.ref, reviewer, args.reason or "", strip_violating=args.strip
-            )
-        else:
-            item = await review.deny(store, args.ref, reviewer, args.reason)
-        print(f"{item.ref}: {item.status} by {item.reviewer}")
-        return 0
-
-    return asyncio.run(run())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -293,25 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--strict", action="store_true", help="exit 1 if any row was skipped")
     imp.set_defaults(fn=cmd_registry_import)
 
-    q = sub.add_parser("quarantine", help="the review queue").add_subparsers(dest="qcmd", required=True)
-    ql = with_config(q.add_parser("list"))
-    ql.add_argument("--status", default="held", choices=["held", "released", "denied", "all"])
-    ql.add_argument("--limit", type=int, default=100)
-    ql.add_argument("--json", action="store_true")
-    qs = with_config(q.add_parser("show"))
-    qs.add_argument("ref")
-    qs.add_argument("--raw", action="store_true", help="also print the full message (contains customer data)")
-    qr = with_config(q.add_parser("release"))
-    qr.add_argument("ref")
-    qr.add_argument("--strip", action="store_true", help="release without the violating recipients")
-    qd = with_config(q.add_parser("deny"))
-    qd.add_argument("ref")
-    for sp in (qr, qd):
-        sp.add_argument("--reviewer", help="who decides (default: the login name)")
-    qr.add_argument("--reason")
-    qd.add_argument("--reason", required=True)
-    for sp in (ql, qs, qr, qd):
-        sp.set_defaults(fn=_quarantine)
+    add_review_commands(sub, with_config)
     return p
 
 

@@ -18,6 +18,7 @@ from dlp_gateway.config.schema import (
     VIOLATION_KINDS,
     Condition,
     Config,
+    Console,
     Insurer,
     Limits,
     Listen,
@@ -47,6 +48,7 @@ TOP_KEYS = {
     "rules",
     "simulate",
     "notices",
+    "console",
 }
 MERGED_MAPPINGS = {"insurers"}
 MERGED_LISTS = {"rules", "secondees"}
@@ -477,9 +479,26 @@ def load_config(path: str | Path) -> Config:
         )
 
     registry_path = _section(c, data, "registry", {"path"}, lambda m: c.get(m, "path", ("registry",), str))
-    quarantine_path = _section(
-        c, data, "quarantine", {"path"}, lambda m: Path(c.get(m, "path", ("quarantine",), str, "var/quarantine.db"))
-    )
+    q = c.mapping(data.get("quarantine"), ("quarantine",), {"path", "dsn", "schema", "retention_days"})
+    quarantine_path = Path(c.get(q, "path", ("quarantine",), str, "var/quarantine.db"))
+    quarantine_dsn = c.get(q, "dsn", ("quarantine",), str)
+    if quarantine_dsn is not None and not quarantine_dsn.startswith(("postgresql://", "postgres://")):
+        src.error(("quarantine", "dsn"), "expected a postgresql:// connection string")
+    retention_days = c.get(q, "retention_days", ("quarantine",), int, 90)
+    if retention_days < 1:
+        src.error(("quarantine", "retention_days"), "must be 1 or more")
+    console = None
+    if data.get("console") is not None:
+        cm = c.mapping(
+            data.get("console"), ("console",), {"host", "port", "secure_cookies", "session_hours", "public_url"}
+        )
+        console = Console(
+            host=c.get(cm, "host", ("console",), str, "127.0.0.1"),
+            port=c.port(cm, ("console",), 8025),
+            secure_cookies=bool(c.get(cm, "secure_cookies", ("console",), bool, False)),
+            session_hours=float(c.get(cm, "session_hours", ("console",), (int, float), 8.0)),
+            public_url=c.get(cm, "public_url", ("console",), str, ""),
+        )
     limits = _limits(c, data.get("limits"))
     on_error = c.get(data, "on_error", (), str, "quarantine")
     if on_error not in ("deliver", "monitor", "quarantine", "reject"):
@@ -506,4 +525,8 @@ def load_config(path: str | Path) -> Config:
         rules=tuple(rules),
         simulate=simulate,
         notices=notices,
+        quarantine_dsn=quarantine_dsn,
+        quarantine_schema=c.get(q, "schema", ("quarantine",), str),
+        retention_days=retention_days,
+        console=console,
     )

@@ -107,6 +107,17 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Console:
+    """The review console (web), on its own port, on localhost unless told otherwise."""
+
+    host: str = "127.0.0.1"
+    port: int = 8025
+    secure_cookies: bool = False  # set true when the console is served over TLS (via a proxy)
+    session_hours: float = 8.0
+    public_url: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     source: str
     listen: Listen
@@ -116,12 +127,16 @@ class Config:
     insurers: dict[str, Insurer]
     secondees: tuple[Secondee, ...]
     registry_path: Path | None
-    quarantine_path: Path
+    quarantine_path: Path  # SQLite file; also where the pid file lives
     limits: Limits
     on_error: Action
     rules: tuple[Rule, ...]
     simulate: bool = False  # global simulation: every rule reports, none enforces
     notices: Notices | None = None
+    quarantine_dsn: str | None = None  # PostgreSQL instead of SQLite (several instances, one queue)
+    quarantine_schema: str | None = None
+    retention_days: int = 90
+    console: Console | None = None
 
     def secondee_home(self, address: str) -> str | None:
         return next((s.home_insurer for s in self.secondees if s.address == address.lower()), None)

@@ -4,44 +4,18 @@ before the gateway answers 250. Blocking calls run in a worker thread."""
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from dlp_gateway.errors import NotFoundError, StoreError
-from dlp_gateway.quarantine.store import HeldMessage
+from dlp_gateway.quarantine import sql
+from dlp_gateway.quarantine.store import AuditEntry, HeldMessage, Page, Query, User
 
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS held (
-        ref TEXT PRIMARY KEY, received_at TEXT NOT NULL, mail_from TEXT NOT NULL,
-        rcpt_tos TEXT NOT NULL, raw BLOB, verdict TEXT NOT NULL, rules TEXT NOT NULL,
-        summary TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'held', reviewer TEXT, reason TEXT,
-        decided_at TEXT)""",
-    "CREATE INDEX IF NOT EXISTS held_status ON held(status, received_at)",
-]
 P = ParamSpec("P")
 T = TypeVar("T")
-COLUMNS = "ref, received_at, mail_from, rcpt_tos, raw, verdict, rules, summary, status, reviewer, reason, decided_at"
-
-
-def _row(r: tuple[object, ...]) -> HeldMessage:
-    return HeldMessage(
-        ref=str(r[0]),
-        received_at=str(r[1]),
-        mail_from=str(r[2]),
-        rcpt_tos=tuple(json.loads(str(r[3]))),
-        raw=bytes(r[4]) if isinstance(r[4], (bytes, memoryview)) else b"",
-        verdict=str(r[5]),
-        rules=tuple(json.loads(str(r[6]))),
-        summary=json.loads(str(r[7])),
-        status=str(r[8]),
-        reviewer=r[9] if isinstance(r[9], str) else None,
-        reason=r[10] if isinstance(r[10], str) else None,
-        decided_at=r[11] if isinstance(r[11], str) else None,
-    )
 
 
 class SqliteStore:
@@ -50,8 +24,7 @@ class SqliteStore:
         self._lock = asyncio.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
-            for stmt in SCHEMA:
-                db.execute(stmt)
+            migrate(db)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -69,67 +42,118 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"quarantine database: {exc}") from exc
 
-    def _put(self, item: HeldMessage) -> None:
+    def _rows(self, query: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
         with self._connect() as db:
-            db.execute(
-                f"INSERT INTO held ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    item.ref,
-                    item.received_at,
-                    item.mail_from,
-                    json.dumps(list(item.rcpt_tos)),
-                    item.raw,
-                    item.verdict,
-                    json.dumps(list(item.rules)),
-                    json.dumps(item.summary, ensure_ascii=False),
-                    item.status,
-                    item.reviewer,
-                    item.reason,
-                    item.decided_at,
-                ),
-            )
+            return db.execute(query, tuple(args)).fetchall()
 
-    def _get(self, ref: str) -> HeldMessage:
+    def _tx(self, work: Callable[[sqlite3.Connection], T]) -> T:
         with self._connect() as db:
-            row = db.execute(f"SELECT {COLUMNS} FROM held WHERE ref = ?", (ref,)).fetchone()
-        if row is None:
-            raise NotFoundError(ref)
-        return _row(row)
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return result
 
-    def _list(self, status: str | None, limit: int) -> list[HeldMessage]:
-        with self._connect() as db:
-            if status is None:
-                rows = db.execute(f"SELECT {COLUMNS} FROM held ORDER BY received_at LIMIT ?", (limit,))
-            else:
-                rows = db.execute(
-                    f"SELECT {COLUMNS} FROM held WHERE status = ? ORDER BY received_at LIMIT ?", (status, limit)
-                )
-            return [_row(r) for r in rows.fetchall()]
-
-    def _decide(self, ref: str, status: str, reviewer: str, reason: str, at: str) -> HeldMessage:
-        with self._connect() as db:
-            cur = db.execute(
-                "UPDATE held SET status = ?, reviewer = ?, reason = ?, decided_at = ? "
-                "WHERE ref = ? AND status = 'held'",
-                (status, reviewer, reason, at, ref),
-            )
-            if cur.rowcount != 1:
-                current = db.execute("SELECT status FROM held WHERE ref = ?", (ref,)).fetchone()
-                if current is None:
-                    raise NotFoundError(ref)
-                raise StoreError(f"{ref} is already {current[0]}")
-        return self._get(ref)
+    # --- messages ------------------------------------------------------------------------
 
     async def put(self, item: HeldMessage) -> None:
         async with self._lock:
-            await self._run(self._put, item)
+            await self._run(self._tx, lambda db: db.execute(sql.INSERT_HELD, sql.held_params(item)))
 
     async def get(self, ref: str) -> HeldMessage:
-        return await self._run(self._get, ref)
+        rows = await self._run(self._rows, sql.GET_HELD, (ref,))
+        if not rows:
+            raise NotFoundError(ref)
+        return sql.held_from_row(rows[0])
 
-    async def list(self, status: str | None = "held", limit: int = 100) -> list[HeldMessage]:
-        return await self._run(self._list, status, limit)
+    async def search(self, query: Query) -> Page:
+        page, count, args = sql.search_sql(query)
+        rows = await self._run(self._rows, page, args)
+        total = (await self._run(self._rows, count, args))[0][0]
+        return Page([sql.held_from_row(r) for r in rows], int(total))
 
-    async def decide(self, ref: str, status: str, reviewer: str, reason: str, at: str) -> HeldMessage:
+    async def list_messages(self, status: str | None = "held", limit: int = 100) -> list[HeldMessage]:
+        return (await self.search(Query(status=status, limit=limit))).items
+
+    async def decide(
+        self,
+        ref: str,
+        status: str,
+        reviewer: str,
+        reason: str,
+        at: str,
+        audit: AuditEntry | None = None,
+        expected: str = "held",
+    ) -> HeldMessage:
+        def work(db: sqlite3.Connection) -> None:
+            if db.execute(sql.DECIDE, (status, reviewer, reason, at, ref, expected)).rowcount != 1:
+                current = db.execute(sql.STATUS_OF, (ref,)).fetchone()
+                if current is None:
+                    raise NotFoundError(ref)
+                raise StoreError(f"{ref} is already {current[0]}")
+            if audit is not None:
+                db.execute(sql.INSERT_AUDIT, sql.audit_params(audit))
+
         async with self._lock:
-            return await self._run(self._decide, ref, status, reviewer, reason, at)
+            await self._run(self._tx, work)
+        return await self.get(ref)
+
+    async def expire_and_purge(self, before: str, at: str) -> tuple[int, int]:
+        def work(db: sqlite3.Connection) -> tuple[int, int]:
+            expired = [r for (r,) in db.execute(sql.EXPIRABLE, (before,)).fetchall()]
+            for ref in expired:
+                db.execute(sql.EXPIRE, (at, ref))
+                db.execute(sql.INSERT_AUDIT, sql.audit_params(AuditEntry(at, "system", "expire", ref, "retention")))
+            purged = [r for (r,) in db.execute(sql.PURGEABLE, (before,)).fetchall()]
+            for ref in purged:
+                db.execute(sql.PURGE, (at, ref))
+                db.execute(sql.INSERT_AUDIT, sql.audit_params(AuditEntry(at, "system", "purge", ref, "retention")))
+            return len(expired), len(purged)
+
+        async with self._lock:
+            return await self._run(self._tx, work)
+
+    async def recent(self, since: str) -> list[HeldMessage]:
+        return [sql.held_from_row(r) for r in await self._run(self._rows, sql.RECENT, (since,))]
+
+    # --- audit and users -----------------------------------------------------------------
+
+    async def append_audit(self, entry: AuditEntry) -> None:
+        await self._run(self._tx, lambda db: db.execute(sql.INSERT_AUDIT, sql.audit_params(entry)))
+
+    async def audit(
+        self, ref: str | None = None, since: str | None = None, until: str | None = None, limit: int = 10000
+    ) -> list[AuditEntry]:
+        query, args = sql.audit_sql(ref, since, until, limit)
+        return [sql.audit_from_row(r) for r in await self._run(self._rows, query, args)]
+
+    async def put_user(self, user: User) -> None:
+        params = (user.name, user.password_hash, user.role, int(user.disabled))
+        await self._run(self._tx, lambda db: db.execute(sql.PUT_USER_SQLITE, params))
+
+    async def get_user(self, name: str) -> User | None:
+        rows = await self._run(self._rows, sql.GET_USER, (name,))
+        return sql.user_from_row(rows[0]) if rows else None
+
+    async def users(self) -> list[User]:
+        return [sql.user_from_row(r) for r in await self._run(self._rows, sql.ALL_USERS)]
+
+    async def close(self) -> None:
+        return None
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    db.execute(sql.SCHEMA_VERSION)
+    row = db.execute("SELECT max(version) FROM schema_version").fetchone()
+    current = row[0] or 0
+    for version, statements in sql.MIGRATIONS["sqlite"]:
+        if version <= current:
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        for statement in statements:
+            db.execute(statement)
+        db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+        db.execute("COMMIT")

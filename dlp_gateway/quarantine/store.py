@@ -1,14 +1,19 @@
-"""The quarantine store boundary: a Protocol, the held-message record, and an in-memory fake."""
+"""The quarantine store boundary: the records it holds, the Protocol, and an in-memory fake.
+
+Two implementations share one SQL core (sql.py): SQLite, the embedded default, and PostgreSQL,
+for several gateway instances sharing one queue. Both keep an append-only audit log and the
+console's users.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from dlp_gateway.errors import NotFoundError, StoreError
 
-STATUSES = ("held", "released", "denied")
+STATUSES = ("held", "releasing", "released", "denied", "expired")
 
 
 @dataclass(frozen=True)
@@ -17,7 +22,7 @@ class HeldMessage:
     received_at: str  # ISO 8601, UTC
     mail_from: str
     rcpt_tos: tuple[str, ...]
-    raw: bytes
+    raw: bytes  # empty once purged by retention
     verdict: str
     rules: tuple[str, ...]
     summary: dict[str, Any]  # the masked report: no full policy numbers or names
@@ -25,6 +30,60 @@ class HeldMessage:
     reviewer: str | None = None
     reason: str | None = None
     decided_at: str | None = None
+    purged_at: str | None = None
+
+    @property
+    def insurers(self) -> tuple[str, ...]:
+        """Insurers involved: recipients' and the records' underwriters (for filters and charts)."""
+        found = {
+            r["party"].split(":", 1)[1]
+            for r in self.summary.get("recipients", [])
+            if str(r.get("party", "")).startswith("insurer:")
+        }
+        found |= {r["underwriter"] for r in self.summary.get("records", []) if r.get("underwriter")}
+        return tuple(sorted(found))
+
+    @property
+    def recipient_domains(self) -> tuple[str, ...]:
+        return tuple(sorted({a.rpartition("@")[2].lower() for a in self.rcpt_tos}))
+
+
+@dataclass(frozen=True)
+class Query:
+    status: str | None = "held"
+    rule: str | None = None
+    sender: str | None = None  # part of the sender address
+    recipient_domain: str | None = None
+    insurer: str | None = None
+    since: str | None = None  # ISO, UTC, inclusive
+    until: str | None = None  # ISO, UTC, exclusive
+    search: str | None = None  # a reference id or part of the sender
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[HeldMessage]
+    total: int
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: str  # ISO, UTC
+    actor: str
+    action: str  # quarantine, release, release_stripped, deny, view_raw, expire, purge, login, reload …
+    ref: str | None = None
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    password_hash: str
+    role: str  # reviewer | admin
+    disabled: bool = False
 
 
 class QuarantineStore(Protocol):
@@ -33,15 +92,54 @@ class QuarantineStore(Protocol):
 
     async def get(self, ref: str) -> HeldMessage: ...
 
-    async def list(self, status: str | None = "held", limit: int = 100) -> list[HeldMessage]: ...
+    async def search(self, query: Query) -> Page:
+        """Oldest first."""
 
-    async def decide(self, ref: str, status: str, reviewer: str, reason: str, at: str) -> HeldMessage:
-        """Move a held message to `status`; raise StoreError if it is no longer held."""
+    async def list_messages(self, status: str | None = "held", limit: int = 100) -> list[HeldMessage]: ...
+
+    async def decide(
+        self,
+        ref: str,
+        status: str,
+        reviewer: str,
+        reason: str,
+        at: str,
+        audit: AuditEntry | None = None,
+        expected: str = "held",
+    ) -> HeldMessage:
+        """Move a message from `expected` to `status` (with its audit entry, atomically); StoreError if it
+        is no longer in `expected` — which is how two reviewers, or two instances, never both act."""
+
+    async def append_audit(self, entry: AuditEntry) -> None: ...
+
+    async def audit(
+        self, ref: str | None = None, since: str | None = None, until: str | None = None, limit: int = 10000
+    ) -> list[AuditEntry]:
+        """Oldest first."""
+
+    async def expire_and_purge(self, before: str, at: str) -> tuple[int, int]:
+        """Retention: held messages received before `before` expire; content before it is purged.
+        Returns (expired, purged); the audit keeps a record of both."""
+
+    async def recent(self, since: str) -> list[HeldMessage]:
+        """Messages received since `since` without their content, for dashboards and reports."""
+
+    async def put_user(self, user: User) -> None: ...
+
+    async def get_user(self, name: str) -> User | None: ...
+
+    async def users(self) -> list[User]: ...
+
+    async def close(self) -> None: ...
 
 
 class MemoryStore:
+    """In-memory fake with the same behaviour, for tests."""
+
     def __init__(self) -> None:
         self.items: dict[str, HeldMessage] = {}
+        self.log: list[AuditEntry] = []
+        self.accounts: dict[str, User] = {}
         self.fail: StoreError | None = None
 
     async def put(self, item: HeldMessage) -> None:
@@ -54,14 +152,92 @@ class MemoryStore:
             raise NotFoundError(ref)
         return self.items[ref]
 
-    async def list(self, status: str | None = "held", limit: int = 100) -> list[HeldMessage]:
-        items = sorted(self.items.values(), key=lambda i: i.received_at)
-        return [i for i in items if status is None or i.status == status][:limit]
+    async def search(self, query: Query) -> Page:
+        items = [i for i in sorted(self.items.values(), key=lambda i: i.received_at) if matches(i, query)]
+        return Page(items[query.offset : query.offset + query.limit], len(items))
 
-    async def decide(self, ref: str, status: str, reviewer: str, reason: str, at: str) -> HeldMessage:
+    async def list_messages(self, status: str | None = "held", limit: int = 100) -> list[HeldMessage]:
+        return (await self.search(Query(status=status, limit=limit))).items
+
+    async def decide(
+        self,
+        ref: str,
+        status: str,
+        reviewer: str,
+        reason: str,
+        at: str,
+        audit: AuditEntry | None = None,
+        expected: str = "held",
+    ) -> HeldMessage:
         item = await self.get(ref)
-        if item.status != "held":
+        if item.status != expected:
             raise StoreError(f"{ref} is already {item.status}")
         new = dataclasses.replace(item, status=status, reviewer=reviewer, reason=reason, decided_at=at)
         self.items[ref] = new
+        if audit:
+            self.log.append(audit)
         return new
+
+    async def append_audit(self, entry: AuditEntry) -> None:
+        self.log.append(entry)
+
+    async def audit(
+        self, ref: str | None = None, since: str | None = None, until: str | None = None, limit: int = 10000
+    ) -> list[AuditEntry]:
+        return [
+            e
+            for e in self.log
+            if (ref is None or e.ref == ref) and (since is None or e.at >= since) and (until is None or e.at < until)
+        ][:limit]
+
+    async def expire_and_purge(self, before: str, at: str) -> tuple[int, int]:
+        expired = purged = 0
+        for ref, old in list(self.items.items()):
+            if old.received_at >= before:
+                continue
+            new = old
+            if new.status == "held":
+                new = dataclasses.replace(new, status="expired", reviewer="system", reason="retention", decided_at=at)
+                self.log.append(AuditEntry(at, "system", "expire", ref, "retention"))
+                expired += 1
+            if new.raw:
+                new = dataclasses.replace(new, raw=b"", purged_at=at)
+                self.log.append(AuditEntry(at, "system", "purge", ref, "retention"))
+                purged += 1
+            self.items[ref] = new
+        return expired, purged
+
+    async def recent(self, since: str) -> list[HeldMessage]:
+        return [
+            dataclasses.replace(i, raw=b"")
+            for i in sorted(self.items.values(), key=lambda i: i.received_at)
+            if i.received_at >= since
+        ]
+
+    async def put_user(self, user: User) -> None:
+        self.accounts[user.name] = user
+
+    async def get_user(self, name: str) -> User | None:
+        return self.accounts.get(name)
+
+    async def users(self) -> list[User]:
+        return sorted(self.accounts.values(), key=lambda u: u.name)
+
+    async def close(self) -> None:
+        return None
+
+
+def matches(item: HeldMessage, q: Query) -> bool:
+    """The filter semantics every store implements (SQL in sql.py, Python here)."""
+    return all(
+        (
+            q.status is None or item.status == q.status,
+            q.rule is None or q.rule in item.rules,
+            q.sender is None or q.sender.lower() in item.mail_from.lower(),
+            q.recipient_domain is None or q.recipient_domain.lower() in item.recipient_domains,
+            q.insurer is None or q.insurer in item.insurers,
+            q.since is None or item.received_at >= q.since,
+            q.until is None or item.received_at < q.until,
+            q.search is None or q.search == item.ref or q.search.lower() in item.mail_from.lower(),
+        )
+    )

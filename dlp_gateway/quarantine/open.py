@@ -1,0 +1,16 @@
+"""Open the configured quarantine store: PostgreSQL when a DSN is given, else SQLite."""
+
+from __future__ import annotations
+
+from dlp_gateway.config.schema import Config
+from dlp_gateway.quarantine.store import QuarantineStore
+
+
+async def open_store(config: Config) -> QuarantineStore:
+    if config.quarantine_dsn:
+        from dlp_gateway.quarantine.postgres import PostgresStore  # noqa: PLC0415 - asyncpg only when used
+
+        return await PostgresStore.connect(config.quarantine_dsn, config.quarantine_schema)
+    from dlp_gateway.quarantine.sqlite import SqliteStore  # noqa: PLC0415
+
+    return SqliteStore(config.quarantine_path)
