@@ -13,12 +13,14 @@ from pathlib import Path
 
 from dlp_gateway.cli_review import add_review_commands
 from dlp_gateway.config import Config, load_config
+from dlp_gateway.console.app import ConsoleApp, start_console
 from dlp_gateway.errors import ConfigError, DlpError, NotFoundError
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.observe.logging import setup as setup_logging
 from dlp_gateway.parse.mime import parse_message
 from dlp_gateway.pipeline import Pipeline, envelope_from_headers
 from dlp_gateway.quarantine.open import open_store
+from dlp_gateway.quarantine.review import Review
 from dlp_gateway.registry import EMPTY_REGISTRY, Registry, load_registry
 from dlp_gateway.registry.importer import import_csv
 from dlp_gateway.report import report_json
@@ -130,19 +132,32 @@ def _load_runtime(path: str) -> Runtime:
     return Runtime(config, Pipeline(config, _registry(config)), relay_for(config))
 
 
-async def _reload(gateway: Gateway, path: str) -> None:
+async def _reload(gateway: Gateway, path: str) -> str:
     try:
         runtime = await asyncio.to_thread(_load_runtime, path)
     except ConfigError as exc:
         log.error("reload refused, the running configuration stays in force: %s", "; ".join(exc.problems))
-        return
+        return "reload refused: " + "; ".join(exc.problems)
     except (DlpError, OSError) as exc:
         log.error("reload refused, the running configuration stays in force: %s", exc)
-        return
+        return f"reload refused: {exc}"
     gateway.reload(runtime)
     log.info(
         "configuration reloaded: %d insurer(s), %d rule(s)", len(runtime.config.insurers), len(runtime.config.rules)
     )
+    return f"configuration reloaded: {len(runtime.config.rules)} rule(s)"
+
+
+async def _retention(review: Review, gateway: Gateway) -> None:
+    """Daily: held messages past retention expire, and their content is purged (the audit stays)."""
+    while True:
+        try:
+            expired, purged = await review.retention(gateway.config.retention_days)
+            if expired or purged:
+                log.info("retention: %d expired, %d purged", expired, purged)
+        except DlpError as exc:
+            log.error("retention failed: %s", exc)
+        await asyncio.sleep(24 * 3600)
 
 
 async def _serve(path: str) -> None:
@@ -169,7 +184,7 @@ async def _serve(path: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    reloads: set[asyncio.Task[None]] = set()
+    reloads: set[asyncio.Task[str]] = set()
 
     def on_hup() -> None:
         task = loop.create_task(_reload(gateway, path))
@@ -177,8 +192,19 @@ async def _serve(path: str) -> None:
         task.add_done_callback(reloads.discard)
 
     loop.add_signal_handler(signal.SIGHUP, on_hup)
+    review = Review(store, runtime.relay)
+    background = [loop.create_task(_retention(review, gateway))]
+    runner = None
+    if config.console is not None:
+        console = ConsoleApp(store, review, config.console, reload=lambda: _reload(gateway, path))
+        runner = await start_console(console, config.console.host, config.console.port)
+        log.info("review console on http://%s:%d/", config.console.host, config.console.port)
     await stop.wait()
     log.info("shutting down")
+    for task in background:
+        task.cancel()
+    if runner is not None:
+        await runner.cleanup()
     await gateway.stop()
     await store.close()
     pid.unlink(missing_ok=True)

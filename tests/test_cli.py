@@ -111,9 +111,11 @@ def test_serve_refuses_to_start_with_a_bad_configuration(site: Path) -> None:
     assert "zz.yaml: insurers.axa.policy_numbers[0]: invalid regular expression" in proc.stderr
 
 
-async def start_serve(site: Path, port: int) -> asyncio.subprocess.Process:
+async def start_serve(site: Path, port: int, console_port: int | None = None) -> asyncio.subprocess.Process:
+    """`serve` in a subprocess on free ports, returned once it listens."""
     cfg = site / "rules" / "gateway.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8").replace("port: 10025", f"port: {port}"), encoding="utf-8")
+    text = cfg.read_text(encoding="utf-8").replace("port: 10025", f"port: {port}")
+    cfg.write_text(text.replace("port: 8025", f"port: {console_port or free_port()}"), encoding="utf-8")
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -127,10 +129,11 @@ async def start_serve(site: Path, port: int) -> asyncio.subprocess.Process:
         stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stderr is not None
-    while True:  # wait for the "listening" log line
+    wanted = b"review console on" if console_port else b"listening on"
+    while True:
         line = await asyncio.wait_for(proc.stderr.readline(), 30)
         assert line, "serve exited before listening"
-        if b"listening on" in line:
+        if wanted in line:
             return proc
 
 

@@ -6,9 +6,7 @@ import asyncio
 import dataclasses
 import email
 import email.policy
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,8 +19,8 @@ from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
 from tests import fixtures as fx
-from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, ROOT, SOMPO, TOKIO_LIST, Sink, example_config, make_message
-from tests.test_cli import cli
+from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, SOMPO, TOKIO_LIST, Sink, example_config, make_message
+from tests.test_cli import cli, start_serve
 from tests.test_e2e_smtp import free_port, submit
 
 EXTERNAL = "someone@example.com"
@@ -134,27 +132,6 @@ async def test_reject_and_quarantine_tell_the_sender(tmp_path: Path, sink: Sink)
         assert "送信拒否" in parsed(sink.received[0][2]).get_body().get_content()  # type: ignore[union-attr]
     finally:
         await gw.stop()
-
-
-async def start_serve(site: Path, port: int) -> asyncio.subprocess.Process:
-    cfg = site / "rules" / "gateway.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8").replace("port: 10025", f"port: {port}"), encoding="utf-8")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "dlp_gateway",
-        "serve",
-        "--config",
-        "rules",
-        cwd=site,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    while b"listening on" not in await asyncio.wait_for(proc.stderr.readline(), 30):
-        pass
-    return proc
 
 
 async def wait_for_line(proc: asyncio.subprocess.Process, text: bytes) -> bytes:

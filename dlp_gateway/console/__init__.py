@@ -1,0 +1,1 @@
+"""console: the compliance review web console and its JSON API."""
