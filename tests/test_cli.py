@@ -200,3 +200,32 @@ async def test_quarantine_cli_list_show_release_deny(site: Path, sink: Sink) -> 
     assert again.returncode == 1
     assert "already released" in again.stderr
     assert len(sink.received) == 1
+
+
+def test_user_audit_incident_and_purge_commands(site: Path) -> None:
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        return subprocess.run(
+            [sys.executable, "-m", "dlp_gateway", *args, "--config", "rules"],
+            cwd=site,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    added = run("user", "add", "suzuki", "--role", "reviewer", "--password-stdin", stdin="correct horse battery\n")
+    assert added.returncode == 0, added.stderr
+    short = run("user", "add", "tanaka", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1 and "at least 12 characters" in short.stderr
+    assert run("user", "role", "suzuki", "--role", "admin").returncode == 0
+    assert run("user", "disable", "suzuki").returncode == 0
+    assert run("user", "list").stdout.strip() == "suzuki\tadmin\tdisabled"
+    audit = run("audit").stdout.splitlines()
+    assert audit[0] == "at,actor,action,ref,reason,details"
+    assert [line.split(",")[2] for line in audit[1:]] == ["user_add", "user_role", "user_disable"]
+    report = json.loads(run("incident").stdout)
+    assert report["本人の数 people"] == 0 and report["messages"] == []
+    assert "expired 0" in run("quarantine", "purge").stdout
