@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import logging
 import os
@@ -11,17 +12,22 @@ import signal
 import sys
 from pathlib import Path
 
+from aiohttp import web
+
 from dlp_gateway.cli_review import add_review_commands
 from dlp_gateway.config import Config, load_config
 from dlp_gateway.console.app import ConsoleApp, start_console
 from dlp_gateway.errors import ConfigError, DlpError, NotFoundError
 from dlp_gateway.model import Envelope, Report
+from dlp_gateway.observe import metrics
+from dlp_gateway.observe.http import health_app
 from dlp_gateway.observe.logging import setup as setup_logging
 from dlp_gateway.parse.mime import parse_message
 from dlp_gateway.pipeline import Pipeline, envelope_from_headers
 from dlp_gateway.quarantine.open import open_store
-from dlp_gateway.quarantine.review import Review
-from dlp_gateway.registry import EMPTY_REGISTRY, Registry, load_registry
+from dlp_gateway.quarantine.review import Review, utc_now
+from dlp_gateway.quarantine.store import QuarantineStore, Query
+from dlp_gateway.registry import EMPTY_REGISTRY, Registry, RegistryIndex, load_registry
 from dlp_gateway.registry.importer import import_csv
 from dlp_gateway.report import report_json
 from dlp_gateway.ruletest import load_cases, run_cases
@@ -32,6 +38,15 @@ log = logging.getLogger("dlp_gateway")
 
 
 def _registry(config: Config, quiet: bool = False) -> Registry:
+    registry = _load_registry(config, quiet)
+    if isinstance(registry, RegistryIndex):
+        metrics.REGISTRY_ROWS.set(registry.rows)
+        if registry.created:
+            metrics.REGISTRY_BUILT.set(dt.datetime.fromisoformat(registry.created).timestamp())
+    return registry
+
+
+def _load_registry(config: Config, quiet: bool = False) -> Registry:
     path = config.registry_path
     if path is None:
         return EMPTY_REGISTRY
@@ -137,15 +152,36 @@ async def _reload(gateway: Gateway, path: str) -> str:
         runtime = await asyncio.to_thread(_load_runtime, path)
     except ConfigError as exc:
         log.error("reload refused, the running configuration stays in force: %s", "; ".join(exc.problems))
+        metrics.RELOADS.labels("refused").inc()
+        metrics.RELOAD_FAILED.set(1)
         return "reload refused: " + "; ".join(exc.problems)
     except (DlpError, OSError) as exc:
         log.error("reload refused, the running configuration stays in force: %s", exc)
+        metrics.RELOADS.labels("refused").inc()
+        metrics.RELOAD_FAILED.set(1)
         return f"reload refused: {exc}"
     gateway.reload(runtime)
+    metrics.RELOADS.labels("ok").inc()
+    metrics.RELOAD_FAILED.set(0)
+    metrics.CONFIG_LOADED.set_to_current_time()
     log.info(
         "configuration reloaded: %d insurer(s), %d rule(s)", len(runtime.config.insurers), len(runtime.config.rules)
     )
     return f"configuration reloaded: {len(runtime.config.rules)} rule(s)"
+
+
+async def _watch_queue(store: QuarantineStore) -> None:
+    """Keep the queue gauges current for alerting (depth, age of the oldest unreviewed message)."""
+    while True:
+        try:
+            page = await store.search(Query(status="held", limit=1))
+            metrics.QUARANTINE_DEPTH.set(page.total)
+            oldest = page.items[0].received_at if page.items else None
+            age = (utc_now() - dt.datetime.fromisoformat(oldest)).total_seconds() if oldest else 0
+            metrics.QUARANTINE_OLDEST.set(age)
+        except DlpError as exc:
+            log.warning("queue gauges not updated: %s", exc)
+        await asyncio.sleep(15)
 
 
 async def _retention(review: Review, gateway: Gateway) -> None:
@@ -168,18 +204,6 @@ async def _serve(path: str) -> None:
     await gateway.start()
     pid = pid_file(config)
     pid.write_text(f"{os.getpid()}\n", encoding="ascii")
-    where = (
-        f"upstream {config.upstream.host}:{config.upstream.port}"
-        if config.upstream
-        else f"the local outbox {config.outbox}/ (no upstream configured)"
-    )
-    log.info(
-        "dlp-gateway listening on %s:%d, delivering to %s, quarantine %s",
-        config.listen.host,
-        gateway.port,
-        where,
-        config.quarantine_path,
-    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -193,18 +217,38 @@ async def _serve(path: str) -> None:
 
     loop.add_signal_handler(signal.SIGHUP, on_hup)
     review = Review(store, runtime.relay)
-    background = [loop.create_task(_retention(review, gateway))]
+    background = [loop.create_task(_retention(review, gateway)), loop.create_task(_watch_queue(store))]
+    metrics.CONFIG_LOADED.set_to_current_time()
+    runners = []
+    if config.metrics is not None:
+        health = web.AppRunner(health_app(lambda: gateway.config, store), access_log=None)
+        await health.setup()
+        await web.TCPSite(health, config.metrics.host, config.metrics.port).start()
+        runners.append(health)
+        log.info("metrics and health on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
     runner = None
     if config.console is not None:
         console = ConsoleApp(store, review, config.console, reload=lambda: _reload(gateway, path))
         runner = await start_console(console, config.console.host, config.console.port)
         log.info("review console on http://%s:%d/", config.console.host, config.console.port)
+    where = (
+        f"upstream {config.upstream.host}:{config.upstream.port}"
+        if config.upstream
+        else f"the local outbox {config.outbox}/ (no upstream configured)"
+    )
+    log.info(
+        "dlp-gateway listening on %s:%d, delivering to %s, quarantine %s",
+        config.listen.host,
+        gateway.port,
+        where,
+        config.quarantine_path,
+    )
     await stop.wait()
     log.info("shutting down")
     for task in background:
         task.cancel()
-    if runner is not None:
-        await runner.cleanup()
+    for r in ([runner] if runner is not None else []) + runners:
+        await r.cleanup()
     await gateway.stop()
     await store.close()
     pid.unlink(missing_ok=True)

@@ -111,10 +111,13 @@ def test_serve_refuses_to_start_with_a_bad_configuration(site: Path) -> None:
     assert "zz.yaml: insurers.axa.policy_numbers[0]: invalid regular expression" in proc.stderr
 
 
-async def start_serve(site: Path, port: int, console_port: int | None = None) -> asyncio.subprocess.Process:
+async def start_serve(
+    site: Path, port: int, console_port: int | None = None, metrics_port: int | None = None
+) -> asyncio.subprocess.Process:
     """`serve` in a subprocess on free ports, returned once it listens."""
     cfg = site / "rules" / "gateway.yaml"
     text = cfg.read_text(encoding="utf-8").replace("port: 10025", f"port: {port}")
+    text = text.replace("port: 9125", f"port: {metrics_port or free_port()}")
     cfg.write_text(text.replace("port: 8025", f"port: {console_port or free_port()}"), encoding="utf-8")
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -129,11 +132,10 @@ async def start_serve(site: Path, port: int, console_port: int | None = None) ->
         stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stderr is not None
-    wanted = b"review console on" if console_port else b"listening on"
-    while True:
+    while True:  # "listening on" is logged once SMTP, metrics and the console all listen
         line = await asyncio.wait_for(proc.stderr.readline(), 30)
         assert line, "serve exited before listening"
-        if wanted in line:
+        if b"listening on" in line:
             return proc
 
 

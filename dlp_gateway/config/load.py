@@ -49,6 +49,7 @@ TOP_KEYS = {
     "simulate",
     "notices",
     "console",
+    "metrics",
 }
 MERGED_MAPPINGS = {"insurers"}
 MERGED_LISTS = {"rules", "secondees"}
@@ -487,6 +488,12 @@ def load_config(path: str | Path) -> Config:
     retention_days = c.get(q, "retention_days", ("quarantine",), int, 90)
     if retention_days < 1:
         src.error(("quarantine", "retention_days"), "must be 1 or more")
+    metrics_listen = None
+    if data.get("metrics") is not None:
+        mm = c.mapping(data.get("metrics"), ("metrics",), {"host", "port"})
+        metrics_listen = Listen(
+            host=c.get(mm, "host", ("metrics",), str, "127.0.0.1"), port=c.port(mm, ("metrics",), 9125)
+        )
     console = None
     if data.get("console") is not None:
         cm = c.mapping(
@@ -529,4 +536,5 @@ def load_config(path: str | Path) -> Config:
         quarantine_schema=c.get(q, "schema", ("quarantine",), str),
         retention_days=retention_days,
         console=console,
+        metrics=metrics_listen,
     )

@@ -137,6 +137,7 @@ class Config:
     quarantine_schema: str | None = None
     retention_days: int = 90
     console: Console | None = None
+    metrics: Listen | None = None  # /metrics, /healthz, /readyz
 
     def secondee_home(self, address: str) -> str | None:
         return next((s.home_insurer for s in self.secondees if s.address == address.lower()), None)

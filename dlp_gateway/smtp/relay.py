@@ -12,7 +12,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -21,6 +21,7 @@ import aiosmtplib
 
 from dlp_gateway.config.schema import Config, Upstream
 from dlp_gateway.errors import RelayError
+from dlp_gateway.observe import metrics
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +31,27 @@ class Relay(Protocol):
         """Return only once the message is accepted for every recipient; raise RelayError otherwise."""
 
 
+async def observed(send: Awaitable[None]) -> None:
+    """Count and time a delivery: dlp_relay_total{result} and dlp_relay_duration_seconds."""
+    started = time.perf_counter()
+    try:
+        await send
+    except RelayError as exc:
+        metrics.RELAY.labels("tempfail" if exc.temporary else "permfail").inc()
+        raise
+    finally:
+        metrics.RELAY_SECONDS.observe(time.perf_counter() - started)
+    metrics.RELAY.labels("delivered").inc()
+
+
 class SmtpRelay:
     def __init__(self, upstream: Upstream) -> None:
         self.upstream = upstream
 
     async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
+        await observed(self._send(mail_from, rcpt_tos, data))
+
+    async def _send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
         client = aiosmtplib.SMTP(
             hostname=self.upstream.host, port=self.upstream.port, timeout=self.upstream.timeout, start_tls=False
         )
@@ -76,6 +93,9 @@ class OutboxRelay:
         self.path = path
 
     async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
+        await observed(self._write(mail_from, rcpt_tos, data))
+
+    async def _write(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())

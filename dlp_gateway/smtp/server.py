@@ -18,6 +18,7 @@ from dlp_gateway.act.notify import notices_for
 from dlp_gateway.config.schema import Config
 from dlp_gateway.errors import RelayError
 from dlp_gateway.model import Action, Envelope, Report
+from dlp_gateway.observe import metrics
 from dlp_gateway.observe.logging import message_line
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.store import QuarantineStore
@@ -62,6 +63,10 @@ class GatewayHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:
         rt = self.runtime  # in-flight messages finish under the configuration they started with
+        with metrics.IN_FLIGHT.track_inprogress():
+            return await self._handle(rt, envelope)
+
+    async def _handle(self, rt: Runtime, envelope: SmtpEnvelope) -> str:
         started = time.perf_counter()
         ref = new_ref()
         raw = envelope.original_content or b""
@@ -74,6 +79,7 @@ class GatewayHandler:
                 timeout=rt.config.limits.scan_timeout,
             )
             plan = plan_for(report, ref)
+            metrics.observe_report(report)
             fields.update(
                 records=len(report.records), unscannable=len(report.unscannable), findings=report.finding_counts
             )
@@ -89,10 +95,16 @@ class GatewayHandler:
                 summary={"reference": ref, "error": f"scan failed: {reason}", "verdict": "error"},
             )
             fields["error"] = reason
-        scan_ms = round((time.perf_counter() - started) * 1000, 1)
+            metrics.SCAN_ERRORS.labels(reason).inc()
+            metrics.MESSAGES.labels(plan.verdict.label).inc()
+        scan_seconds = time.perf_counter() - started
+        metrics.SCAN_SECONDS.observe(scan_seconds)
+        scan_ms = round(scan_seconds * 1000, 1)
         outcome = await carry_out(plan, env, raw, rt.relay, self.store)
         if report is not None and outcome.code in (250, 550):
             fields["notices"] = await self.notify(rt, report, ref, outcome)
+        metrics.REPLIES.labels(str(outcome.code)).inc()
+        metrics.MESSAGE_SECONDS.observe(time.perf_counter() - started)
         message_line(
             **fields,
             verdict=plan.verdict.label,
@@ -117,7 +129,9 @@ class GatewayHandler:
             try:
                 await asyncio.wait_for(rt.relay.send(notices.sender, [notice.to], notice.data), NOTICE_TIMEOUT)
                 sent += 1
+                metrics.NOTICES.labels("sent").inc()
             except (RelayError, TimeoutError) as exc:
+                metrics.NOTICES.labels("failed").inc()
                 log.warning("notice not sent ref=%s reason=%s", ref, type(exc).__name__)
         return sent
 

@@ -1,0 +1,133 @@
+"""Metrics, health endpoints, alert rules (promtool) and the promise that no customer data leaves
+the quarantine: not in logs, metrics or SMTP replies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from dlp_gateway.observe.metrics import unscannable_kind
+from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, ROOT, SOMPO, make_message
+from tests.test_cli import start_serve
+from tests.test_e2e_smtp import free_port, submit
+
+PROMETHEUS = ROOT / "deploy" / "prometheus"
+CUSTOMERS = [(f"81000000{i:02d}", f"山田{n}", f"太郎{n}") for i, n in enumerate("一二三四五六七八九十", start=1)]
+SECRETS = [s for c in CUSTOMERS for s in (c[0], c[1] + c[2], f"{c[1]} {c[2]}", c[2])] + ["MS1000001", "伊藤 健一"]
+
+
+def promtool() -> str:
+    path = shutil.which("promtool")
+    assert path, "promtool is missing: install Debian's prometheus package (.ci/run does)"
+    return path
+
+
+def test_alert_rules_are_valid_and_their_unit_tests_pass() -> None:
+    check = subprocess.run(
+        [promtool(), "check", "rules", "alerts.yml"], cwd=PROMETHEUS, capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "8 rules found" in check.stdout
+    test = subprocess.run(
+        [promtool(), "test", "rules", "alerts_test.yml"], cwd=PROMETHEUS, capture_output=True, text=True, check=False
+    )
+    assert test.returncode == 0, test.stdout + test.stderr
+    assert "SUCCESS" in test.stdout
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [
+        ("encrypted", "encrypted"),
+        ("corrupt pdf: PdfReadError", "corrupt"),
+        ("unsupported content (binary, application/x-foo)", "unsupported"),
+        ("larger than 100 bytes", "larger"),
+        ("archives nested deeper than 3", "nested"),
+        ("took longer than 20 s to read", "took_longer"),
+        ("something new", "other"),
+    ],
+)
+def test_unscannable_reasons_become_a_fixed_label_vocabulary(reason: str, kind: str) -> None:
+    assert unscannable_kind(reason) == kind
+
+
+async def test_metrics_health_and_no_customer_data_in_logs_metrics_or_replies(site: Path) -> None:
+    port, metrics_port = free_port(), free_port()
+    proc = await start_serve(site, port, metrics_port=metrics_port)
+    base = f"http://127.0.0.1:{metrics_port}"
+    replies = []
+    try:
+        lines = [f"証券番号：{n}　契約者名：{f} {g} 様　引受：東京海上日動" for n, f, g in CUSTOMERS]
+        for rcpts in ([BRANCH_A, SOMPO], [BRANCH_A, MSI, "x@example.com"]):  # bulk: held
+            msg = make_message("\n".join(lines) + "\n証券番号 MS1000001 伊藤 健一 様", to=tuple(rcpts))
+            replies.append(await submit(port, HEAD_OFFICE, rcpts, msg))
+        for rcpts in ([SOMPO], [BRANCH_A, SOMPO]):  # a few records: stripping all rejects; else strip
+            few = make_message("\n".join(lines[:2]), to=tuple(rcpts))
+            replies.append(await submit(port, HEAD_OFFICE, rcpts, few))
+        async with aiohttp.ClientSession() as http:
+            async with http.get(base + "/healthz") as r:
+                assert r.status == 200
+            async with http.get(base + "/readyz") as r:
+                doc = json.loads(await r.text())
+                assert r.status == 200 and doc["ready"] and doc["checks"]["quarantine"] == "ok"
+            await asyncio.sleep(0.2)
+            async with http.get(base + "/metrics") as r:
+                exposition = await r.text()
+        proc.send_signal(signal.SIGHUP)  # a reload shows up in the metrics too
+        await asyncio.sleep(1.5)
+        async with aiohttp.ClientSession() as http, http.get(base + "/metrics") as r:
+            after_reload = await r.text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    log = err.decode()
+    assert [code for code, _ in replies] == [250, 250, 550, 250]
+    for name in (
+        'dlp_messages_total{verdict="quarantine"} 2.0',
+        'dlp_messages_total{verdict="reject"} 1.0',
+        'dlp_messages_total{verdict="strip"} 1.0',
+        'dlp_recipients_total{action="strip",party="insurer"} 2.0',
+        'dlp_violations_total{kind="cross_insurer"}',
+        'dlp_rule_hits_total{rule="cross-insurer-bulk",simulated="false"}',
+        'dlp_records_total{attribution="explicit"}',
+        'dlp_findings_total{detector="policy_number"}',
+        'dlp_smtp_replies_total{code="550"} 1.0',
+        'dlp_relay_total{result="delivered"}',
+        "dlp_scan_duration_seconds_bucket",
+        "dlp_message_duration_seconds_count 4.0",
+        "dlp_messages_in_flight 0.0",
+        "dlp_notices_total",
+    ):
+        assert name in exposition, name
+    assert 'dlp_config_reloads_total{result="ok"} 1.0' in after_reload
+    assert "dlp_config_last_reload_failed 0.0" in after_reload
+    for secret in [*SECRETS, BRANCH_A, SOMPO, MSI, "x@example.com"]:
+        assert secret not in exposition, secret
+    for secret in SECRETS:
+        assert secret not in log, secret
+        for _, reply in replies:
+            assert secret not in reply
+    assert log.count('"event": "message"') == 4
+
+
+async def test_readyz_fails_when_the_upstream_is_down(site: Path) -> None:
+    (site / "rules" / "upstream.yaml").write_text(
+        f"upstream: {{host: 127.0.0.1, port: {free_port()}}}\n", encoding="utf-8"
+    )
+    metrics_port = free_port()
+    proc = await start_serve(site, free_port(), metrics_port=metrics_port)
+    try:
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{metrics_port}/readyz") as r:
+            doc = json.loads(await r.text())
+            assert r.status == 503
+            assert "unreachable" in doc["checks"]["upstream"] and doc["checks"]["quarantine"] == "ok"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), 30)
