@@ -6,6 +6,7 @@ administrator fixes a broken rule set in one pass instead of one error per resta
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from dlp_gateway.config.schema import (
     Organization,
     Rule,
     Secondee,
+    SmtpPolicy,
     Upstream,
 )
 from dlp_gateway.detect.checkdigits import CHECK_DIGITS
@@ -50,6 +52,7 @@ TOP_KEYS = {
     "notices",
     "console",
     "metrics",
+    "smtp",
 }
 MERGED_MAPPINGS = {"insurers"}
 MERGED_LISTS = {"rules", "secondees"}
@@ -411,6 +414,44 @@ def _limits(c: _Checker, raw: Any) -> Limits:
     return Limits(**values["top"], mime=MimeLimits(**values["mime"]), extract=ExtractLimits(**values["extract"]))
 
 
+def _smtp_policy(c: _Checker, raw: Any) -> SmtpPolicy:
+    path = ("smtp",)
+    m = c.mapping(
+        raw,
+        path,
+        {
+            "client_networks",
+            "max_recipients",
+            "max_sessions",
+            "max_messages_per_minute",
+            "bare_newlines",
+            "shutdown_timeout",
+        },
+    )
+    defaults = SmtpPolicy()
+    networks = []
+    for i, text in enumerate(c.strings(m, "client_networks", path)):
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            c.src.error((*path, "client_networks", i), f"{text!r} is not an IP network (like 192.0.2.0/24)")
+    numbers = {}
+    for key in ("max_recipients", "max_sessions", "max_messages_per_minute"):
+        value = c.get(m, key, path, int, getattr(defaults, key))
+        if value < 1:
+            c.src.error((*path, key), "must be 1 or more")
+        numbers[key] = value
+    bare = c.get(m, "bare_newlines", path, str, "reject")
+    if bare not in ("reject", "normalize"):
+        c.src.error((*path, "bare_newlines"), "must be reject or normalize")
+    return SmtpPolicy(
+        client_networks=tuple(networks) if "client_networks" in m else defaults.client_networks,
+        bare_newlines=bare,
+        shutdown_timeout=float(c.get(m, "shutdown_timeout", path, (int, float), 30.0)),
+        **numbers,
+    )
+
+
 def _section(
     c: _Checker, data: dict[str, Any], key: str, allowed: set[str], build: Callable[[dict[str, Any]], Any]
 ) -> Any:
@@ -488,6 +529,7 @@ def load_config(path: str | Path) -> Config:
     retention_days = c.get(q, "retention_days", ("quarantine",), int, 90)
     if retention_days < 1:
         src.error(("quarantine", "retention_days"), "must be 1 or more")
+    smtp = _smtp_policy(c, data.get("smtp"))
     metrics_listen = None
     if data.get("metrics") is not None:
         mm = c.mapping(data.get("metrics"), ("metrics",), {"host", "port"})
@@ -537,4 +579,5 @@ def load_config(path: str | Path) -> Config:
         retention_days=retention_days,
         console=console,
         metrics=metrics_listen,
+        smtp=smtp,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,21 @@ VIOLATION_KINDS = ("cross_insurer", "unattributed", "unscannable", "external_dis
 class Listen:
     host: str = "127.0.0.1"
     port: int = 10025
+
+
+@dataclass(frozen=True)
+class SmtpPolicy:
+    """Who may relay and how much: the answers an open relay or a flood gets."""
+
+    client_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
+        ipaddress.ip_network("127.0.0.0/8"),
+        ipaddress.ip_network("::1/128"),
+    )
+    max_recipients: int = 100
+    max_sessions: int = 200
+    max_messages_per_minute: int = 600  # per client address
+    bare_newlines: str = "reject"  # reject | normalize: bare CR, bare LF or NUL in DATA (SMTP smuggling)
+    shutdown_timeout: float = 30.0  # seconds in-flight messages get on SIGTERM
 
 
 @dataclass(frozen=True)
@@ -138,6 +154,7 @@ class Config:
     retention_days: int = 90
     console: Console | None = None
     metrics: Listen | None = None  # /metrics, /healthz, /readyz
+    smtp: SmtpPolicy = field(default_factory=SmtpPolicy)
 
     def secondee_home(self, address: str) -> str | None:
         return next((s.home_insurer for s in self.secondees if s.address == address.lower()), None)

@@ -79,7 +79,7 @@ def _filename(part: email.message.Message) -> str | None:
 def _encoded_inner(payload: object, cte: str) -> bytes:
     inner = payload[0] if isinstance(payload, list) and payload else payload
     text = inner.as_string() if isinstance(inner, email.message.Message) else str(inner or "")
-    raw = text.encode("ascii", "surrogateescape")
+    raw = text.encode("utf-8", "surrogateescape")
     try:
         return base64.b64decode(raw) if cte == "base64" else quopri.decodestring(raw)
     except ValueError:

@@ -4,9 +4,12 @@ loop, carry out the verdict and translate the outcome into an SMTP reply. Nothin
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import re
 import secrets
 import time
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,20 +59,88 @@ def plan_for(report: Report, ref: str) -> Plan:
     )
 
 
+# SMTP smuggling: only CRLF ends a line. A bare CR, a bare LF or a NUL in DATA is how one message
+# is made to look like two to a server that reads line endings differently (Postfix's
+# smtpd_forbid_bare_newline does the same).
+BARE = re.compile(rb"\r(?!\n)|(?<!\r)\n|\x00")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def peer_host(session: Session) -> str:
+    peer = session.peer
+    return str(peer[0]) if isinstance(peer, tuple) and peer else ""
+
+
+def normalize_newlines(data: bytes) -> bytes:
+    return re.sub(rb"\r\n|\r|\n", b"\r\n", data.replace(b"\x00", b""))
+
+
 class GatewayHandler:
     def __init__(self, runtime: Runtime, store: QuarantineStore) -> None:
         self.runtime = runtime
         self.store = store
+        self.in_flight = 0
+        self.sent_by: dict[str, deque[float]] = defaultdict(deque)
+
+    def _allowed(self, session: Session) -> bool:
+        peer = peer_host(session)
+        try:
+            address = ipaddress.ip_address(peer.split("%")[0])
+        except ValueError:
+            return False
+        return any(address in net for net in self.runtime.config.smtp.client_networks)
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: SmtpEnvelope, address: str, mail_options: list[str]
+    ) -> str:
+        policy = self.runtime.config.smtp
+        if not self._allowed(session):
+            return "554 5.7.1 Client not allowed to relay"
+        if CONTROL.search(address):
+            return "501 5.1.7 Bad sender address syntax"
+        window = self.sent_by[peer_host(session)]
+        now = time.monotonic()
+        while window and window[0] < now - 60:
+            window.popleft()
+        if len(window) >= policy.max_messages_per_minute:
+            return "451 4.7.1 Too many messages from this client, try again later"
+        window.append(now)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: SmtpEnvelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if not self._allowed(session):
+            return "554 5.7.1 Client not allowed to relay"
+        if CONTROL.search(address):
+            return "501 5.1.3 Bad recipient address syntax"
+        if len(envelope.rcpt_tos) >= self.runtime.config.smtp.max_recipients:
+            return "452 4.5.3 Too many recipients"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:
         rt = self.runtime  # in-flight messages finish under the configuration they started with
-        with metrics.IN_FLIGHT.track_inprogress():
-            return await self._handle(rt, envelope)
+        self.in_flight += 1
+        try:
+            with metrics.IN_FLIGHT.track_inprogress():
+                return await self._handle(rt, envelope)
+        finally:
+            self.in_flight -= 1
 
     async def _handle(self, rt: Runtime, envelope: SmtpEnvelope) -> str:
         started = time.perf_counter()
         ref = new_ref()
         raw = envelope.original_content or b""
+        if BARE.search(raw):
+            if rt.config.smtp.bare_newlines == "reject":
+                metrics.REPLIES.labels("550").inc()
+                log.warning("refused bare CR/LF/NUL in DATA ref=%s", ref)
+                return f"550 5.5.2 Bare CR, LF or NUL in message refused (ref {ref})"
+            raw = normalize_newlines(raw)
         env = Envelope(envelope.mail_from or "", tuple(envelope.rcpt_tos))
         fields: dict[str, Any] = {"ref": ref, "size": len(raw), "recipients": len(env.rcpt_tos)}
         report = None
@@ -142,6 +213,7 @@ class Gateway:
     def __init__(self, config: Config, pipeline: Pipeline, relay: Relay, store: QuarantineStore) -> None:
         self.handler = GatewayHandler(Runtime(config, pipeline, relay), store)
         self.server: asyncio.Server | None = None
+        self.sessions: set[SMTP] = set()
 
     @property
     def config(self) -> Config:
@@ -159,7 +231,8 @@ class Gateway:
         return int(self.server.sockets[0].getsockname()[1])
 
     def _protocol(self) -> SMTP:
-        return SMTP(
+        return LimitedSMTP(
+            self,
             self.handler,
             data_size_limit=self.config.limits.max_message_size,
             hostname="dlp-gateway",
@@ -172,7 +245,40 @@ class Gateway:
             self._protocol, host or self.config.listen.host, self.config.listen.port if port is None else port
         )
 
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
+    async def stop(self, timeout: float | None = None) -> None:
+        """Stop accepting; give messages in flight up to `timeout` seconds to finish."""
+        if self.server is None:
+            return
+        self.server.close()
+        deadline = time.monotonic() + (self.config.smtp.shutdown_timeout if timeout is None else timeout)
+        while self.handler.in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if self.handler.in_flight:
+            log.warning(
+                "shutdown: %d message(s) still in flight were cut off (clients will retry)", self.handler.in_flight
+            )
+        for protocol in list(self.sessions):
+            if protocol.transport is not None:
+                protocol.transport.close()
+        await self.server.wait_closed()
+
+
+class LimitedSMTP(SMTP):
+    """aiosmtpd's SMTP with a cap on concurrent sessions (421 beyond it)."""
+
+    def __init__(self, gateway: Gateway, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gateway = gateway
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if len(self.gateway.sessions) >= self.gateway.config.smtp.max_sessions:
+            assert isinstance(transport, asyncio.WriteTransport)
+            transport.write(b"421 4.3.2 Too many connections, try again later\r\n")
+            transport.close()
+            return
+        self.gateway.sessions.add(self)
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self.gateway.sessions.discard(self)
+        super().connection_lost(error)
