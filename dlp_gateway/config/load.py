@@ -20,6 +20,7 @@ from dlp_gateway.config.schema import (
     Condition,
     Config,
     Console,
+    InboundTls,
     Insurer,
     Limits,
     Listen,
@@ -53,6 +54,7 @@ TOP_KEYS = {
     "console",
     "metrics",
     "smtp",
+    "tls",
 }
 MERGED_MAPPINGS = {"insurers"}
 MERGED_LISTS = {"rules", "secondees"}
@@ -477,17 +479,29 @@ def load_config(path: str | Path) -> Config:
     )
     upstream = None
     if data.get("upstream") is not None:
-        upstream = _section(
-            c,
-            data,
-            "upstream",
-            {"host", "port", "timeout"},
-            lambda m: Upstream(
-                host=c.get(m, "host", ("upstream",), str, "127.0.0.1", required=True),
-                port=c.port(m, ("upstream",), 25),
-                timeout=float(c.get(m, "timeout", ("upstream",), (int, float), 60.0)),
-            ),
+        um = c.mapping(data.get("upstream"), ("upstream",), {"host", "port", "timeout", "tls", "verify", "ca_file"})
+        tls_mode = c.get(um, "tls", ("upstream",), str, "opportunistic")
+        if tls_mode not in ("none", "opportunistic", "starttls", "implicit"):
+            src.error(("upstream", "tls"), "must be none, opportunistic, starttls or implicit")
+        ca_file = c.get(um, "ca_file", ("upstream",), str)
+        if ca_file is not None and not Path(ca_file).is_file():
+            src.error(("upstream", "ca_file"), f"no such file {ca_file!r}")
+        upstream = Upstream(
+            host=c.get(um, "host", ("upstream",), str, "127.0.0.1", required=True),
+            port=c.port(um, ("upstream",), 25),
+            timeout=float(c.get(um, "timeout", ("upstream",), (int, float), 60.0)),
+            tls=tls_mode,
+            verify=bool(c.get(um, "verify", ("upstream",), bool, True)),
+            ca_file=ca_file,
         )
+    tls = None
+    if data.get("tls") is not None:
+        tm = c.mapping(data.get("tls"), ("tls",), {"cert", "key", "require"})
+        files = {k: c.get(tm, k, ("tls",), str, "", required=True) for k in ("cert", "key")}
+        for k, f in files.items():
+            if f and not Path(f).is_file():
+                src.error(("tls", k), f"no such file {f!r}")
+        tls = InboundTls(files["cert"], files["key"], bool(c.get(tm, "require", ("tls",), bool, False)))
     outbox = _section(c, data, "outbox", {"path"}, lambda m: Path(c.get(m, "path", ("outbox",), str, "var/outbox")))
     org = _section(
         c,
@@ -580,4 +594,5 @@ def load_config(path: str | Path) -> Config:
         console=console,
         metrics=metrics_listen,
         smtp=smtp,
+        tls=tls,
     )

@@ -41,6 +41,18 @@ class Upstream:
     host: str
     port: int = 25
     timeout: float = 60.0
+    tls: str = "opportunistic"  # none | opportunistic (STARTTLS if offered) | starttls (required) | implicit
+    verify: bool = True  # check the upstream's certificate and host name
+    ca_file: str | None = None  # extra CA bundle for an internal CA
+
+
+@dataclass(frozen=True)
+class InboundTls:
+    """STARTTLS for clients; with `require`, nothing but EHLO/STARTTLS/QUIT before TLS."""
+
+    cert: str
+    key: str
+    require: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,6 +167,7 @@ class Config:
     console: Console | None = None
     metrics: Listen | None = None  # /metrics, /healthz, /readyz
     smtp: SmtpPolicy = field(default_factory=SmtpPolicy)
+    tls: InboundTls | None = None
 
     def secondee_home(self, address: str) -> str | None:
         return next((s.home_insurer for s in self.secondees if s.address == address.lower()), None)

@@ -52,8 +52,16 @@ class SmtpRelay:
         await observed(self._send(mail_from, rcpt_tos, data))
 
     async def _send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
+        up = self.upstream
         client = aiosmtplib.SMTP(
-            hostname=self.upstream.host, port=self.upstream.port, timeout=self.upstream.timeout, start_tls=False
+            hostname=up.host,
+            port=up.port,
+            timeout=up.timeout,
+            use_tls=up.tls == "implicit",
+            # None: STARTTLS when the upstream offers it; True: required; False: never.
+            start_tls={"opportunistic": None, "starttls": True}.get(up.tls, False),
+            validate_certs=up.verify,
+            cert_bundle=up.ca_file,
         )
         try:
             await client.connect()

@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import re
 import secrets
+import ssl
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
@@ -214,6 +215,11 @@ class Gateway:
         self.handler = GatewayHandler(Runtime(config, pipeline, relay), store)
         self.server: asyncio.Server | None = None
         self.sessions: set[SMTP] = set()
+        self.tls_context: ssl.SSLContext | None = None
+        if config.tls is not None:
+            self.tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.tls_context.minimum_version = ssl.TLSVersion.TLSv1_2
+            self.tls_context.load_cert_chain(config.tls.cert, config.tls.key)
 
     @property
     def config(self) -> Config:
@@ -231,12 +237,15 @@ class Gateway:
         return int(self.server.sockets[0].getsockname()[1])
 
     def _protocol(self) -> SMTP:
+        tls = self.config.tls
         return LimitedSMTP(
             self,
             self.handler,
             data_size_limit=self.config.limits.max_message_size,
             hostname="dlp-gateway",
             ident="dlp-gateway ESMTP",
+            tls_context=self.tls_context,
+            require_starttls=bool(tls and tls.require),
         )
 
     async def start(self, host: str | None = None, port: int | None = None) -> None:
