@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from dlp_gateway.correlate import correlate
+from dlp_gateway.detect.detectors import detect_all
 from dlp_gateway.errors import RegistryError
+from dlp_gateway.model import Segment
 from dlp_gateway.registry import load_registry
 from dlp_gateway.registry.importer import import_csv
 from tests.helpers import RULES, example_config
@@ -92,3 +95,22 @@ def test_truncated_index_is_refused(tmp_path: Path) -> None:
     (tmp_path / "r.idx").write_bytes(data[:-5])
     with pytest.raises(RegistryError, match="truncated"):
         load_registry(tmp_path / "r.idx")
+
+
+def test_saved_index_keeps_the_prefix_filter(tmp_path: Path) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text(CSV, encoding="utf-8")
+    import_csv(src, CONFIG).index.save(tmp_path / "r.idx")
+    loaded = load_registry(tmp_path / "r.idx")
+    assert loaded.prefix_bloom
+    assert loaded.may_be_name("ヤマダタロウ") and loaded.may_be_name("\x01山田")
+
+
+def test_a_loaded_index_finds_registered_names_in_free_text(tmp_path: Path) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text(CSV, encoding="utf-8")
+    import_csv(src, CONFIG).index.save(tmp_path / "r.idx")
+    segs = (Segment("body", ("先日、伊藤健一さんからお電話がありました。",)),)
+    loaded = load_registry(tmp_path / "r.idx")
+    records = correlate(segs, detect_all(segs, CONFIG, loaded), loaded)
+    assert [(r.name, r.underwriter, r.attribution) for r in records] == [("伊藤 健一", "msi", "registry_name")]

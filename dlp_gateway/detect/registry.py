@@ -14,7 +14,7 @@ import regex
 
 from dlp_gateway.detect.normalize import LineViews, display_name, is_name_char
 from dlp_gateway.model import Finding
-from dlp_gateway.registry.index import BLOOM_BITS, RegistryIndex
+from dlp_gateway.registry.index import BLOOM_BITS, PREFIX, RegistryIndex
 
 DETECTOR_NUMBER = "policy_number"
 DETECTOR_NAME = "name"
@@ -79,8 +79,14 @@ class RegistryFinder:
     ) -> int:
         # The Bloom test is inlined: it runs for every candidate span and dominates the cost.
         bloom, seed, bits = self.registry.name_bloom, self.registry.bloom_seed, BLOOM_BITS - 1
+        prefixes = self.registry.prefix_bloom
         i = start
         while i < end:
+            if prefixes:
+                bit = crc32((PREFIX + view[i : i + 2]).encode(), seed) & bits
+                if not bloom[bit >> 3] >> (bit & 7) & 1:
+                    i += 1  # no registered name starts with these two characters
+                    continue
             hit = None
             for length in range(min(self.nmax, end - i), self.nmin - 1, -1):  # longest first
                 key = view[i : i + length]

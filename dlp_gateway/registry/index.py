@@ -27,6 +27,10 @@ MAX_INSURERS = 32  # insurer sets are 32-bit masks
 # as a name, and a bit test is ~10x cheaper than a BLAKE2b digest. 2^24 bits (2 MB) keep false
 # positives near 11 % at 2 million keys; a positive is then confirmed by the digest.
 BLOOM_BITS = 1 << 24
+# The first two characters of every name key are in the filter too (marked with PREFIX): a scan
+# tries the lengths at a position only if a registered name can start there. Indexes built before
+# this carry no such entries (`prefix_bloom` false in the header) and are scanned without it.
+PREFIX = "\x01"
 
 
 class Registry(Protocol):
@@ -62,6 +66,7 @@ class RegistryIndex:
     name_vals: array = field(default_factory=lambda: array("I"))  # type: ignore[type-arg]
     name_splits: array = field(default_factory=lambda: array("B"))  # type: ignore[type-arg]
     name_bloom: bytearray = field(default_factory=lambda: bytearray(BLOOM_BITS // 8))
+    prefix_bloom: bool = True
     policy_len: tuple[int, int] = (0, 0)
     name_len: tuple[int, int] = (0, 0)
     # Entries added since (digest → value), merged into the arrays by save().
@@ -111,8 +116,9 @@ class RegistryIndex:
     def _add_name(self, name: str, idx: int) -> None:
         key = name_key(name)
         if key:
-            bit = self._bloom_bit(key)
-            self.name_bloom[bit >> 3] |= 1 << (bit & 7)
+            for entry in (key, PREFIX + key[:2]):  # the name, and where a name can start
+                bit = self._bloom_bit(entry)
+                self.name_bloom[bit >> 3] |= 1 << (bit & 7)
             d = self.digest("n", key)
             self._names[d] = self._names.get(d, self.name_mask(d)) | (1 << idx)
             self.name_len = self._widen(self.name_len, len(key))
@@ -184,6 +190,7 @@ class RegistryIndex:
             "created": self.created,
             "policy_len": list(self.policy_len),
             "name_len": list(self.name_len),
+            "prefix_bloom": self.prefix_bloom,
             "arrays": [[a.typecode, len(a)] for a in arrays],
         }
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -250,6 +257,8 @@ def load_registry(path: Path) -> RegistryIndex:
             created=str(header["created"]),
             policy_len=tuple(header["policy_len"]),
             name_len=tuple(header["name_len"]),
+            name_bloom=bloom,
+            prefix_bloom=bool(header.get("prefix_bloom", False)),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise RegistryError(f"{path}: cannot read registry index: {exc}") from exc

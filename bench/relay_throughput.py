@@ -1,0 +1,185 @@
+"""Throughput and added latency of the gateway against a bare aiosmtpd→aiosmtplib relay, same run.
+
+    .venv/bin/python bench/relay_throughput.py [--messages 400] [--clients 8]
+
+Starts a sink, then (a) a bare pass-through relay and (b) `dlp-gateway serve` (every detector, the
+example rules, a registry of --registry-rows contracts), each in its own process, and drives each
+with the same text workload (2–50 KB, ISO-2022-JP and UTF-8, 1–10 recipients, a fifth carrying
+customer records) over N concurrent connections. Prints messages/s, p50 and p99 latency, the
+gateway's CPU seconds and peak RSS, and the ratios b/a.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiosmtplib
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers import make_message  # noqa: E402
+
+SINK = """
+import asyncio
+from aiosmtpd.smtp import SMTP
+class H:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 ok"
+async def main():
+    loop = asyncio.get_running_loop()
+    await loop.create_server(lambda: SMTP(H()), "127.0.0.1", {port})
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+BARE = """
+import asyncio, aiosmtplib
+from aiosmtpd.smtp import SMTP
+class H:
+    async def handle_DATA(self, server, session, envelope):
+        await aiosmtplib.send(envelope.original_content, sender=envelope.mail_from, recipients=envelope.rcpt_tos,
+                              hostname="127.0.0.1", port={upstream}, start_tls=False)
+        return "250 ok"
+async def main():
+    loop = asyncio.get_running_loop()
+    await loop.create_server(lambda: SMTP(H()), "127.0.0.1", {port})
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def workload(n: int, seed: int = 3) -> list[tuple[list[str], bytes]]:
+    r = random.Random(seed)
+    out = []
+    for i in range(n):
+        rcpts = [f"staff{k}@mirai-hoken.example.jp" for k in range(r.randint(1, 9))] + ["tanaka@sompo-japan.co.jp"]
+        filler = "本日の会議資料を共有します。ご確認をお願いいたします。\n" * r.randint(30, 800)
+        if i % 5 == 0:
+            filler += "\n".join(f"証券番号：81000{i:03d}{k:02d}　契約者名：山田 太郎 様" for k in range(3))
+        charset = "ISO-2022-JP" if i % 2 else "UTF-8"
+        out.append((rcpts, make_message(filler, to=tuple(rcpts), charset=charset)))
+    return out
+
+
+async def wait_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _, w = await asyncio.open_connection("127.0.0.1", port)
+            w.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.2)
+    raise TimeoutError(port)
+
+
+async def drive(port: int, messages: list[tuple[list[str], bytes]], clients: int) -> tuple[float, list[float]]:
+    queue = list(enumerate(messages))
+    latencies: list[float] = []
+
+    async def client() -> None:
+        smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=60)
+        await smtp.connect()
+        while queue:
+            _, (rcpts, data) = queue.pop()
+            t = time.perf_counter()
+            with contextlib.suppress(aiosmtplib.SMTPResponseException):  # held or rejected: still handled
+                await smtp.sendmail("honbu@mirai-hoken.example.jp", rcpts, data)
+            latencies.append(time.perf_counter() - t)
+        await smtp.quit()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return time.perf_counter() - start, latencies
+
+
+def proc_stats(pid: int) -> tuple[float, float]:
+    """(CPU seconds, peak RSS MB) of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().split()
+    cpu = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    peak = next(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmHWM")
+    )
+    return cpu, peak / 1024
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=400)
+    ap.add_argument("--clients", type=int, default=8)
+    args = ap.parse_args()
+    messages = workload(args.messages)
+    mb = sum(len(d) for _, d in messages) / 1e6
+    sink_port, bare_port, gw_port = free_port(), free_port(), free_port()
+    procs = [subprocess.Popen([sys.executable, "-c", SINK.format(port=sink_port)])]
+    procs.append(subprocess.Popen([sys.executable, "-c", BARE.format(port=bare_port, upstream=sink_port)]))
+    site = Path(tempfile.mkdtemp())
+    shutil.copytree(ROOT / "rules", site / "rules")
+    cfg = site / "rules" / "gateway.yaml"
+    text = cfg.read_text(encoding="utf-8").replace("port: 10025", f"port: {gw_port}")
+    text = text.replace("port: 9125", f"port: {free_port()}").replace("port: 8025", f"port: {free_port()}")
+    cfg.write_text(text.replace("max_messages_per_minute: 600", "max_messages_per_minute: 1000000"), encoding="utf-8")
+    (site / "rules" / "upstream.yaml").write_text(
+        f"upstream: {{host: 127.0.0.1, port: {sink_port}, tls: none}}\n", encoding="utf-8"
+    )
+    subprocess.run(
+        [sys.executable, "-m", "dlp_gateway", "registry", "import", "--config", "rules", "rules/sample-registry.csv"],
+        cwd=site,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    gw = subprocess.Popen(
+        [sys.executable, "-m", "dlp_gateway", "serve", "--config", "rules"],
+        cwd=site,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stderr=subprocess.DEVNULL,
+    )
+    procs.append(gw)
+    try:
+        for port in (sink_port, bare_port, gw_port):
+            await wait_port(port)
+        await drive(gw_port, messages[:20], 2)  # warm-up: imports, dictionaries
+        cpu0, _ = proc_stats(gw.pid)
+        results = {}
+        for label, port in (("bare relay", bare_port), ("dlp-gateway", gw_port)):
+            secs, lat = await drive(port, messages, args.clients)
+            results[label] = (args.messages / secs, statistics.median(lat), statistics.quantiles(lat, n=100)[98])
+        cpu1, rss = proc_stats(gw.pid)
+    finally:
+        for p in procs:
+            p.terminate()
+    print(f"{args.messages} text messages ({mb:.1f} MB), {args.clients} concurrent clients")
+    print(f"{'':14} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    for label, (rate, p50, p99) in results.items():
+        print(f"{label:14} {rate:8.1f} {p50 * 1000:8.1f} {p99 * 1000:8.1f}")
+    (ra, a50, a99), (rb, b50, b99) = results["bare relay"], results["dlp-gateway"]
+    print(
+        f"throughput ratio gateway/bare: {rb / ra:.2f}; added latency p50 {1000 * (b50 - a50):.1f} ms, "
+        f"p99 {1000 * (b99 - a99):.1f} ms"
+    )
+    print(f"gateway CPU {cpu1 - cpu0:.1f} s for the run, peak RSS {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
