@@ -16,12 +16,13 @@ from tests.test_e2e_smtp import free_port, submit
 EXAMPLE = ROOT / "examples" / "seed-scenario.eml"
 
 
-def cli(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, cwd: Path = ROOT, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [sys.executable, "-m", "dlp_gateway", *args],
         cwd=cwd,
         env=env,
+        input=stdin,
         capture_output=True,
         check=False,
         text=True,
@@ -112,7 +113,7 @@ def test_serve_refuses_to_start_with_a_bad_configuration(site: Path) -> None:
 
 
 async def start_serve(
-    site: Path, port: int, console_port: int | None = None, metrics_port: int | None = None
+    site: Path, port: int, console_port: int | None = None, metrics_port: int | None = None, drain: bool = False
 ) -> asyncio.subprocess.Process:
     """`serve` in a subprocess on free ports, returned once it listens."""
     cfg = site / "rules" / "gateway.yaml"
@@ -136,7 +137,19 @@ async def start_serve(
         line = await asyncio.wait_for(proc.stderr.readline(), 30)
         assert line, "serve exited before listening"
         if b"listening on" in line:
-            return proc
+            break
+    if drain:  # keep reading the log, or a busy gateway blocks on a full pipe
+        _DRAINS.add(asyncio.get_running_loop().create_task(_drain(proc)))
+    return proc
+
+
+_DRAINS: set[asyncio.Task[None]] = set()
+
+
+async def _drain(proc: asyncio.subprocess.Process) -> None:
+    assert proc.stderr is not None
+    while await proc.stderr.readline():
+        pass
 
 
 async def test_serve_on_embedded_defaults_writes_delivered_mail_to_the_outbox(site: Path) -> None:
@@ -206,17 +219,7 @@ async def test_quarantine_cli_list_show_release_deny(site: Path, sink: Sink) -> 
 
 def test_user_audit_incident_and_purge_commands(site: Path) -> None:
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        return subprocess.run(
-            [sys.executable, "-m", "dlp_gateway", *args, "--config", "rules"],
-            cwd=site,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return cli(*args, "--config", "rules", cwd=site, check=False, stdin=stdin)
 
     added = run("user", "add", "suzuki", "--role", "reviewer", "--password-stdin", stdin="correct horse battery\n")
     assert added.returncode == 0, added.stderr

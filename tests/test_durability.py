@@ -9,13 +9,13 @@ import os
 import random
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import aiosmtplib
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.helpers import BRANCH_A, HEAD_OFFICE, ROOT, SOMPO, make_message
+from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, make_message
+from tests.test_cli import start_serve
 from tests.test_e2e_smtp import free_port
 
 MESSAGES = int(os.environ.get("DLP_DURABILITY_MESSAGES", "2000"))
@@ -43,48 +43,18 @@ class FlakySink:
         return "250 2.0.0 ok"
 
 
-async def start_gateway(site: Path) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "dlp_gateway",
-        "serve",
-        "--config",
-        "rules",
-        cwd=site,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    while True:
-        line = await asyncio.wait_for(proc.stderr.readline(), 30)
-        assert line, "the gateway exited before listening"
-        if b"listening on" in line:
-            break
-    asyncio.get_running_loop().create_task(_drain(proc))
-    return proc
-
-
-async def _drain(proc: asyncio.subprocess.Process) -> None:
-    assert proc.stderr is not None
-    while await proc.stderr.readline():
-        pass
-
-
 async def test_no_accepted_message_is_lost_under_kills_drops_and_tempfails(site: Path) -> None:
     sink = FlakySink()
     server = await asyncio.get_running_loop().create_server(lambda: SMTP(sink, hostname="sink"), "127.0.0.1", 0)
     port = free_port()
     cfg = site / "rules" / "gateway.yaml"
-    text = cfg.read_text(encoding="utf-8").replace("port: 10025", f"port: {port}")
-    text = text.replace("port: 9125", f"port: {free_port()}").replace("port: 8025", f"port: {free_port()}")
+    text = cfg.read_text(encoding="utf-8")
     cfg.write_text(text.replace("max_messages_per_minute: 600", "max_messages_per_minute: 100000"), encoding="utf-8")
     (site / "rules" / "upstream.yaml").write_text(
         f"upstream: {{host: 127.0.0.1, port: {server.sockets[0].getsockname()[1]}, timeout: 5, tls: none}}\n",
         encoding="utf-8",
     )
-    gateway = await start_gateway(site)
+    gateway = await start_serve(site, port, drain=True)
     accepted: set[str] = set()
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(MESSAGES):
@@ -121,7 +91,7 @@ async def test_no_accepted_message_is_lost_under_kills_drops_and_tempfails(site:
             gateway.send_signal(signal.SIGKILL)
             await gateway.wait()
             kills += 1
-            gateway = await start_gateway(site)
+            gateway = await start_serve(site, port, drain=True)
 
     await asyncio.gather(killer(), *(client() for _ in range(CLIENTS)))
     gateway.send_signal(signal.SIGTERM)
