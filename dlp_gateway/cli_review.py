@@ -17,7 +17,7 @@ from dlp_gateway.errors import DlpError
 from dlp_gateway.quarantine.incident import incident_csv, incident_report
 from dlp_gateway.quarantine.open import open_store
 from dlp_gateway.quarantine.review import Review, iso, utc_now
-from dlp_gateway.quarantine.store import AuditEntry, QuarantineStore, User
+from dlp_gateway.quarantine.store import AuditEntry, QuarantineStore, User, list_messages
 from dlp_gateway.smtp.relay import relay_for
 
 ROLES = ("reviewer", "admin")
@@ -41,7 +41,7 @@ def _actor(args: argparse.Namespace) -> str:
 
 
 async def q_list(args: argparse.Namespace, config: Config, store: QuarantineStore) -> int:
-    items = await store.list_messages(None if args.status == "all" else args.status, args.limit)
+    items = await list_messages(store, None if args.status == "all" else args.status, args.limit)
     rows = [
         {
             "ref": i.ref,

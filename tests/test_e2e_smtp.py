@@ -17,6 +17,7 @@ from dlp_gateway.model import Action, Envelope, Report
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine import review
 from dlp_gateway.quarantine.sqlite import SqliteStore
+from dlp_gateway.quarantine.store import list_messages
 from dlp_gateway.registry import Registry, RegistryIndex
 from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
@@ -145,7 +146,7 @@ async def test_bulk_list_is_quarantined_then_released_to_the_original_envelope(r
     assert code == 250
     assert "Held for compliance review" in reply
     assert rig.sink.received == []
-    [held] = await rig.store.list_messages()
+    [held] = await list_messages(rig.store)
     assert held.ref in reply
     assert (await rig.store.get(held.ref)).raw == msg
     assert held.rules == ("cross-insurer", "cross-insurer-bulk")
@@ -161,7 +162,7 @@ async def test_release_with_violating_recipients_stripped(rig: Rig) -> None:
     rows = "\n".join(f"証券番号：81000000{i:02d}　契約者名：山田 太郎 様" for i in range(10))
     msg = make_message(rows, to=(BRANCH_A,), cc=(SOMPO,))
     await submit(rig.port, HEAD_OFFICE, [BRANCH_A, SOMPO], msg)
-    [held] = await rig.store.list_messages()
+    [held] = await list_messages(rig.store)
     await review.release(
         rig.store,
         rig.relay,
@@ -237,7 +238,7 @@ async def test_scanner_failure_follows_on_error_and_never_passes(tmp_path: Path,
         assert code == 250
         assert "Held" in reply
         assert sink.received == []
-        [held] = await r.store.list_messages()
+        [held] = await list_messages(r.store)
         assert held.rules == ("on_error",)
         assert "RuntimeError" in held.summary["error"]
     finally:

@@ -75,9 +75,6 @@ class SqliteStore:
         total = (await self._run(self._rows, count, args))[0][0]
         return Page([sql.held_from_row(r) for r in rows], int(total))
 
-    async def list_messages(self, status: str | None = "held", limit: int = 100) -> list[HeldMessage]:
-        return (await self.search(Query(status=status, limit=limit))).items
-
     async def decide(
         self,
         ref: str,

@@ -95,8 +95,6 @@ class QuarantineStore(Protocol):
     async def search(self, query: Query) -> Page:
         """Oldest first."""
 
-    async def list_messages(self, status: str | None = "held", limit: int = 100) -> list[HeldMessage]: ...
-
     async def decide(
         self,
         ref: str,
@@ -155,9 +153,6 @@ class MemoryStore:
     async def search(self, query: Query) -> Page:
         items = [i for i in sorted(self.items.values(), key=lambda i: i.received_at) if matches(i, query)]
         return Page(items[query.offset : query.offset + query.limit], len(items))
-
-    async def list_messages(self, status: str | None = "held", limit: int = 100) -> list[HeldMessage]:
-        return (await self.search(Query(status=status, limit=limit))).items
 
     async def decide(
         self,
@@ -225,6 +220,11 @@ class MemoryStore:
 
     async def close(self) -> None:
         return None
+
+
+async def list_messages(store: QuarantineStore, status: str | None = "held", limit: int = 100) -> list[HeldMessage]:
+    """Oldest first, without their content: the queue as the CLI lists it."""
+    return (await store.search(Query(status=status, limit=limit))).items
 
 
 def matches(item: HeldMessage, q: Query) -> bool:
