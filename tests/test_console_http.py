@@ -106,6 +106,7 @@ async def test_raw_view_and_decisions_are_audited_and_exported(rig: ConsoleRig) 
         async with s.get(f"{rig.url}/messages/ref2") as r:
             page = await r.text()
             assert "81******00" in page and "8100000000" not in page  # masked unless asked for the raw message
+            assert "<th>Message-ID</th>" in page and "t1@mirai-hoken.example.jp" in page
         async with s.post(f"{rig.url}/messages/ref2/raw", data={"csrf": csrf}) as r:
             assert "Subject:" in await r.text()
         async with s.post(

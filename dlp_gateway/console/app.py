@@ -10,6 +10,8 @@ import base64
 import binascii
 import csv
 import datetime as dt
+import email
+import email.policy
 import io
 import json
 from collections import Counter
@@ -26,6 +28,7 @@ from dlp_gateway.console.auth import Session, Sessions, Throttle, verify
 from dlp_gateway.console.charts import bars, stacked_days
 from dlp_gateway.console.i18n import texts
 from dlp_gateway.errors import DlpError, NotFoundError, RelayError
+from dlp_gateway.parse.mime import decode_header_value
 from dlp_gateway.quarantine.incident import incident_csv, incident_report, jst
 from dlp_gateway.quarantine.review import Review, iso
 from dlp_gateway.quarantine.store import STATUSES, AuditEntry, HeldMessage, QuarantineStore, Query
@@ -270,7 +273,13 @@ class ConsoleApp:
         item = await self._item(request)
         history = await self.store.audit(ref=item.ref)
         return self.render(
-            request, "message.html", item=item, report=item.summary, history=history, message=request.query.get("msg")
+            request,
+            "message.html",
+            item=item,
+            report=item.summary,
+            history=history,
+            headers=shown_headers(item.raw),
+            message=request.query.get("msg"),
         )
 
     async def raw(self, request: web.Request) -> web.Response:
@@ -410,6 +419,17 @@ class ConsoleApp:
 
     async def api_stats(self, request: web.Request) -> web.Response:
         return web.json_response(await self.stats(), dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+SHOWN_HEADERS = ("From", "To", "Cc", "Date", "Message-ID", "X-Mailer", "User-Agent")
+
+
+def shown_headers(raw: bytes) -> list[tuple[str, str]]:
+    """Addressing headers for the reviewer. The subject is left to the audited raw view: it often
+    names the customer (「山田太郎様 満期のご案内」)."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    msg = email.message_from_bytes(head + b"\r\n\r\n", policy=email.policy.compat32)
+    return [(name, decode_header_value(str(value))) for name in SHOWN_HEADERS for value in msg.get_all(name, [])]
 
 
 async def start_console(console: ConsoleApp, host: str, port: int) -> web.AppRunner:

@@ -32,6 +32,7 @@ MESSAGE_SECONDS = Histogram(
 RELAY_SECONDS = Histogram(
     "dlp_relay_duration_seconds", "Time to hand a message to the upstream", buckets=LATENCY, registry=REGISTRY
 )
+SESSIONS = Gauge("dlp_smtp_sessions", "SMTP client sessions open now", registry=REGISTRY)
 IN_FLIGHT = Gauge("dlp_messages_in_flight", "Messages being scanned or delivered", registry=REGISTRY)
 QUARANTINE_DEPTH = Gauge("dlp_quarantine_held", "Messages awaiting review", registry=REGISTRY)
 QUARANTINE_OLDEST = Gauge(

@@ -286,8 +286,10 @@ class LimitedSMTP(SMTP):
             transport.close()
             return
         self.gateway.sessions.add(self)
+        metrics.SESSIONS.set(len(self.gateway.sessions))
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
         self.gateway.sessions.discard(self)
+        metrics.SESSIONS.set(len(self.gateway.sessions))
         super().connection_lost(error)
