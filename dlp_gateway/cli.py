@@ -17,6 +17,7 @@ from aiohttp import web
 from dlp_gateway.cli_review import add_review_commands
 from dlp_gateway.config import Config, load_config
 from dlp_gateway.console.app import ConsoleApp, start_console
+from dlp_gateway.console.auth import HASHER
 from dlp_gateway.errors import ConfigError, DlpError, NotFoundError
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.observe import metrics
@@ -254,6 +255,14 @@ async def _serve(path: str) -> None:
     pid.unlink(missing_ok=True)
 
 
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 12:
+        raise DlpError("a password needs at least 12 characters")
+    print(HASHER.hash(password))
+    return 0
+
+
 def cmd_reload(args: argparse.Namespace) -> int:
     config = load_config(args.config)  # refuse to signal with a configuration that would be refused
     pid = pid_file(config)
@@ -280,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     with_config(sub.add_parser("serve", help="run the gateway")).set_defaults(fn=cmd_serve)
     with_config(sub.add_parser("check", help="validate the configuration")).set_defaults(fn=cmd_check)
+    hp = sub.add_parser("hash-password", help="read a password on stdin, print its Argon2 hash (smtp.auth_users)")
+    hp.set_defaults(fn=cmd_hash_password)
     with_config(sub.add_parser("reload", help="make the running gateway reload its configuration")).set_defaults(
         fn=cmd_reload
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ipaddress
 import ssl
 import subprocess
 from collections.abc import AsyncIterator
@@ -14,13 +15,14 @@ import aiosmtplib
 import pytest
 from aiosmtpd.smtp import SMTP
 
-from dlp_gateway.config.schema import InboundTls, Upstream
+from dlp_gateway.config.schema import InboundTls, SmtpPolicy, Upstream
 from dlp_gateway.errors import RelayError
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
 from tests.helpers import BRANCH_A, HEAD_OFFICE, Sink, example_config, make_message
+from tests.test_cli import cli
 
 
 @dataclasses.dataclass
@@ -154,3 +156,46 @@ async def test_upstream_tls_is_verified(pki: Pki) -> None:
         assert len(sink.received) == 1
     finally:
         await sink.stop()
+
+
+async def test_smtp_auth_over_tls_lets_a_client_outside_the_networks_relay(
+    tmp_path: Path, sink: Sink, pki: Pki
+) -> None:
+    assert sink.server is not None
+    upstream = Upstream("127.0.0.1", sink.server.sockets[0].getsockname()[1], timeout=5)
+    hashed = cli("hash-password", stdin="branch office password\n").stdout.strip()
+    policy = dataclasses.replace(
+        SmtpPolicy(), client_networks=(ipaddress.ip_network("10.0.0.0/8"),), auth_users=(("branch", hashed),)
+    )
+    cfg = example_config(
+        upstream=upstream,
+        quarantine_path=tmp_path / "q.db",
+        notices=None,
+        smtp=policy,
+        tls=InboundTls(str(pki.cert), str(pki.key)),
+    )
+    gw = Gateway(cfg, Pipeline(cfg), SmtpRelay(upstream), SqliteStore(cfg.quarantine_path))
+    await gw.start(port=0)
+    try:
+
+        async def client() -> aiosmtplib.SMTP:
+            c = aiosmtplib.SMTP(hostname="127.0.0.1", port=gw.port, start_tls=True, cert_bundle=str(pki.ca), timeout=5)
+            await c.connect()
+            return c
+
+        anonymous = await client()
+        with pytest.raises(aiosmtplib.SMTPSenderRefused) as refused:  # loopback is outside 10.0.0.0/8
+            await anonymous.sendmail(HEAD_OFFICE, [BRANCH_A], make_message("hi"))
+        assert refused.value.code == 554
+        anonymous.close()
+        wrong = await client()
+        with pytest.raises(aiosmtplib.SMTPAuthenticationError):
+            await wrong.login("branch", "not the password")
+        wrong.close()
+        branch = await client()
+        await branch.login("branch", "branch office password")
+        await branch.sendmail(HEAD_OFFICE, [BRANCH_A], make_message("会議の件"))
+        await branch.quit()
+        assert [r for _, r, _ in sink.received] == [(BRANCH_A,)]
+    finally:
+        await gw.stop(timeout=1)

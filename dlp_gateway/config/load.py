@@ -428,8 +428,16 @@ def _smtp_policy(c: _Checker, raw: Any) -> SmtpPolicy:
             "max_messages_per_minute",
             "bare_newlines",
             "shutdown_timeout",
+            "auth_users",
         },
     )
+    users = c.get(m, "auth_users", path, dict, {})
+    auth_users = []
+    for name, hashed in users.items():
+        if not isinstance(hashed, str) or not hashed.startswith("$argon2"):
+            c.src.error((*path, "auth_users", name), "expected an Argon2 hash (`dlp-gateway hash-password`)")
+        else:
+            auth_users.append((str(name), hashed))
     defaults = SmtpPolicy()
     networks = []
     for i, text in enumerate(c.strings(m, "client_networks", path)):
@@ -450,6 +458,7 @@ def _smtp_policy(c: _Checker, raw: Any) -> SmtpPolicy:
         client_networks=tuple(networks) if "client_networks" in m else defaults.client_networks,
         bare_newlines=bare,
         shutdown_timeout=float(c.get(m, "shutdown_timeout", path, (int, float), 30.0)),
+        auth_users=tuple(auth_users),
         **numbers,
     )
 

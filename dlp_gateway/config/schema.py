@@ -34,6 +34,9 @@ class SmtpPolicy:
     max_messages_per_minute: int = 600  # per client address
     bare_newlines: str = "reject"  # reject | normalize: bare CR, bare LF or NUL in DATA (SMTP smuggling)
     shutdown_timeout: float = 30.0  # seconds in-flight messages get on SIGTERM
+    # SMTP AUTH (only offered after STARTTLS): user name → Argon2 hash (`dlp-gateway hash-password`).
+    # An authenticated client may relay from any address.
+    auth_users: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,14 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Session
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, Session
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
+from argon2.exceptions import InvalidHashError, VerificationError
 
 from dlp_gateway.act.execute import Outcome, Plan, carry_out
 from dlp_gateway.act.notify import notices_for
 from dlp_gateway.config.schema import Config
+from dlp_gateway.console.auth import HASHER
 from dlp_gateway.errors import RelayError
 from dlp_gateway.model import Action, Envelope, Report
 from dlp_gateway.observe import metrics
@@ -84,6 +86,8 @@ class GatewayHandler:
         self.sent_by: dict[str, deque[float]] = defaultdict(deque)
 
     def _allowed(self, session: Session) -> bool:
+        if session.authenticated:
+            return True  # SMTP AUTH over TLS: a branch office or a roaming client
         peer = peer_host(session)
         try:
             address = ipaddress.ip_address(peer.split("%")[0])
@@ -246,7 +250,24 @@ class Gateway:
             ident="dlp-gateway ESMTP",
             tls_context=self.tls_context,
             require_starttls=bool(tls and tls.require),
+            authenticator=self._authenticate if self.config.smtp.auth_users else None,
+            auth_require_tls=True,
         )
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: SmtpEnvelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        """AUTH PLAIN/LOGIN against `smtp.auth_users` (Argon2 hashes); aiosmtpd offers it only over TLS."""
+        if isinstance(auth_data, LoginPassword):
+            users = dict(self.config.smtp.auth_users)
+            name = auth_data.login.decode("utf-8", "replace")
+            try:
+                if name in users and HASHER.verify(users[name], auth_data.password.decode("utf-8", "replace")):
+                    return AuthResult(success=True, auth_data=name)
+            except (VerificationError, InvalidHashError):
+                pass
+        log.warning("SMTP AUTH failed from %s", peer_host(session))
+        return AuthResult(success=False, handled=False)
 
     async def start(self, host: str | None = None, port: int | None = None) -> None:
         loop = asyncio.get_running_loop()
