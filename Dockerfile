@@ -14,7 +14,8 @@ COPY rules ./rules
 USER dlp
 VOLUME ["/srv/dlp/var"]
 EXPOSE 10025
-# Until /readyz exists (metrics and health endpoints are a later issue), check that SMTP answers.
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import smtplib; smtplib.SMTP('127.0.0.1', 10025, timeout=4).quit()"
+EXPOSE 8025 9125
+# Ready = the quarantine answers and the upstream (or outbox) takes mail: /readyz (metrics port).
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9125/readyz', timeout=4)"
 ENTRYPOINT ["dlp-gateway"]
 CMD ["serve", "--config", "rules/"]
