@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import email
 import email.policy
 import signal
@@ -12,14 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from dlp_gateway.config.schema import Condition, Notices, Rule, Upstream
+from dlp_gateway.config.schema import Condition, Notices, Rule
 from dlp_gateway.model import Action
-from dlp_gateway.pipeline import Pipeline
-from dlp_gateway.quarantine.sqlite import SqliteStore
-from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
 from tests import fixtures as fx
-from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, SOMPO, TOKIO_LIST, Sink, example_config, make_message
+from tests.helpers import (
+    BRANCH_A,
+    HEAD_OFFICE,
+    MSI,
+    SOMPO,
+    TOKIO_LIST,
+    Sink,
+    make_message,
+    start_gateway,
+)
 from tests.test_cli import cli, start_serve
 from tests.test_e2e_smtp import free_port, submit
 
@@ -33,11 +38,7 @@ THREE_PARTY_RULES = (
 
 
 async def gateway_for(tmp_path: Path, sink: Sink, **changes: object) -> Gateway:
-    assert sink.server is not None
-    upstream = Upstream("127.0.0.1", sink.server.sockets[0].getsockname()[1], timeout=5)
-    cfg = dataclasses.replace(example_config(), upstream=upstream, quarantine_path=tmp_path / "q.db", **changes)  # type: ignore[arg-type]
-    gw = Gateway(cfg, Pipeline(cfg), SmtpRelay(upstream), SqliteStore(cfg.quarantine_path))
-    await gw.start(port=0)
+    gw: Gateway = await start_gateway(tmp_path, sink, **changes)
     return gw
 
 

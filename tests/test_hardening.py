@@ -15,13 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dlp_gateway.config.schema import SmtpPolicy, Upstream
+from dlp_gateway.config.schema import SmtpPolicy
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.pipeline import Pipeline
-from dlp_gateway.quarantine.sqlite import SqliteStore
-from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
-from tests.helpers import BRANCH_A, CORPORA, HEAD_OFFICE, Sink, example_config, make_message
+from tests.helpers import BRANCH_A, CORPORA, HEAD_OFFICE, Sink, example_config, make_message, start_gateway
 from tests.test_e2e_smtp import submit
 
 PROBES = json.loads((CORPORA / "smtp" / "smuggling_and_injection_probes.json").read_text(encoding="utf-8"))
@@ -33,16 +31,9 @@ SEQUENCES = sorted(
 
 
 async def gateway(tmp_path: Path, sink: Sink, pipeline: Pipeline | None = None, **policy: Any) -> Gateway:
-    assert sink.server is not None
-    upstream = Upstream("127.0.0.1", sink.server.sockets[0].getsockname()[1], timeout=5)
-    cfg = example_config(
-        upstream=upstream,
-        quarantine_path=tmp_path / "q.db",
-        notices=None,
-        smtp=dataclasses.replace(SmtpPolicy(), **policy),
+    gw: Gateway = await start_gateway(
+        tmp_path, sink, pipeline, notices=None, smtp=dataclasses.replace(SmtpPolicy(), **policy)
     )
-    gw = Gateway(cfg, pipeline or Pipeline(cfg), SmtpRelay(upstream), SqliteStore(cfg.quarantine_path))
-    await gw.start(port=0)
     return gw
 
 

@@ -17,11 +17,9 @@ from aiosmtpd.smtp import SMTP
 
 from dlp_gateway.config.schema import InboundTls, SmtpPolicy, Upstream
 from dlp_gateway.errors import RelayError
-from dlp_gateway.pipeline import Pipeline
-from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
-from tests.helpers import BRANCH_A, HEAD_OFFICE, Sink, example_config, make_message
+from tests.helpers import BRANCH_A, HEAD_OFFICE, Sink, make_message, start_gateway
 from tests.test_cli import cli
 
 
@@ -84,16 +82,7 @@ def server_context(pki: Pki) -> ssl.SSLContext:
 
 @pytest.fixture
 async def tls_gateway(tmp_path: Path, sink: Sink, pki: Pki) -> AsyncIterator[Gateway]:
-    assert sink.server is not None
-    upstream = Upstream("127.0.0.1", sink.server.sockets[0].getsockname()[1], timeout=5)
-    cfg = example_config(
-        upstream=upstream,
-        quarantine_path=tmp_path / "q.db",
-        notices=None,
-        tls=InboundTls(str(pki.cert), str(pki.key), require=True),
-    )
-    gw = Gateway(cfg, Pipeline(cfg), SmtpRelay(upstream), SqliteStore(cfg.quarantine_path))
-    await gw.start(port=0)
+    gw = await start_gateway(tmp_path, sink, notices=None, tls=InboundTls(str(pki.cert), str(pki.key), require=True))
     yield gw
     await gw.stop(timeout=1)
 
@@ -161,21 +150,11 @@ async def test_upstream_tls_is_verified(pki: Pki) -> None:
 async def test_smtp_auth_over_tls_lets_a_client_outside_the_networks_relay(
     tmp_path: Path, sink: Sink, pki: Pki
 ) -> None:
-    assert sink.server is not None
-    upstream = Upstream("127.0.0.1", sink.server.sockets[0].getsockname()[1], timeout=5)
     hashed = cli("hash-password", stdin="branch office password\n").stdout.strip()
     policy = dataclasses.replace(
         SmtpPolicy(), client_networks=(ipaddress.ip_network("10.0.0.0/8"),), auth_users=(("branch", hashed),)
     )
-    cfg = example_config(
-        upstream=upstream,
-        quarantine_path=tmp_path / "q.db",
-        notices=None,
-        smtp=policy,
-        tls=InboundTls(str(pki.cert), str(pki.key)),
-    )
-    gw = Gateway(cfg, Pipeline(cfg), SmtpRelay(upstream), SqliteStore(cfg.quarantine_path))
-    await gw.start(port=0)
+    gw = await start_gateway(tmp_path, sink, notices=None, smtp=policy, tls=InboundTls(str(pki.cert), str(pki.key)))
     try:
 
         async def client() -> aiosmtplib.SMTP:
