@@ -15,7 +15,7 @@ import pytest
 from dlp_gateway.config.schema import Condition, Config, Rule, Upstream
 from dlp_gateway.model import Action, Envelope, Report
 from dlp_gateway.pipeline import Pipeline
-from dlp_gateway.quarantine import review
+from dlp_gateway.quarantine.review import Review
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.quarantine.store import list_messages
 from dlp_gateway.registry import Registry, RegistryIndex
@@ -152,7 +152,7 @@ async def test_bulk_list_is_quarantined_then_released_to_the_original_envelope(r
     assert held.rules == ("cross-insurer", "cross-insurer-bulk")
     assert "8100000001" not in str(held.summary)  # the stored summary is masked
     assert held.summary["records"][1]["policy_number"] == "81******01"
-    done = await review.release(rig.store, rig.relay, held.ref, "compliance-officer")
+    done = await Review(rig.store, rig.relay).release(held.ref, "compliance-officer")
     assert done.status == "released"
     assert done.reviewer == "compliance-officer"
     assert rig.sink.received == [(HEAD_OFFICE, (BRANCH_A, SOMPO), msg)]
@@ -163,13 +163,7 @@ async def test_release_with_violating_recipients_stripped(rig: Rig) -> None:
     msg = make_message(rows, to=(BRANCH_A,), cc=(SOMPO,))
     await submit(rig.port, HEAD_OFFICE, [BRANCH_A, SOMPO], msg)
     [held] = await list_messages(rig.store)
-    await review.release(
-        rig.store,
-        rig.relay,
-        held.ref,
-        "officer",
-        strip_violating=True,
-    )
+    await Review(rig.store, rig.relay).release(held.ref, "officer", strip_violating=True)
     [(_, rcpts, data)] = rig.sink.received
     assert rcpts == (BRANCH_A,)
     assert headers(data)["Cc"] is None

@@ -100,13 +100,3 @@ class Review:
     async def retention(self, days: int) -> tuple[int, int]:
         now = self.clock()
         return await self.store.expire_and_purge(iso(now - dt.timedelta(days=days)), iso(now))
-
-
-async def release(
-    store: QuarantineStore, relay: Relay, ref: str, reviewer: str, reason: str = "", strip_violating: bool = False
-) -> HeldMessage:
-    return await Review(store, relay).release(ref, reviewer, reason, strip_violating)
-
-
-async def deny(store: QuarantineStore, ref: str, reviewer: str, reason: str) -> HeldMessage:
-    return await Review(store, relay=None).deny(ref, reviewer, reason)
