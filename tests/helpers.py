@@ -131,6 +131,11 @@ class Sink:
         self.server = await loop.create_server(lambda: SMTP(self, hostname="sink"), "127.0.0.1", port)
         return int(self.server.sockets[0].getsockname()[1])
 
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.sockets[0].getsockname()[1])
+
     async def stop(self) -> None:
         if self.server:
             self.server.close()
@@ -138,16 +143,21 @@ class Sink:
             self.server = None
 
 
-async def start_gateway(tmp_path: Path, sink: Sink, pipeline: Any = None, **changes: Any) -> Any:
-    """A gateway on a free loopback port, relaying to `sink`, on the example configuration with `changes`."""
+async def start_gateway(
+    tmp_path: Path, sink: Sink | None, pipeline: Any = None, *, upstream_port: int = 0, **changes: Any
+) -> Any:
+    """A gateway on a free loopback port, relaying to `sink` (or `upstream_port`), on the example
+    configuration with `changes`."""
     from dlp_gateway.config.schema import Upstream  # noqa: PLC0415 - helpers stay import-light
     from dlp_gateway.pipeline import Pipeline  # noqa: PLC0415
     from dlp_gateway.quarantine.sqlite import SqliteStore  # noqa: PLC0415
     from dlp_gateway.smtp.relay import SmtpRelay  # noqa: PLC0415
     from dlp_gateway.smtp.server import Gateway  # noqa: PLC0415
 
-    assert sink.server is not None
-    upstream = Upstream("127.0.0.1", sink.server.sockets[0].getsockname()[1], timeout=5)
+    if sink is not None:
+        assert sink.server is not None
+        upstream_port = sink.server.sockets[0].getsockname()[1]
+    upstream = Upstream("127.0.0.1", upstream_port, timeout=5)
     cfg = example_config(upstream=upstream, quarantine_path=tmp_path / "q.db", **changes)
     gw = Gateway(cfg, pipeline or Pipeline(cfg), SmtpRelay(upstream), SqliteStore(cfg.quarantine_path))
     await gw.start(port=0)

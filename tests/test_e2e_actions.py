@@ -8,6 +8,7 @@ import email.policy
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ THREE_PARTY_RULES = (
 )
 
 
-async def gateway_for(tmp_path: Path, sink: Sink, **changes: object) -> Gateway:
+async def gateway_for(tmp_path: Path, sink: Sink, **changes: Any) -> Gateway:
     gw: Gateway = await start_gateway(tmp_path, sink, **changes)
     return gw
 

@@ -141,7 +141,7 @@ class GatewayHandler:
         ref = new_ref()
         raw = envelope.original_content or b""
         if BARE.search(raw):
-            if rt.config.smtp.bare_newlines == "reject":
+            if rt.config.smtp.bare_newlines != "normalize":  # anything but an explicit opt-in refuses
                 metrics.REPLIES.labels("550").inc()
                 log.warning("refused bare CR/LF/NUL in DATA ref=%s", ref)
                 return f"550 5.5.2 Bare CR, LF or NUL in message refused (ref {ref})"
