@@ -192,3 +192,15 @@ MIME_PIECES = st.sampled_from(
 def test_any_mime_shaped_input_gets_a_verdict(pieces: list[bytes]) -> None:
     report = PIPELINE.scan(b"".join(pieces), Envelope(HEAD_OFFICE, ("x@ms-ins.com",)))
     assert report.decision.verdict is not None
+
+
+async def test_overlong_lines_get_a_clear_reply_and_nothing_is_relayed(gw: Gateway, sink: Sink) -> None:
+    # RFC 5321 4.5.3.1.6: text lines are at most 1000 octets with CRLF; commands 512.
+    body = b"Subject: long\r\n\r\n" + b"A" * 5000 + b"\r\n.\r\n"
+    replies = await raw_session(gw.port, envelope_lines(body))
+    assert replies[-1].startswith(b"500 Line too long")
+    replies = await raw_session(
+        gw.port, [b"EHLO x\r\n", f"MAIL FROM:<{HEAD_OFFICE}> ".encode() + b"X" * 3000 + b"\r\n"]
+    )
+    assert replies[-1].startswith(b"500 Command line too long")
+    assert sink.received == []
