@@ -112,21 +112,33 @@ async def drive(port: int, messages: list[tuple[list[str], bytes]], clients: int
 
 
 def proc_stats(pid: int) -> tuple[float, float]:
-    """(CPU seconds, peak RSS MB) of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().split()
-    cpu = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-    peak = next(
-        int(line.split()[1])
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-        if line.startswith("VmHWM")
-    )
+    """(CPU seconds, peak RSS MB) of a process and its children (the scan workers), from /proc."""
+    cpu = peak = 0.0
+    for proc in [pid, *children(pid)]:
+        fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        peak += next(
+            int(line.split()[1])
+            for line in Path(f"/proc/{proc}/status").read_text().splitlines()
+            if line.startswith("VmHWM")
+        )
     return cpu, peak / 1024
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+    return out
 
 
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=400)
     ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--profile", type=Path, help="record the gateway with py-spy (collapsed stacks) into this file")
     args = ap.parse_args()
     messages = workload(args.messages)
     mb = sum(len(d) for _, d in messages) / 1e6
@@ -163,7 +175,17 @@ async def main() -> None:
         cpu0, _ = proc_stats(gw.pid)
         results = {}
         for label, port in (("bare relay", bare_port), ("dlp-gateway", gw_port)):
+            spy = None
+            if args.profile and port == gw_port:
+                spy = subprocess.Popen(
+                    ["py-spy", "record", "--format", "raw", "-o", str(args.profile), "--pid", str(gw.pid)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             secs, lat = await drive(port, messages, args.clients)
+            if spy:
+                spy.send_signal(2)
+                spy.wait()
             results[label] = (args.messages / secs, statistics.median(lat), statistics.quantiles(lat, n=100)[98])
         cpu1, rss = proc_stats(gw.pid)
     finally:
@@ -178,7 +200,7 @@ async def main() -> None:
         f"throughput ratio gateway/bare: {rb / ra:.2f}; added latency p50 {1000 * (b50 - a50):.1f} ms, "
         f"p99 {1000 * (b99 - a99):.1f} ms"
     )
-    print(f"gateway CPU {cpu1 - cpu0:.1f} s for the run, peak RSS {rss:.0f} MB")
+    print(f"gateway CPU {cpu1 - cpu0:.1f} s for the run (with its scan workers), peak RSS {rss:.0f} MB (summed)")
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
 from dlp_gateway.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # scan workers are spawned processes: they must not run the CLI again
+    raise SystemExit(main())

@@ -28,10 +28,12 @@ from dlp_gateway.pipeline import Pipeline, envelope_from_headers
 from dlp_gateway.quarantine.open import open_store
 from dlp_gateway.quarantine.review import Review, utc_now
 from dlp_gateway.quarantine.store import QuarantineStore, Query
-from dlp_gateway.registry import EMPTY_REGISTRY, Registry, RegistryIndex, load_registry
+from dlp_gateway.registry import Registry, RegistryIndex, load_registry
 from dlp_gateway.registry.importer import import_csv
+from dlp_gateway.registry.open import registry_for
 from dlp_gateway.report import report_json
 from dlp_gateway.ruletest import load_cases, run_cases
+from dlp_gateway.scanner import ProcessScanner, Scanner, ThreadScanner, default_workers
 from dlp_gateway.smtp.relay import relay_for
 from dlp_gateway.smtp.server import Gateway, Runtime
 
@@ -39,27 +41,12 @@ log = logging.getLogger("dlp_gateway")
 
 
 def _registry(config: Config, quiet: bool = False) -> Registry:
-    registry = _load_registry(config, quiet)
+    registry = registry_for(config, quiet)
     if isinstance(registry, RegistryIndex):
         metrics.REGISTRY_ROWS.set(registry.rows)
         if registry.created:
             metrics.REGISTRY_BUILT.set(dt.datetime.fromisoformat(registry.created).timestamp())
     return registry
-
-
-def _load_registry(config: Config, quiet: bool = False) -> Registry:
-    path = config.registry_path
-    if path is None:
-        return EMPTY_REGISTRY
-    if not path.exists():
-        if not quiet:
-            log.warning(
-                "registry %s does not exist yet: attribution falls back to insurer mentions and "
-                "number patterns (run `dlp-gateway registry import`)",
-                path,
-            )
-        return EMPTY_REGISTRY
-    return load_registry(path)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -143,14 +130,28 @@ def pid_file(config: Config) -> Path:
 
 
 def _load_runtime(path: str) -> Runtime:
-    """Configuration, registry and relay, loaded and validated together (for start and reload)."""
+    """Configuration, registry and relay, loaded and validated together (for start and reload).
+
+    The registry is loaded here even when worker processes scan: a broken index refuses the reload
+    before any worker starts, and its row count feeds the metrics."""
     config = load_config(path)
-    return Runtime(config, Pipeline(config, _registry(config)), relay_for(config))
+    registry = _registry(config)
+    workers = config.limits.scan_workers or default_workers()
+    scanner: Scanner = ProcessScanner(config, workers) if workers > 1 else ThreadScanner(Pipeline(config, registry))
+    return Runtime(config, scanner, relay_for(config))
+
+
+async def _started(runtime: Runtime) -> Runtime:
+    """Bring the scan workers up (and their dictionaries loaded) before the runtime takes mail."""
+    if isinstance(runtime.scanner, ProcessScanner):
+        pids = await runtime.scanner.start()
+        log.info("%d scan worker process(es) ready", len(pids))
+    return runtime
 
 
 async def _reload(gateway: Gateway, path: str) -> str:
     try:
-        runtime = await asyncio.to_thread(_load_runtime, path)
+        runtime = await _started(await asyncio.to_thread(_load_runtime, path))
     except ConfigError as exc:
         log.error("reload refused, the running configuration stays in force: %s", "; ".join(exc.problems))
         metrics.RELOADS.labels("refused").inc()
@@ -198,10 +199,10 @@ async def _retention(review: Review, gateway: Gateway) -> None:
 
 
 async def _serve(path: str) -> None:
-    runtime = _load_runtime(path)
+    runtime = await _started(_load_runtime(path))
     config = runtime.config
     store = await open_store(config)
-    gateway = Gateway(config, runtime.pipeline, runtime.relay, store)
+    gateway = Gateway(config, runtime.scanner, runtime.relay, store)
     await gateway.start()
     pid = pid_file(config)
     pid.write_text(f"{os.getpid()}\n", encoding="ascii")

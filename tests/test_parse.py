@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlp_gateway.extract.dispatch import extract
 from dlp_gateway.model import Unscannable
-from dlp_gateway.parse.charsets import decode
+from dlp_gateway.parse.charsets import decode, decode_iso2022jp, decode_iso2022jp_bytewise
 from dlp_gateway.parse.mime import decode_header_value, parse_message
 from dlp_gateway.pipeline import Pipeline
 from tests.helpers import b64_word, example_config, make_message, to_iso2022jp
@@ -116,3 +118,25 @@ def test_oversized_message_is_unscannable_without_parsing() -> None:
     segments, unscannable = Pipeline(cfg).read(make_message("あ" * 200))
     assert segments == ()
     assert unscannable == (Unscannable("message", "larger than 100 bytes"),)
+
+
+_PIECES = st.sampled_from(
+    [b"\x1b$B", b"\x1b$@", b"\x1b(B", b"\x1b(J", b"\x1b(I", b"\x1b$(Q", b"\x1b$(D", b"\x0e", b"\x0f", b"\r\n", b"\n"]
+)
+_JIS_TEXT = st.text(alphabet="山田太郎様①㈱髙～－∥￠￡¬ｱｲｳabc 123", max_size=12).map(to_iso2022jp)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_PIECES, _JIS_TEXT, st.binary(max_size=6)), max_size=12))
+def test_fast_iso2022jp_decoder_agrees_with_the_bytewise_one(pieces: list[bytes]) -> None:
+    data = b"".join(pieces)
+    for errors in ("strict", "replace"):
+        try:
+            expected: str | type[UnicodeDecodeError] = decode_iso2022jp_bytewise(data, errors)
+        except UnicodeDecodeError:
+            expected = UnicodeDecodeError
+        try:
+            got: str | type[UnicodeDecodeError] = decode_iso2022jp(data, errors)
+        except UnicodeDecodeError:
+            got = UnicodeDecodeError
+        assert got == expected, data

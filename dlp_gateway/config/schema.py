@@ -133,6 +133,7 @@ class Notices:
 class Limits:
     max_message_size: int = 25 * 1024 * 1024
     scan_timeout: float = 30.0
+    scan_workers: int = 0  # processes that scan; 0: one per CPU core
     mime: MimeLimits = field(default_factory=MimeLimits)
     extract: ExtractLimits = field(default_factory=ExtractLimits)
 

@@ -6,6 +6,7 @@ katakana prolonged sound mark alone, so separators are handled here explicitly (
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -89,11 +90,30 @@ def is_name_char(ch: str) -> bool:
     return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or ch in "々〆ヶ"
 
 
+_NAME_CHARS = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヶ"
+NAME_RUN = re.compile(f"[{_NAME_CHARS}]+")  # runs of is_name_char characters
+_ASCII_DIGIT = re.compile("[0-9]")
+
+
+@functools.cache
+def _digit_chars() -> frozenset[str]:
+    """Every character str.isdigit() accepts (①, ², full-width …): built once, on first need."""
+    return frozenset(ch for ch in map(chr, range(0x110000)) if ch.isdigit())
+
+
+def has_digit(line: str) -> bool:
+    """`any(c.isdigit() for c in line)`, without a Python step per character."""
+    if line.isascii():
+        return _ASCII_DIGIT.search(line) is not None
+    return not _digit_chars().isdisjoint(line)
+
+
 class LineViews:
     """The normalised views of one line that detectors share, each computed once on demand."""
 
     def __init__(self, line: str) -> None:
         self.line = line
+        self.has_digit = has_digit(line)
         self._base: tuple[str, list[int]] | None = None
         self._joined: dict[bool, tuple[str, list[int]]] = {}
         self._names: tuple[str, list[int]] | None = None

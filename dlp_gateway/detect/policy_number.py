@@ -54,7 +54,7 @@ class PolicyNumberFinder:
 
     def find(self, views: LineViews, segment: int, line_no: int) -> list[Finding]:
         line = views.line
-        if not self.patterns or not any(c.isdigit() for c in line):
+        if not self.patterns or not views.has_digit:
             return []
         hits: dict[tuple[int, int], tuple[str, set[str]]] = {}
         for drop_spaces in (False, True):

@@ -12,7 +12,7 @@ from zlib import crc32
 
 import regex
 
-from dlp_gateway.detect.normalize import LineViews, display_name, is_name_char
+from dlp_gateway.detect.normalize import NAME_RUN, LineViews, display_name
 from dlp_gateway.model import Finding
 from dlp_gateway.registry.index import BLOOM_BITS, PREFIX, RegistryIndex
 
@@ -20,6 +20,7 @@ DETECTOR_NUMBER = "policy_number"
 DETECTOR_NAME = "name"
 _RUN = regex.compile(r"[0-9A-Z]+")
 MAX_NAME_KEY = 12
+_PREFIX_MEMO = 200_000  # pairs remembered (a few MB at most)
 
 
 class RegistryFinder:
@@ -27,12 +28,13 @@ class RegistryFinder:
         self.registry = registry
         (self.pmin, self.pmax), (nmin, nmax) = registry.lengths()
         self.nmin, self.nmax = max(nmin, 2), min(nmax, MAX_NAME_KEY)
+        self._prefix_seen: dict[str, bool] = {}
 
     def find(self, views: LineViews, segment: int, line_no: int) -> list[Finding]:
         return self._numbers(views, segment, line_no) + self._names(views, segment, line_no)
 
     def _numbers(self, views: LineViews, segment: int, line_no: int) -> list[Finding]:
-        if not self.pmax or not any(c.isdigit() for c in views.line):
+        if not self.pmax or not views.has_digit:
             return []
         out: dict[tuple[int, int], Finding] = {}
         for drop_spaces in (False, True):
@@ -51,20 +53,32 @@ class RegistryFinder:
         return list(out.values())
 
     def _names(self, views: LineViews, segment: int, line_no: int) -> list[Finding]:
-        if not self.nmax or not any(is_name_char(c) for c in views.line):
+        if not self.nmax or not NAME_RUN.search(views.line):
             return []
         view, index = views.names
         out: list[Finding] = []
-        i, n = 0, len(view)
-        while i < n:
-            if not is_name_char(view[i]):
-                i += 1
-                continue
-            end = i
-            while end < n and is_name_char(view[end]):
-                end += 1
-            i = self._names_in_run(view, index, i, end, views.line, segment, line_no, out)
+        for run in NAME_RUN.finditer(view):
+            self._names_in_run(view, index, run.start(), run.end(), views.line, segment, line_no, out)
         return out
+
+    def _starts(self, view: str, start: int, end: int) -> list[int] | range:
+        """Positions in the run where a registered name may start: those whose first two characters
+        pass the prefix Bloom test. The answer per pair is remembered (a mail's text repeats the same
+        few thousand pairs), so most positions cost one dictionary lookup, not a hash."""
+        if not self.registry.prefix_bloom:
+            return range(start, end)
+        seen = self._prefix_seen
+        pairs = [view[i : i + 2] for i in range(start, end)]
+        new = set(pairs).difference(seen)
+        if new:
+            if len(seen) + len(new) > _PREFIX_MEMO:
+                seen.clear()
+                new = set(pairs)
+            bloom, seed, bits = self.registry.name_bloom, self.registry.bloom_seed, BLOOM_BITS - 1
+            for pair in new:
+                bit = crc32((PREFIX + pair).encode(), seed) & bits
+                seen[pair] = bool(bloom[bit >> 3] >> (bit & 7) & 1)
+        return [i for i, pair in zip(range(start, end), pairs, strict=True) if seen[pair]]
 
     def _names_in_run(
         self,
@@ -76,17 +90,13 @@ class RegistryFinder:
         segment: int,
         line_no: int,
         out: list[Finding],
-    ) -> int:
+    ) -> None:
         # The Bloom test is inlined: it runs for every candidate span and dominates the cost.
         bloom, seed, bits = self.registry.name_bloom, self.registry.bloom_seed, BLOOM_BITS - 1
-        prefixes = self.registry.prefix_bloom
-        i = start
-        while i < end:
-            if prefixes:
-                bit = crc32((PREFIX + view[i : i + 2]).encode(), seed) & bits
-                if not bloom[bit >> 3] >> (bit & 7) & 1:
-                    i += 1  # no registered name starts with these two characters
-                    continue
+        taken_to = start  # after a hit, the next name starts after it
+        for i in self._starts(view, start, end):
+            if i < taken_to:
+                continue
             hit = None
             for length in range(min(self.nmax, end - i), self.nmin - 1, -1):  # longest first
                 key = view[i : i + length]
@@ -98,7 +108,6 @@ class RegistryFinder:
                     hit = (length, mask)
                     break
             if hit is None:
-                i += 1
                 continue
             length, mask = hit
             s, e = index[i], index[i + length - 1] + 1
@@ -115,5 +124,4 @@ class RegistryFinder:
                     registry=tuple(sorted(self.registry.holders(mask))),
                 )
             )
-            i += length
-        return end
+            taken_to = i + length

@@ -8,6 +8,7 @@ byte pair to Shift_JIS arithmetically and decode with cp932, which holds those e
 from __future__ import annotations
 
 import codecs
+import re
 
 _SJIS_ALIASES = {
     "shift_jis",
@@ -53,8 +54,78 @@ def _jis_pair_to_sjis(j1: int, j2: int) -> bytes:
     return bytes((s1, s2))
 
 
+# The fast path: Python's C iso2022_jp codec decodes plain JIS X 0208 runs; six code points differ
+# from cp932's reading of the same bytes (WAVE DASH → FULLWIDTH TILDE …) and are mapped to cp932's,
+# so both paths give the same text. Runs holding cp932-only pairs (row 13, IBM extensions) are
+# converted pair by pair, and anything unusual (SO/SI, JIS X 0212, 8-bit bytes, odd runs) takes the
+# byte-by-byte decoder below.
+_TOKEN = re.compile(rb"\x1b(?:\$[B@]|\$\([QO]|\([BJHI])|[\r\n]")
+_HIGH = re.compile(rb"[\x80-\xff]")
+_UNUSUAL = re.compile(rb"[\x0e\x0f\x80-\xff]|\x1b\$\(D")
+_JIS_RUN = re.compile(rb"(?:[\x21-\x7e]{2})*")
+_KANA_RUN = re.compile(rb"[\x21-\x5f]*")
+_TO_CP932 = str.maketrans(
+    {"\u301c": "\uff5e", "\u2016": "\u2225", "\u2212": "\uff0d", "\xa2": "\uffe0", "\xa3": "\uffe1", "\xac": "\uffe2"}
+)
+_KANA_HIGH = bytes((b + 0x80) if 0x21 <= b <= 0x5F else b for b in range(256))
+
+
+def _jis_run(run: bytes, errors: str) -> str:
+    try:
+        return (b"\x1b$B" + run).decode("iso2022_jp").translate(_TO_CP932)
+    except UnicodeDecodeError:
+        sjis = b"".join(_jis_pair_to_sjis(run[i], run[i + 1]) for i in range(0, len(run), 2))
+        return sjis.decode("cp932", errors)
+
+
+# What a well-behaved encoder writes: ASCII, and JIS X 0208 runs of whole pairs that switch back
+# to ASCII before any line break. Such data decodes in one call of the C codec.
+_WELL_FORMED = re.compile(rb"(?:[\x00-\x0d\x10-\x1a\x1c-\x7f]+|\x1b\(B|\x1b\$[B@](?:[\x21-\x7e]{2})*(?=\x1b\(B))*")
+
+
+def _decode_iso2022jp_fast(data: bytes, errors: str) -> str | None:
+    """The common case in bulk; None when the data needs the byte-by-byte decoder."""
+    if _WELL_FORMED.fullmatch(data):
+        try:
+            return data.decode("iso2022_jp").translate(_TO_CP932)
+        except UnicodeDecodeError:
+            pass  # cp932-only pairs (row 13, IBM extensions): run by run below
+    if _UNUSUAL.search(data):
+        return None
+    out: list[str] = []
+    mode, pos = "ascii", 0
+    for m in [*_TOKEN.finditer(data), None]:
+        chunk = data[pos : m.start() if m else len(data)]
+        if chunk:
+            if mode == "ascii":
+                out.append(chunk.decode("ascii"))
+            elif mode == "kana" and _KANA_RUN.fullmatch(chunk):
+                out.append(chunk.translate(_KANA_HIGH).decode("cp932", errors))
+            elif mode == "jis0208" and _JIS_RUN.fullmatch(chunk):
+                out.append(_jis_run(chunk, errors))
+            else:
+                return None
+        if m is None:
+            break
+        token, pos = m.group(), m.end()
+        if token in (b"\r", b"\n"):
+            out.append(token.decode())
+            mode = "ascii" if mode != "kana" else mode
+        elif token[1:2] == b"$":
+            mode = "jis0208"
+        else:
+            mode = "kana" if token == b"\x1b(I" else "ascii"
+    return "".join(out)
+
+
 def decode_iso2022jp(data: bytes, errors: str = "strict") -> str:
     """ISO-2022-JP with the CP50220/CP50221 extensions, via cp932."""
+    fast = _decode_iso2022jp_fast(data, errors)
+    return fast if fast is not None else decode_iso2022jp_bytewise(data, errors)
+
+
+def decode_iso2022jp_bytewise(data: bytes, errors: str = "strict") -> str:
+    """The reference decoder: every escape, SO/SI, JIS X 0212 and stray byte, one at a time."""
     out: list[str] = []
     mode = "ascii"
     pending = bytearray()  # Shift_JIS bytes of the current double-byte run
@@ -154,7 +225,7 @@ def decode(data: bytes, label: str | None = None) -> tuple[str, str]:
     Returns (text, codec used). Never raises: the last resort replaces undecodable bytes.
     """
     codec = codec_for(label)
-    high = any(b >= 0x80 for b in data)
+    high = _HIGH.search(data) is not None
     candidates: list[str] = []
     if not high and (b"\x1b$" in data or b"\x1b(" in data):
         # JIS escapes in 7-bit data are ISO-2022-JP whatever the label says.

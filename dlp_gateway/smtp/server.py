@@ -29,6 +29,7 @@ from dlp_gateway.observe.logging import message_line
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.store import QuarantineStore
 from dlp_gateway.report import report_json
+from dlp_gateway.scanner import Scanner, ThreadScanner
 from dlp_gateway.smtp.relay import Relay
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class Runtime:
     """What a message is handled with. Replaced whole on reload; a message keeps the one it began with."""
 
     config: Config
-    pipeline: Pipeline
+    scanner: Scanner
     relay: Relay
 
 
@@ -151,7 +152,7 @@ class GatewayHandler:
         report = None
         try:
             report = await asyncio.wait_for(
-                asyncio.get_running_loop().run_in_executor(None, rt.pipeline.scan, raw, env),
+                rt.scanner.scan(raw, env),
                 timeout=rt.config.limits.scan_timeout,
             )
             plan = plan_for(report, ref)
@@ -215,8 +216,10 @@ class GatewayHandler:
 class Gateway:
     """The listening gateway. `port=0` picks a free port (tests); `.port` tells which."""
 
-    def __init__(self, config: Config, pipeline: Pipeline, relay: Relay, store: QuarantineStore) -> None:
-        self.handler = GatewayHandler(Runtime(config, pipeline, relay), store)
+    def __init__(self, config: Config, scanner: Scanner | Pipeline, relay: Relay, store: QuarantineStore) -> None:
+        if isinstance(scanner, Pipeline):
+            scanner = ThreadScanner(scanner)
+        self.handler = GatewayHandler(Runtime(config, scanner, relay), store)
         self.server: asyncio.Server | None = None
         self.sessions: set[SMTP] = set()
         self.tls_context: ssl.SSLContext | None = None
@@ -233,7 +236,9 @@ class Gateway:
         """Swap in a new configuration, registry and relay at once (messages in flight keep theirs)."""
         if (runtime.config.listen, runtime.config.quarantine_path) != (self.config.listen, self.config.quarantine_path):
             log.warning("listen address and quarantine path changes take effect only after a restart")
-        self.handler.runtime = runtime
+        old, self.handler.runtime = self.handler.runtime, runtime
+        if old.scanner is not runtime.scanner:
+            old.scanner.close()  # its scans in flight still finish
 
     @property
     def port(self) -> int:
@@ -291,6 +296,7 @@ class Gateway:
             if protocol.transport is not None:
                 protocol.transport.close()
         await self.server.wait_closed()
+        self.handler.runtime.scanner.close()
 
 
 class LimitedSMTP(SMTP):

@@ -1,0 +1,77 @@
+"""Scans in worker processes: the same reports as in-process, and a dead worker fails one message closed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pytest
+
+from dlp_gateway.config.schema import Upstream
+from dlp_gateway.model import Envelope
+from dlp_gateway.pipeline import Pipeline
+from dlp_gateway.quarantine.sqlite import SqliteStore
+from dlp_gateway.quarantine.store import list_messages
+from dlp_gateway.scanner import ProcessScanner
+from dlp_gateway.smtp.relay import SmtpRelay
+from dlp_gateway.smtp.server import Gateway
+from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, TOKIO, TOKIO_LIST, Sink, example_config, make_message
+from tests.test_e2e_smtp import submit
+
+SEED = make_message(TOKIO_LIST, to=(BRANCH_A,), cc=(SOMPO, TOKIO))
+ENVELOPE = Envelope(HEAD_OFFICE, (BRANCH_A, SOMPO, TOKIO))
+
+
+async def kill_workers(scanner: ProcessScanner) -> None:
+    """SIGKILL the workers (as the OOM killer would) and give the pool a moment to notice."""
+    for pid in await scanner.start():
+        os.kill(pid, signal.SIGKILL)
+    await asyncio.sleep(0.5)
+
+
+@pytest.fixture
+async def scanner() -> AsyncIterator[ProcessScanner]:
+    s = ProcessScanner(example_config(notices=None), workers=2)
+    yield s
+    s.close()
+
+
+async def test_workers_give_the_same_report_as_the_pipeline(scanner: ProcessScanner) -> None:
+    pids = await scanner.start()
+    assert len(pids) == 2 and os.getpid() not in pids
+    expected = Pipeline(example_config(notices=None)).scan(SEED, ENVELOPE)
+    assert await scanner.scan(SEED, ENVELOPE) == expected
+    assert expected.decision.recipients_with(expected.decision.verdict)  # a real verdict, not an empty one
+
+
+async def test_a_dead_worker_fails_its_message_and_the_next_gets_new_workers(scanner: ProcessScanner) -> None:
+    await kill_workers(scanner)
+    with pytest.raises(BrokenProcessPool):
+        await scanner.scan(SEED, ENVELOPE)
+    report = await scanner.scan(SEED, ENVELOPE)
+    assert report.records
+
+
+async def test_through_the_gateway_a_dead_worker_means_on_error_not_a_pass(
+    tmp_path: Path, sink: Sink, scanner: ProcessScanner
+) -> None:
+    cfg = example_config(notices=None, quarantine_path=tmp_path / "q.db")
+    store = SqliteStore(cfg.quarantine_path)
+    gw = Gateway(cfg, scanner, SmtpRelay(Upstream("127.0.0.1", sink.port, timeout=5)), store)
+    await gw.start(port=0)
+    try:
+        await kill_workers(scanner)
+        code, reply = await submit(gw.port, HEAD_OFFICE, [BRANCH_A, SOMPO, TOKIO], SEED)
+        assert code == 250 and "Held" in reply  # on_error: quarantine
+        assert sink.received == []
+        [held] = await list_messages(store)
+        assert held.summary["error"] == "scan failed: BrokenProcessPool"
+        code, _ = await submit(gw.port, HEAD_OFFICE, [BRANCH_A, SOMPO, TOKIO], SEED)
+        assert code == 250 and len(sink.received) == 1  # fresh workers scan (and strip) the next one
+        assert SOMPO not in sink.received[0][1]
+    finally:
+        await gw.stop(timeout=1)
