@@ -1,12 +1,17 @@
 """Throughput and added latency of the gateway against a bare aiosmtpd→aiosmtplib relay, same run.
 
-    .venv/bin/python bench/relay_throughput.py [--messages 400] [--clients 8]
+    .venv/bin/python bench/relay_throughput.py [--messages 400] [--list-messages 40] [--clients 8]
+        [--registry-rows 1000000] [--profile spy.txt]
 
 Starts a sink, then (a) a bare pass-through relay and (b) `dlp-gateway serve` (every detector, the
-example rules, a registry of --registry-rows contracts), each in its own process, and drives each
-with the same text workload (2–50 KB, ISO-2022-JP and UTF-8, 1–10 recipients, a fifth carrying
-customer records) over N concurrent connections. Prints messages/s, p50 and p99 latency, the
-gateway's CPU seconds and peak RSS, and the ratios b/a.
+example rules, a registry of --registry-rows generated contracts), each in its own process, and
+drives each with two workloads over N concurrent connections:
+
+- text: 2–50 KB, ISO-2022-JP and UTF-8, 1–10 recipients, a fifth carrying customer records;
+- list: 40 % with a CSV, XLSX or PDF customer list of 10–10,000 rows (log-uniform), the rest text.
+
+Prints per workload messages/s, p50 and p99 latency, the ratio b/a and the added latency, and the
+gateway's CPU seconds (with its scan workers) and peak RSS.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import random
 import shutil
@@ -30,7 +36,17 @@ import aiosmtplib
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.extract_throughput import make_csv, make_pdf, make_xlsx  # noqa: E402
+from bench.registry_scale import make_csv as make_registry_csv  # noqa: E402
+from tests.fixtures import multipart  # noqa: E402
 from tests.helpers import make_message  # noqa: E402
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ATTACHMENTS = (
+    ("text/csv", "list.csv", make_csv),
+    (XLSX, "list.xlsx", make_xlsx),
+    ("application/pdf", "list.pdf", make_pdf),
+)
 
 SINK = """
 import asyncio
@@ -76,6 +92,22 @@ def workload(n: int, seed: int = 3) -> list[tuple[list[str], bytes]]:
             filler += "\n".join(f"証券番号：81000{i:03d}{k:02d}　契約者名：山田 太郎 様" for k in range(3))
         charset = "ISO-2022-JP" if i % 2 else "UTF-8"
         out.append((rcpts, make_message(filler, to=tuple(rcpts), charset=charset)))
+    return out
+
+
+def list_workload(n: int, seed: int = 5) -> list[tuple[list[str], bytes]]:
+    r = random.Random(seed)
+    text = workload(n, seed)
+    out = []
+    for i in range(n):
+        if r.random() >= 0.4:
+            out.append(text[i])
+            continue
+        ctype, name, make = ATTACHMENTS[i % 3]
+        rows = int(10 ** r.uniform(1, 4))
+        rcpts = ["staff1@mirai-hoken.example.jp", "tanaka@sompo-japan.co.jp"]
+        data = multipart("一覧を送付します。", [(ctype, f'attachment; filename="{name}"', make(rows))], to=rcpts[1])
+        out.append((rcpts, data))
     return out
 
 
@@ -137,11 +169,12 @@ def children(pid: int) -> list[int]:
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=400)
+    ap.add_argument("--list-messages", type=int, default=40)
+    ap.add_argument("--registry-rows", type=int, default=1_000_000)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--profile", type=Path, help="record the gateway with py-spy (collapsed stacks) into this file")
     args = ap.parse_args()
-    messages = workload(args.messages)
-    mb = sum(len(d) for _, d in messages) / 1e6
+    workloads = {"text": workload(args.messages), "list": list_workload(args.list_messages)}
     sink_port, bare_port, gw_port = free_port(), free_port(), free_port()
     procs = [subprocess.Popen([sys.executable, "-c", SINK.format(port=sink_port)])]
     procs.append(subprocess.Popen([sys.executable, "-c", BARE.format(port=bare_port, upstream=sink_port)]))
@@ -154,8 +187,9 @@ async def main() -> None:
     (site / "rules" / "upstream.yaml").write_text(
         f"upstream: {{host: 127.0.0.1, port: {sink_port}, tls: none}}\n", encoding="utf-8"
     )
+    make_registry_csv(site / "contracts.csv", args.registry_rows)
     subprocess.run(
-        [sys.executable, "-m", "dlp_gateway", "registry", "import", "--config", "rules", "rules/sample-registry.csv"],
+        [sys.executable, "-m", "dlp_gateway", "registry", "import", "--config", "rules", "contracts.csv"],
         cwd=site,
         check=True,
         capture_output=True,
@@ -171,10 +205,12 @@ async def main() -> None:
     try:
         for port in (sink_port, bare_port, gw_port):
             await wait_port(port)
-        await drive(gw_port, messages[:20], 2)  # warm-up: imports, dictionaries
+        await drive(gw_port, workloads["text"][:20], 2)  # warm-up: imports, dictionaries
         cpu0, _ = proc_stats(gw.pid)
         results = {}
-        for label, port in (("bare relay", bare_port), ("dlp-gateway", gw_port)):
+        for (label, port), (name, messages) in itertools.product(
+            (("bare relay", bare_port), ("dlp-gateway", gw_port)), workloads.items()
+        ):
             spy = None
             if args.profile and port == gw_port:
                 spy = subprocess.Popen(
@@ -186,20 +222,24 @@ async def main() -> None:
             if spy:
                 spy.send_signal(2)
                 spy.wait()
-            results[label] = (args.messages / secs, statistics.median(lat), statistics.quantiles(lat, n=100)[98])
+            results[label, name] = (len(messages) / secs, statistics.median(lat), statistics.quantiles(lat, n=100)[98])
         cpu1, rss = proc_stats(gw.pid)
     finally:
         for p in procs:
             p.terminate()
-    print(f"{args.messages} text messages ({mb:.1f} MB), {args.clients} concurrent clients")
-    print(f"{'':14} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    for label, (rate, p50, p99) in results.items():
-        print(f"{label:14} {rate:8.1f} {p50 * 1000:8.1f} {p99 * 1000:8.1f}")
-    (ra, a50, a99), (rb, b50, b99) = results["bare relay"], results["dlp-gateway"]
-    print(
-        f"throughput ratio gateway/bare: {rb / ra:.2f}; added latency p50 {1000 * (b50 - a50):.1f} ms, "
-        f"p99 {1000 * (b99 - a99):.1f} ms"
-    )
+    print(f"{args.clients} concurrent clients, registry of {args.registry_rows:,} contracts")
+    for name, messages in workloads.items():
+        mb = sum(len(d) for _, d in messages) / 1e6
+        print(f"\n{name} workload: {len(messages)} messages ({mb:.1f} MB)")
+        print(f"{'':14} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+        for label in ("bare relay", "dlp-gateway"):
+            rate, p50, p99 = results[label, name]
+            print(f"{label:14} {rate:8.1f} {p50 * 1000:8.1f} {p99 * 1000:8.1f}")
+        (ra, a50, a99), (rb, b50, b99) = results["bare relay", name], results["dlp-gateway", name]
+        print(
+            f"throughput ratio gateway/bare: {rb / ra:.2f}; added latency p50 {1000 * (b50 - a50):.1f} ms, "
+            f"p99 {1000 * (b99 - a99):.1f} ms"
+        )
     print(f"gateway CPU {cpu1 - cpu0:.1f} s for the run (with its scan workers), peak RSS {rss:.0f} MB (summed)")
 
 

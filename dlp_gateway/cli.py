@@ -205,6 +205,7 @@ async def _serve(path: str) -> None:
     gateway = Gateway(config, runtime.scanner, runtime.relay, store)
     await gateway.start()
     pid = pid_file(config)
+    pid.parent.mkdir(parents=True, exist_ok=True)  # with PostgreSQL, nothing else creates var/
     pid.write_text(f"{os.getpid()}\n", encoding="ascii")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

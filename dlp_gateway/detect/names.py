@@ -74,6 +74,12 @@ _NOT_NAME_WORDS = regex.compile(
 _HINT = re.compile("様|さま|さん|殿|氏|者|客|名|本人")
 
 
+def _blank(line: str, spans: list[tuple[int, int]]) -> str:
+    for s, e in spans:
+        line = line[:s] + " " * (e - s) + line[e:]
+    return line
+
+
 def _clean(name: str) -> str:
     for suffix in HONORIFICS:
         if name.endswith(suffix) and len(name) > len(suffix) + 1:
@@ -97,7 +103,11 @@ def find(line: str, segment: int, line_no: int) -> list[Finding]:
         s, e = m.span("name")
         taken.append(m.span())
         out.append(Finding(DETECTOR, name, segment, line_no, s, e, confidence=0.8, label=m.group("label")))
-    persons = morph.person_spans(line) if PERSON_CONTEXT.search(line) else []
+    # Morphology only where a customer word or honorific remains outside the labelled names: a list
+    # row "契約者名：山田 太郎　満期日：…" is already read, and analysing every row cost more than
+    # everything else together on large spreadsheets.
+    rest = _blank(line, taken)
+    persons = morph.person_spans(line) if PERSON_CONTEXT.search(rest) else []
     for m in HONORIFIC.finditer(line, timeout=REGEX_TIMEOUT):
         s, e = m.span("name")
         if _overlaps(s, e, taken) or _NOT_NAME_WORDS.search(m.group("name")):

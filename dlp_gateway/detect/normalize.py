@@ -40,25 +40,30 @@ def nfkc_upper_map(text: str) -> tuple[str, list[int]]:
     return "".join(chars), index
 
 
+_JOINED_DASHES = re.compile("(?<=[0-9A-Z])-+(?=[0-9A-Z])")
+_JOINED_SEPARATORS = re.compile("(?<=[0-9A-Z])[- ]+(?=[0-9A-Z])")
+
+
 def join_separated(text: str, index: list[int], drop_spaces: bool) -> tuple[str, list[int]]:
     """Remove runs of dashes (and spaces, if asked) that sit between two alphanumerics."""
-    seps = {"-", " "} if drop_spaces else {"-"}
-    out: list[str] = []
-    out_index: list[int] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch in seps and out and out[-1] in _ALNUM:
-            j = i
-            while j < n and text[j] in seps:
-                j += 1
-            if j < n and text[j] in _ALNUM and (drop_spaces or " " not in text[i:j]):
-                i = j
-                continue
-        out.append(ch)
-        out_index.append(index[i])
-        i += 1
-    return "".join(out), out_index
+    pattern = _JOINED_SEPARATORS if drop_spaces else _JOINED_DASHES
+    return cut_spans(text, index, [m.span() for m in pattern.finditer(text)])
+
+
+def cut_spans(text: str, index: list[int], spans: list[tuple[int, int]]) -> tuple[str, list[int]]:
+    """`text` and its offset map without the given (sorted, disjoint) spans."""
+    if not spans:
+        return text, index
+    kept: list[str] = []
+    kept_index: list[int] = []
+    at = 0
+    for s, e in spans:
+        kept.append(text[at:s])
+        kept_index += index[at:s]
+        at = e
+    kept.append(text[at:])
+    kept_index += index[at:]
+    return "".join(kept), kept_index
 
 
 _DROP_SEPARATORS = str.maketrans("", "", "".join(DASHES | SPACES))
@@ -130,6 +135,12 @@ class LineViews:
             self._joined[drop_spaces] = join_separated(*self.base, drop_spaces)
         return self._joined[drop_spaces]
 
+    def number_views(self) -> list[tuple[str, list[int]]]:
+        """The views numbers are matched in: dash-joined, and also space-joined when that differs
+        (most lines have no space between two alphanumerics, and need one pass, not two)."""
+        dashes, spaces = self.joined(False), self.joined(True)
+        return [dashes] if spaces[0] == dashes[0] else [dashes, spaces]
+
     @property
     def names(self) -> tuple[str, list[int]]:
         """Name keys: NFKC, katakana, upper case, spaces between name characters removed."""
@@ -149,10 +160,7 @@ def name_view(line: str) -> tuple[str, list[int]]:
         text = norm.translate(_HIRAGANA_TO_KATAKANA).upper()
         if len(text) == len(line):
             gaps = [m.span() for m in _SPACE_IN_NAME.finditer(line)]
-            if not gaps:
-                return text, list(range(len(line)))
-            keep = [i for i in range(len(line)) if not any(s <= i < e for s, e in gaps)]
-            return "".join(text[i] for i in keep), keep
+            return cut_spans(text, list(range(len(line))), gaps)
     chars: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(line):

@@ -57,8 +57,7 @@ class PolicyNumberFinder:
         if not self.patterns or not views.has_digit:
             return []
         hits: dict[tuple[int, int], tuple[str, set[str]]] = {}
-        for drop_spaces in (False, True):
-            view, vindex = views.joined(drop_spaces)
+        for view, vindex in views.number_views():
             for insurer, pattern in self.patterns:
                 # A timeout propagates: the scan fails and on_error decides (fail closed).
                 for m in pattern.finditer(view, timeout=REGEX_TIMEOUT):

@@ -37,8 +37,7 @@ class RegistryFinder:
         if not self.pmax or not views.has_digit:
             return []
         out: dict[tuple[int, int], Finding] = {}
-        for drop_spaces in (False, True):
-            view, index = views.joined(drop_spaces)
+        for view, index in views.number_views():
             for m in _RUN.finditer(view):
                 if not self.pmin <= len(m.group()) <= self.pmax:
                     continue
