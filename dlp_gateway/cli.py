@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from dlp_gateway.act.gate_notify import rejection_notice
 from dlp_gateway.cli_review import add_review_commands
 from dlp_gateway.config import Config, load_config
 from dlp_gateway.console.app import ConsoleApp, start_console
@@ -25,9 +26,10 @@ from dlp_gateway.observe.http import health_app
 from dlp_gateway.observe.logging import setup as setup_logging
 from dlp_gateway.parse.mime import parse_message
 from dlp_gateway.pipeline import Pipeline, envelope_from_headers
+from dlp_gateway.quarantine.gates import Gates
 from dlp_gateway.quarantine.open import open_store
 from dlp_gateway.quarantine.review import Review, utc_now
-from dlp_gateway.quarantine.store import QuarantineStore, Query
+from dlp_gateway.quarantine.store import HeldMessage, QuarantineStore, Query
 from dlp_gateway.registry import Registry, RegistryIndex, load_registry
 from dlp_gateway.registry.importer import import_csv
 from dlp_gateway.registry.open import registry_for
@@ -38,6 +40,7 @@ from dlp_gateway.smtp.relay import relay_for
 from dlp_gateway.smtp.server import Gateway, Runtime
 
 log = logging.getLogger("dlp_gateway")
+HOLD_CHECK_SECONDS = 5.0  # how late a held message may go out after its time
 
 
 def _registry(config: Config, quiet: bool = False) -> Registry:
@@ -186,6 +189,19 @@ async def _watch_queue(store: QuarantineStore) -> None:
         await asyncio.sleep(15)
 
 
+async def _open_gates(gates: Gates) -> None:
+    """Deliver held (hold) messages once due. Every instance runs this; the store's claim makes
+    each delivery happen once, and a restart loses nothing (the waiting messages are in the store)."""
+    while True:
+        try:
+            delivered = await gates.deliver_due()
+            if delivered:
+                log.info("hold: %d message(s) delivered after their hold period", delivered)
+        except DlpError as exc:
+            log.error("hold scheduler: %s", exc)
+        await asyncio.sleep(HOLD_CHECK_SECONDS)
+
+
 async def _retention(review: Review, gateway: Gateway) -> None:
     """Daily: held messages past retention expire, and their content is purged (the audit stays)."""
     while True:
@@ -220,7 +236,19 @@ async def _serve(path: str) -> None:
 
     loop.add_signal_handler(signal.SIGHUP, on_hup)
     review = Review(store, runtime.relay)
-    background = [loop.create_task(_retention(review, gateway)), loop.create_task(_watch_queue(store))]
+    background = [
+        loop.create_task(_retention(review, gateway)),
+        loop.create_task(_watch_queue(store)),
+        loop.create_task(_open_gates(Gates(review))),
+    ]
+
+    async def on_reject(item: HeldMessage, reason: str) -> None:
+        """The approver said no: the sender is told (a failure is logged; the decision stands)."""
+        notice = rejection_notice(gateway.config, item, reason)
+        notices = gateway.config.notices
+        if notice is not None and notices is not None:
+            await gateway.handler.send(gateway.handler.runtime, item.ref, [notice])
+
     metrics.CONFIG_LOADED.set_to_current_time()
     runners = []
     if config.metrics is not None:
@@ -231,7 +259,7 @@ async def _serve(path: str) -> None:
         log.info("metrics and health on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
     runner = None
     if config.console is not None:
-        console = ConsoleApp(store, review, config.console, reload=lambda: _reload(gateway, path))
+        console = ConsoleApp(store, review, config.console, reload=lambda: _reload(gateway, path), on_reject=on_reject)
         runner = await start_console(console, config.console.host, config.console.port)
         log.info("review console on http://%s:%d/", config.console.host, config.console.port)
     where = (

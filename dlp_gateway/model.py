@@ -117,10 +117,17 @@ class Action(IntEnum):
 
     DELIVER = 0
     MONITOR = 1
-    STRIP = 2
-    REDACT = 3
-    QUARANTINE = 4
-    REJECT = 5
+    HOLD = 2  # a gate: delivered after a delay the sender may cancel in (decide/engine.py)
+    STRIP = 3
+    REDACT = 4
+    APPROVE = 5  # a gate: delivered once the sender's approver approves
+    QUARANTINE = 6
+    REJECT = 7
+
+    @property
+    def is_gate(self) -> bool:
+        """Hold and approval delay what the other rules decide; they never change who gets what."""
+        return self in (Action.HOLD, Action.APPROVE)
 
     @property
     def label(self) -> str:
@@ -164,6 +171,8 @@ class Decision:
     matches: tuple[RuleMatch, ...]
     notes: tuple[str, ...] = ()
     simulated_verdict: Action | None = None  # set when simulation held back a stricter verdict
+    gate: Action | None = None  # HOLD or APPROVE: delivery waits (approval wins over a hold)
+    hold_minutes: int = 0  # for HOLD: the longest delay among the matching hold rules
 
     @property
     def rules(self) -> tuple[str, ...]:

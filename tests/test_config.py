@@ -91,6 +91,17 @@ def broken(tmp_path: Path, filename: str, text: str) -> list[str]:
         ("listenn: {port: 25}\n", "zz.yaml: listenn: unknown key"),
         ("on_error: strip\n", "zz.yaml: on_error: already defined in"),
         ("rules: [\n", "zz.yaml: (YAML syntax)"),
+        ("rules:\n  - {name: r, when: {}, action: approve}\n", "approvers: an approve rule needs approvers"),
+        (
+            "rules:\n  - {name: r, when: {}, action: strip, hold_minutes: 5}\n",
+            "zz.yaml: rules[0].hold_minutes: only a hold rule has hold_minutes",
+        ),
+        ("rules:\n  - {name: r, when: {}, action: hold, hold_minutes: 0}\n", "rules[0].hold_minutes: must be between"),
+        (
+            "approvers:\n  - {senders: [a@b.jp], approver: a@b.jp}\n",
+            "zz.yaml: approvers[0].approver: a sender cannot approve their own mail",
+        ),
+        ("approvers:\n  - {senders: [], approver: x@b.jp}\n", "zz.yaml: approvers[0].senders: list at least one"),
         ("limits: {}\nrules:\n  - {name: a, action: strip, action: deliver}\n", "key 'action' is given twice"),
     ],
 )

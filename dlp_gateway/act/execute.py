@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from dlp_gateway.act.gate import KIND, gate_summary, store_gated
 from dlp_gateway.act.rewrite import add_headers, remove_recipients
 from dlp_gateway.errors import RelayError, StoreError
 from dlp_gateway.model import Action, Envelope
@@ -27,6 +28,7 @@ class Outcome:
     stripped: int = 0
     redacted: int = 0
     held: bool = False
+    gated: str = ""  # "hold" or "approve" when the delivery waits
 
     @property
     def reply(self) -> str:
@@ -45,6 +47,10 @@ class Plan:
     redacted: bytes | None = None
     summary: dict[str, Any] | None = None
     simulated: Action | None = None  # the verdict simulation held back, shown in the headers
+    gate: Action | None = None  # HOLD or APPROVE: store the delivery instead of making it now
+    hold_minutes: int = 0
+    approver: str | None = None  # for APPROVE (none configured: the message is quarantined instead)
+    token: str = ""  # the one-time secret of the cancel or approval link (only its hash is stored)
 
 
 def _trace(plan: Plan) -> list[tuple[str, str]]:
@@ -92,6 +98,10 @@ async def carry_out(
         return Outcome(550, f"5.7.1 Message rejected by data-protection policy (ref {ref})")
     if plan.verdict == Action.QUARANTINE or (plan.verdict == Action.REDACT and plan.redacted is None):
         return await hold(plan, envelope, raw, store, now)
+    if plan.gate is not None and (plan.verdict == Action.REDACT or (plan.gate == Action.APPROVE and not plan.approver)):
+        # A redacted copy and an original cannot wait as one message; and approval needs an approver.
+        note = "approval: no approver for this sender" if plan.verdict != Action.REDACT else "gated redaction"
+        return await hold(plan, envelope, raw, store, now, note=f"{note}; held for compliance review instead")
 
     gone = {a.lower() for a in plan.strip}
     special = gone | {a.lower() for a in plan.redact}
@@ -100,6 +110,14 @@ async def carry_out(
     original = remove_recipients(raw, set(plan.strip)) if plan.strip else raw
     if plan.verdict in (Action.STRIP, Action.MONITOR) or plan.simulated:
         original = add_headers(original, _trace(plan))
+    if plan.gate is not None:
+        when = now or dt.datetime.now(dt.UTC)
+        summary = {
+            **(plan.summary or {}),
+            "gate": gate_summary(plan.gate, plan.token, when, plan.hold_minutes, plan.approver),
+        }
+        code, text = await store_gated(ref, plan.gate, envelope, rest, original, plan.rules, summary, store, when)
+        return Outcome(code, text, stripped=len(gone), gated=KIND[plan.gate] if code == 250 else "")
     if redact_to and plan.redacted is not None:
         copy = add_headers(
             remove_recipients(plan.redacted, set(plan.strip)) if plan.strip else plan.redacted, _trace(plan)

@@ -17,6 +17,7 @@ import yaml
 from dlp_gateway.config.schema import (
     RECORD_KINDS,
     VIOLATION_KINDS,
+    Approver,
     Condition,
     Config,
     Console,
@@ -44,6 +45,7 @@ TOP_KEYS = {
     "organization",
     "insurers",
     "secondees",
+    "approvers",
     "registry",
     "quarantine",
     "limits",
@@ -57,7 +59,7 @@ TOP_KEYS = {
     "tls",
 }
 MERGED_MAPPINGS = {"insurers"}
-MERGED_LISTS = {"rules", "secondees"}
+MERGED_LISTS = {"rules", "secondees", "approvers"}
 ACTIONS = tuple(a.label for a in Action)
 INSURER_ID = regex.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
@@ -340,7 +342,7 @@ def _rules(c: _Checker, raw: Any, insurers: dict[str, Insurer]) -> tuple[Rule, .
     seen: set[str] = set()
     for i, body in enumerate(raw):
         path: tuple[Any, ...] = ("rules", i)
-        m = c.mapping(body, path, {"name", "when", "action", "description", "simulate", "fallback"})
+        m = c.mapping(body, path, {"name", "when", "action", "description", "simulate", "fallback", "hold_minutes"})
         name = c.get(m, "name", path, str, default=f"rule-{i}", required=True)
         if name in seen:
             c.src.error((*path, "name"), f"duplicate rule name {name!r}")
@@ -348,6 +350,11 @@ def _rules(c: _Checker, raw: Any, insurers: dict[str, Insurer]) -> tuple[Rule, .
         action = _action(c, m, "action", path, ACTIONS, "deliver", required=True)
         if "fallback" in m and action != Action.REDACT:
             c.src.error((*path, "fallback"), "only a redact rule has a fallback")
+        if "hold_minutes" in m and action != Action.HOLD:
+            c.src.error((*path, "hold_minutes"), "only a hold rule has hold_minutes")
+        minutes = c.get(m, "hold_minutes", path, int, default=10)
+        if not 1 <= minutes <= 24 * 60:
+            c.src.error((*path, "hold_minutes"), "must be between 1 and 1440")
         out.append(
             Rule(
                 name=name,
@@ -356,8 +363,32 @@ def _rules(c: _Checker, raw: Any, insurers: dict[str, Insurer]) -> tuple[Rule, .
                 description=c.get(m, "description", path, str, default=""),
                 simulate=bool(c.get(m, "simulate", path, bool, default=False)),
                 fallback=_action(c, m, "fallback", path, _FALLBACKS, "quarantine"),
+                hold_minutes=minutes,
             )
         )
+    return tuple(out)
+
+
+def _approvers(c: _Checker, raw: Any) -> tuple[Approver, ...]:
+    """`approvers: [{senders: [address or domain, …], approver: address}, …]` for `action: approve`."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        c.src.error(("approvers",), "expected a list")
+        return ()
+    out = []
+    for i, body in enumerate(raw):
+        path = ("approvers", i)
+        m = c.mapping(body, path, {"senders", "approver"})
+        approver = c.get(m, "approver", path, str, "", required=True).lower()
+        senders = tuple(s.lower() for s in c.strings(m, "senders", path))
+        if not senders:
+            c.src.error((*path, "senders"), "list at least one sender address or domain")
+        if approver and "@" not in approver:
+            c.src.error((*path, "approver"), f"expected a mail address, not {approver!r}")
+        if approver in senders:
+            c.src.error((*path, "approver"), "a sender cannot approve their own mail")
+        out.append(Approver(senders, approver))
     return tuple(out)
 
 
@@ -578,9 +609,17 @@ def load_config(path: str | Path) -> Config:
         src.error(("on_error",), f"must be quarantine, reject, monitor or deliver, not {on_error!r}")
         on_error = "quarantine"
     rules = _rules(c, data.get("rules"), insurers)
+    gates = {r.action for r in rules if r.action.is_gate}
+    if gates and not data.get("notices"):
+        src.error(("notices",), "hold and approve rules tell the sender (and approver) by notice: configure notices")
+    if gates and not data.get("console"):
+        src.error(("console",), "hold and approve rules link to the console: configure console")
+    if Action.APPROVE in gates and not data.get("approvers"):
+        src.error(("approvers",), "an approve rule needs approvers: [{senders: [...], approver: ...}]")
 
     simulate = bool(c.get(data, "simulate", (), bool, default=False))
     notices = _notices(c, data.get("notices"))
+    approvers = _approvers(c, data.get("approvers"))
     if src.problems:
         raise ConfigError(src.problems)
     return Config(
@@ -591,6 +630,7 @@ def load_config(path: str | Path) -> Config:
         organization=org,
         insurers=insurers,
         secondees=tuple(secondees),
+        approvers=approvers,
         registry_path=Path(registry_path) if registry_path else None,
         quarantine_path=quarantine_path,
         limits=limits,

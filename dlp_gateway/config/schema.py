@@ -87,6 +87,14 @@ class Secondee:
     home_insurer: str
 
 
+@dataclass(frozen=True)
+class Approver:
+    """Who approves the mail of these senders (addresses, or domains with their subdomains)."""
+
+    senders: tuple[str, ...]
+    approver: str
+
+
 RECORD_KINDS = ("policy_number", "name")
 
 
@@ -115,6 +123,7 @@ class Rule:
     description: str = ""
     simulate: bool = False  # decide and report, but enforce nothing (deliver with X-DLP-* headers)
     fallback: Action = Action.QUARANTINE  # for redact: what to do when the content cannot be rewritten
+    hold_minutes: int = 10  # for hold: how long the sender has to cancel
 
 
 @dataclass(frozen=True)
@@ -172,6 +181,19 @@ class Config:
     metrics: Listen | None = None  # /metrics, /healthz, /readyz
     smtp: SmtpPolicy = field(default_factory=SmtpPolicy)
     tls: InboundTls | None = None
+    approvers: tuple[Approver, ...] = ()
 
     def secondee_home(self, address: str) -> str | None:
         return next((s.home_insurer for s in self.secondees if s.address == address.lower()), None)
+
+    def approver_for(self, sender: str) -> str | None:
+        """The sender's approver: an entry naming the address wins over one naming its domain."""
+        address = sender.lower()
+        domain = address.rpartition("@")[2]
+        for a in self.approvers:
+            if address in a.senders:
+                return a.approver
+        for a in self.approvers:
+            if any(domain == s or domain.endswith("." + s) for s in a.senders if "@" not in s):
+                return a.approver
+        return None

@@ -26,9 +26,11 @@ from aiohttp import web
 from dlp_gateway.config.schema import Console
 from dlp_gateway.console.auth import Session, Sessions, Throttle, verify
 from dlp_gateway.console.charts import bars, stacked_days
+from dlp_gateway.console.gate_pages import PUBLIC_PREFIXES, GatePages, Rejected
 from dlp_gateway.console.i18n import texts
 from dlp_gateway.errors import DlpError, NotFoundError, RelayError
 from dlp_gateway.parse.mime import decode_header_value
+from dlp_gateway.quarantine.gates import Gates
 from dlp_gateway.quarantine.incident import incident_csv, incident_report, jst
 from dlp_gateway.quarantine.review import Review, iso
 from dlp_gateway.quarantine.store import STATUSES, AuditEntry, HeldMessage, QuarantineStore, Query
@@ -55,6 +57,7 @@ class ConsoleApp:
         review: Review,
         settings: Console,
         reload: Callable[[], Awaitable[str]] | None = None,
+        on_reject: Rejected | None = None,
     ) -> None:
         self.store = store
         self.review = review
@@ -68,12 +71,14 @@ class ConsoleApp:
             undefined=jinja2.StrictUndefined,
         )
         self.env.filters["jst"] = jst
+        self.gate_pages = GatePages(Gates(review), self.env, on_reject)
 
     # --- plumbing ------------------------------------------------------------------------
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.security, self.authenticate], client_max_size=1 << 20)
         r = app.router
+        self.gate_pages.add_routes(r)
         r.add_get("/login", self.login_form)
         r.add_post("/login", self.login)
         r.add_post("/logout", self.logout)
@@ -107,8 +112,8 @@ class ConsoleApp:
 
     @web.middleware
     async def authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path == "/login":
-            return await handler(request)
+        if request.path == "/login" or request.path.startswith(PUBLIC_PREFIXES):
+            return await handler(request)  # gate pages: the secret in the link is the credential
         session, via_basic = self.sessions.get(request.cookies.get(COOKIE)), False
         if session is None:
             session = await self._basic(request)

@@ -2,6 +2,9 @@
 
 Simulated rules (per rule, or all of them with the global `simulate`) are evaluated and reported
 the same way but enforce nothing: the recipient is delivered with X-DLP-* headers instead.
+
+Hold and approve rules are gates, not verdicts: they never change who receives what, only when —
+the other rules decide the delivery, the strongest enforced gate delays it (approval over hold).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ def decide(
     home = config.secondee_home(envelope.mail_from)
     per_rule: dict[str, list[tuple[str, str]]] = {}
     decisions = []
+    gate: Action | None = None
+    hold_minutes = 0
     for address in envelope.rcpt_tos:
         party = parties.classify(address)
         violations = violations_for(party, records, unscannable)
@@ -51,6 +56,12 @@ def decide(
                 continue
             matched.append(rule.name)
             per_rule.setdefault(rule.name, []).append((address, why))
+            if rule.action.is_gate:
+                if not (rule.simulate or config.simulate):
+                    gate = max(gate or rule.action, rule.action)
+                    if rule.action == Action.HOLD:
+                        hold_minutes = max(hold_minutes, rule.hold_minutes)
+                continue
             would = max(would, rule.action)
             if not (rule.simulate or config.simulate):
                 enforced = max(enforced, rule.action)
@@ -82,8 +93,16 @@ def decide(
     )
     verdict, notes = verdict_of(decisions)
     would_be = max((d.would_be for d in decisions), default=Action.DELIVER)
+    if verdict > Action.REDACT:
+        gate = None  # quarantine and reject need no gate: nothing is delivered
     return Decision(
-        verdict, tuple(decisions), matches, notes, simulated_verdict=would_be if would_be > verdict else None
+        verdict,
+        tuple(decisions),
+        matches,
+        notes,
+        simulated_verdict=would_be if would_be > verdict else None,
+        gate=gate,
+        hold_minutes=hold_minutes if gate == Action.HOLD else 0,
     )
 
 

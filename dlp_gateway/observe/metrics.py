@@ -25,6 +25,12 @@ SCAN_ERRORS = Counter("dlp_scan_errors_total", "Scans that failed and followed o
 REPLIES = Counter("dlp_smtp_replies_total", "SMTP replies to clients after DATA", ["code"], registry=REGISTRY)
 RELAY = Counter("dlp_relay_total", "Deliveries to the upstream by result", ["result"], registry=REGISTRY)
 NOTICES = Counter("dlp_notices_total", "Notices sent", ["result"], registry=REGISTRY)
+GATED = Counter(
+    "dlp_gated_total",
+    "Held (hold) or approval-gated messages by what became of them: waiting, delivered, cancelled, approved, rejected",
+    ["gate", "outcome"],
+    registry=REGISTRY,
+)
 SCAN_SECONDS = Histogram("dlp_scan_duration_seconds", "Time to scan a message", buckets=LATENCY, registry=REGISTRY)
 MESSAGE_SECONDS = Histogram(
     "dlp_message_duration_seconds", "Time from end of DATA to the reply", buckets=LATENCY, registry=REGISTRY

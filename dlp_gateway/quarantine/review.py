@@ -40,8 +40,11 @@ class Review:
     def _now(self) -> str:
         return iso(self.clock())
 
-    async def release(self, ref: str, actor: str, reason: str = "", strip_violating: bool = False) -> HeldMessage:
-        """Deliver to the original envelope recipients (or all but the violating ones)."""
+    async def release(
+        self, ref: str, actor: str, reason: str = "", strip_violating: bool = False, action: str = ""
+    ) -> HeldMessage:
+        """Deliver to the original envelope recipients (or all but the violating ones). `action`
+        names the audit entry when the release is a gate opening (hold_delivered, approve)."""
         item = await self.store.get(ref)
         rcpts, data = list(item.rcpt_tos), item.raw
         if not data:
@@ -54,7 +57,7 @@ class Review:
                 raise StoreError(f"{ref}: every recipient has a violation; nothing left to release to")
         if self.relay is None:
             raise DlpError("no relay to release through")
-        action = "release_stripped" if strip_violating else "release"
+        action = action or ("release_stripped" if strip_violating else "release")
         await self.store.decide(ref, "releasing", actor, reason, self._now())  # the claim
         try:
             await self.relay.send(item.mail_from, rcpts, data)

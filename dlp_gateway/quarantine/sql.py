@@ -177,6 +177,9 @@ def search_sql(q: Query) -> tuple[str, str, list[Any]]:
     if q.until:
         where.append("received_at < ?")
         args.append(q.until)
+    if q.verdict:
+        where.append("verdict = ?")
+        args.append(q.verdict)
     if q.search:
         where.append("(ref = ? OR lower(mail_from) LIKE ? ESCAPE '\\')")
         args += [q.search, f"%{_like(q.search.lower())}%"]

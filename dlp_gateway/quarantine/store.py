@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from dlp_gateway.errors import NotFoundError, StoreError
 
-STATUSES = ("held", "releasing", "released", "denied", "expired")
+STATUSES = ("held", "releasing", "released", "denied", "cancelled", "expired")
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class Query:
     since: str | None = None  # ISO, UTC, inclusive
     until: str | None = None  # ISO, UTC, exclusive
     search: str | None = None  # a reference id or part of the sender
+    verdict: str | None = None  # quarantine, hold or approve (what put it here)
     offset: int = 0
     limit: int = 50
 
@@ -239,5 +240,6 @@ def matches(item: HeldMessage, q: Query) -> bool:
             q.since is None or item.received_at >= q.since,
             q.until is None or item.received_at < q.until,
             q.search is None or q.search == item.ref or q.search.lower() in item.mail_from.lower(),
+            q.verdict is None or item.verdict == q.verdict,
         )
     )

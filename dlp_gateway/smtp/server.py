@@ -19,7 +19,9 @@ from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from dlp_gateway.act.execute import Outcome, Plan, carry_out
-from dlp_gateway.act.notify import notices_for
+from dlp_gateway.act.gate import new_token
+from dlp_gateway.act.gate_notify import gate_notices
+from dlp_gateway.act.notify import Notice, notices_for
 from dlp_gateway.config.schema import Config
 from dlp_gateway.console.auth import HASHER
 from dlp_gateway.errors import RelayError
@@ -49,8 +51,9 @@ class Runtime:
     relay: Relay
 
 
-def plan_for(report: Report, ref: str) -> Plan:
+def plan_for(report: Report, ref: str, config: Config) -> Plan:
     d = report.decision
+    approver = config.approver_for(report.envelope.mail_from) if d.gate == Action.APPROVE else None
     return Plan(
         d.verdict,
         ref,
@@ -60,6 +63,10 @@ def plan_for(report: Report, ref: str) -> Plan:
         report.redacted,
         summary=report_json(report, ref=ref, masked=True),
         simulated=d.simulated_verdict,
+        gate=d.gate,
+        hold_minutes=d.hold_minutes,
+        approver=approver,
+        token=new_token() if d.gate else "",
     )
 
 
@@ -155,7 +162,7 @@ class GatewayHandler:
                 rt.scanner.scan(raw, env),
                 timeout=rt.config.limits.scan_timeout,
             )
-            plan = plan_for(report, ref)
+            plan = plan_for(report, ref, rt.config)
             metrics.observe_report(report)
             fields.update(
                 records=len(report.records), unscannable=len(report.unscannable), findings=report.finding_counts
@@ -180,6 +187,12 @@ class GatewayHandler:
         outcome = await carry_out(plan, env, raw, rt.relay, self.store)
         if report is not None and outcome.code in (250, 550):
             fields["notices"] = await self.notify(rt, report, ref, outcome)
+        if outcome.gated:
+            metrics.GATED.labels(outcome.gated, "waiting").inc()
+            item = await self.store.get(ref)
+            fields["notices"] = fields.get("notices", 0) + await self.send(
+                rt, ref, gate_notices(rt.config, item, plan.token)
+            )
         metrics.REPLIES.labels(str(outcome.code)).inc()
         metrics.MESSAGE_SECONDS.observe(time.perf_counter() - started)
         message_line(
@@ -201,10 +214,17 @@ class GatewayHandler:
         notices = rt.config.notices
         if notices is None:
             return 0
+        return await self.send(rt, ref, notices_for(report, ref, notices, report.auto_submitted))
+
+    async def send(self, rt: Runtime, ref: str, notices: list[Notice]) -> int:
+        if rt.config.notices is None:
+            return 0
         sent = 0
-        for notice in notices_for(report, ref, notices, report.auto_submitted):
+        for notice in notices:
             try:
-                await asyncio.wait_for(rt.relay.send(notices.sender, [notice.to], notice.data), NOTICE_TIMEOUT)
+                await asyncio.wait_for(
+                    rt.relay.send(rt.config.notices.sender, [notice.to], notice.data), NOTICE_TIMEOUT
+                )
                 sent += 1
                 metrics.NOTICES.labels("sent").inc()
             except (RelayError, TimeoutError) as exc:
