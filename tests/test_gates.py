@@ -3,6 +3,8 @@ sink, the links in the notices opened on the real console, and a controllable cl
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import dataclasses
 import datetime as dt
 import email
@@ -203,3 +205,44 @@ async def test_the_approver_rejects_and_the_sender_is_told(rig: Rig, sink: Sink)
     ]
     assert any("承認されませんでした" in str(m["Subject"]) for m in told)
     assert ("approval_reject", "宛先誤り") in [(e.action, e.reason) for e in await rig.store.audit()]
+
+
+async def test_serve_runs_the_scheduler(tmp_path: Path, sink: Sink, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loop `serve` starts: a message whose hold ended while no instance ran goes out by itself."""
+    from dlp_gateway import cli  # noqa: PLC0415
+    from dlp_gateway.quarantine.store import HeldMessage  # noqa: PLC0415
+
+    store = SqliteStore(tmp_path / "q.db")
+    past = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(timespec="seconds")
+    raw = make_message("会議資料です。")
+    await store.put(HeldMessage("a1b2c3", past, HEAD_OFFICE, (BRANCH_A,), raw, "hold", ("h",), {"gate": {"due": past}}))
+    monkeypatch.setattr(cli, "HOLD_CHECK_SECONDS", 0.05)
+    relay = SmtpRelay(Upstream("127.0.0.1", sink.port, timeout=5))
+    task = asyncio.get_running_loop().create_task(cli._open_gates(Gates(Review(store, relay))))
+    try:
+        for _ in range(100):
+            if mail_to(sink, HEAD_OFFICE):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+    assert [rcpts for rcpts, _ in mail_to(sink, HEAD_OFFICE)] == [(BRANCH_A,)]
+    assert (await store.get("a1b2c3")).status == "released"
+
+
+async def test_a_reviewer_denying_an_approval_in_the_console_tells_the_sender(rig: Rig, sink: Sink) -> None:
+    from dlp_gateway.console.auth import HASHER  # noqa: PLC0415
+    from dlp_gateway.quarantine.store import User  # noqa: PLC0415
+
+    await rig.store.put_user(User("suzuki", HASHER.hash("pw-pw-pw-pw"), "reviewer"))
+    branch_b = "shiten-b@mirai-hoken.example.jp"
+    _, reply = await submit(rig.gateway.port, branch_b, [BRANCH_A], make_message(TOKIO_LIST, sender=branch_b))
+    ref = reply.rsplit("ref ", 1)[1].rstrip(")")
+    auth = "Basic " + base64.b64encode(b"suzuki:pw-pw-pw-pw").decode()
+    url = f"http://127.0.0.1:{bound_port(rig.console)}/api/messages/{ref}/deny"
+    async with aiohttp.ClientSession() as s, s.post(url, data={"reason": "不要"}, headers={"Authorization": auth}) as r:
+        assert r.status == 200
+    told = [d for r, d in mail_to(sink, NOTICE_SENDER) if r == (branch_b,)]
+    subjects = [str(email.message_from_bytes(d, policy=email.policy.default)["Subject"]) for d in told]
+    assert any("承認されませんでした" in subject for subject in subjects), subjects
+    assert mail_to(sink, branch_b) == []

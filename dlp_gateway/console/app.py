@@ -314,6 +314,8 @@ class ConsoleApp:
             item = await self.review.deny(ref, request[SESSION].user, form.get("reason", ""))
         except DlpError as exc:
             return self._done(request, ref, str(exc), 409)
+        if item.verdict == "approve" and self.gate_pages.on_reject is not None:
+            await self.gate_pages.on_reject(item, form.get("reason", ""))  # denied in the console: told too
         return self._done(request, ref, f"{item.ref}: {item.status}")
 
     def _done(self, request: web.Request, ref: str, message: str, status: int = 200) -> web.StreamResponse:
