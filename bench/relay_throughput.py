@@ -157,6 +157,34 @@ def proc_stats(pid: int) -> tuple[float, float]:
     return cpu, peak / 1024
 
 
+def current_rss(pid: int) -> float:
+    """Resident MB now, of the gateway and its scan workers."""
+    total = 0
+    for proc in [pid, *children(pid)]:
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{proc}/status").read_text().splitlines()
+            total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+    return total / 1024
+
+
+async def run_soak(
+    pid: int, port: int, messages: list[tuple[list[str], bytes]], clients: int, seconds: float
+) -> list[tuple[int, float]]:
+    """Drive the gateway for `seconds`; (messages sent, RSS MB) every 30 s."""
+    samples: list[tuple[int, float]] = [(0, current_rss(pid))]
+    sent = 0
+    deadline = time.monotonic() + seconds
+    next_sample = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        await drive(port, messages[:80], clients)
+        sent += 80
+        if time.monotonic() >= next_sample:
+            samples.append((sent, current_rss(pid)))
+            next_sample += 30
+    samples.append((sent, current_rss(pid)))
+    return samples
+
+
 def children(pid: int) -> list[int]:
     out = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -171,6 +199,7 @@ async def main() -> None:
     ap.add_argument("--messages", type=int, default=400)
     ap.add_argument("--list-messages", type=int, default=40)
     ap.add_argument("--registry-rows", type=int, default=1_000_000)
+    ap.add_argument("--soak", type=float, default=0, help="then drive text mail for this many seconds, sampling RSS")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--profile", type=Path, help="record the gateway with py-spy (collapsed stacks) into this file")
     args = ap.parse_args()
@@ -224,6 +253,7 @@ async def main() -> None:
                 spy.wait()
             results[label, name] = (len(messages) / secs, statistics.median(lat), statistics.quantiles(lat, n=100)[98])
         cpu1, rss = proc_stats(gw.pid)
+        soak = await run_soak(gw.pid, gw_port, workloads["text"], args.clients, args.soak) if args.soak else []
     finally:
         for p in procs:
             p.terminate()
@@ -240,6 +270,11 @@ async def main() -> None:
             f"throughput ratio gateway/bare: {rb / ra:.2f}; added latency p50 {1000 * (b50 - a50):.1f} ms, "
             f"p99 {1000 * (b99 - a99):.1f} ms"
         )
+    if soak:
+        print(f"\nsoak: {args.soak:.0f} s of text mail; gateway RSS (MB, with workers) every 30 s:")
+        print("  " + " ".join(f"{mb:.0f}" for _, mb in soak))
+        settled = soak[min(2, len(soak) - 1)][1]  # after the first minute: caches and pools are warm
+        print(f"  growth after the first minute: {soak[-1][1] - settled:+.0f} MB; messages sent {soak[-1][0]}")
     print(f"gateway CPU {cpu1 - cpu0:.1f} s for the run (with its scan workers), peak RSS {rss:.0f} MB (summed)")
 
 

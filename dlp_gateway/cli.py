@@ -245,8 +245,7 @@ async def _serve(path: str) -> None:
     async def on_reject(item: HeldMessage, reason: str) -> None:
         """The approver said no: the sender is told (a failure is logged; the decision stands)."""
         notice = rejection_notice(gateway.config, item, reason)
-        notices = gateway.config.notices
-        if notice is not None and notices is not None:
+        if notice is not None:
             await gateway.handler.send(gateway.handler.runtime, item.ref, [notice])
 
     metrics.CONFIG_LOADED.set_to_current_time()

@@ -81,9 +81,13 @@ async def test_metrics_health_and_no_customer_data_in_logs_metrics_or_replies(si
             async with http.get(base + "/metrics") as r:
                 exposition = await r.text()
         proc.send_signal(signal.SIGHUP)  # a reload shows up in the metrics too
-        await asyncio.sleep(1.5)
-        async with aiohttp.ClientSession() as http, http.get(base + "/metrics") as r:
-            after_reload = await r.text()
+        after_reload = ""
+        for _ in range(300):  # a reload starts new scan workers before it takes effect
+            await asyncio.sleep(0.1)
+            async with aiohttp.ClientSession() as http, http.get(base + "/metrics") as r:
+                after_reload = await r.text()
+            if 'dlp_config_reloads_total{result="ok"}' in after_reload:
+                break
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), 30)

@@ -24,7 +24,7 @@ from dlp_gateway.act.gate_notify import gate_notices
 from dlp_gateway.act.notify import Notice, notices_for
 from dlp_gateway.config.schema import Config
 from dlp_gateway.console.auth import HASHER
-from dlp_gateway.errors import RelayError
+from dlp_gateway.errors import DlpError, RelayError
 from dlp_gateway.model import Action, Envelope, Report
 from dlp_gateway.observe import metrics
 from dlp_gateway.observe.logging import message_line
@@ -189,10 +189,11 @@ class GatewayHandler:
             fields["notices"] = await self.notify(rt, report, ref, outcome)
         if outcome.gated:
             metrics.GATED.labels(outcome.gated, "waiting").inc()
-            item = await self.store.get(ref)
-            fields["notices"] = fields.get("notices", 0) + await self.send(
-                rt, ref, gate_notices(rt.config, item, plan.token)
-            )
+            try:
+                links = gate_notices(rt.config, await self.store.get(ref), plan.token)
+                fields["notices"] = fields.get("notices", 0) + await self.send(rt, ref, links)
+            except DlpError as exc:  # the message is safely stored: the reply stays 250
+                log.warning("gate notices not sent ref=%s reason=%s", ref, type(exc).__name__)
         metrics.REPLIES.labels(str(outcome.code)).inc()
         metrics.MESSAGE_SECONDS.observe(time.perf_counter() - started)
         message_line(
