@@ -29,6 +29,7 @@ class RegistryFinder:
         (self.pmin, self.pmax), (nmin, nmax) = registry.lengths()
         self.nmin, self.nmax = max(nmin, 2), min(nmax, MAX_NAME_KEY)
         self._prefix_seen: dict[str, bool] = {}
+        self._no_name_runs: set[int] = set()
 
     def find(self, views: LineViews, segment: int, line_no: int) -> list[Finding]:
         return self._numbers(views, segment, line_no) + self._names(views, segment, line_no)
@@ -57,7 +58,17 @@ class RegistryFinder:
         view, index = views.names
         out: list[Finding] = []
         for run in NAME_RUN.finditer(view):
+            key = hash(run.group())  # a salted 64-bit hash: no mail text is kept between messages
+            if key in self._no_name_runs:
+                continue
+            found = len(out)
             self._names_in_run(view, index, run.start(), run.end(), views.line, segment, line_no, out)
+            if len(out) == found:
+                # Runs without a name repeat (column labels, insurer and product names in every row
+                # of a list, set phrases in letters); runs holding a name are not kept.
+                if len(self._no_name_runs) >= _PREFIX_MEMO:
+                    self._no_name_runs.clear()
+                self._no_name_runs.add(key)
         return out
 
     def _starts(self, view: str, start: int, end: int) -> list[int] | range:
