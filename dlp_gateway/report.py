@@ -52,6 +52,9 @@ def report_json(report: Report, ref: str | None = None, masked: bool = False) ->
             for m in d.matches
         ],
         "notes": list(d.notes),
+        # hold or approve when delivery waits (the verdict still says what is delivered then)
+        "gate": d.gate.label if d.gate else None,
+        "hold_minutes": d.hold_minutes or None,
     }
     if ref:
         doc["reference"] = ref

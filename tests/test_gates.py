@@ -246,3 +246,16 @@ async def test_a_reviewer_denying_an_approval_in_the_console_tells_the_sender(ri
     subjects = [str(email.message_from_bytes(d, policy=email.policy.default)["Subject"]) for d in told]
     assert any("承認されませんでした" in subject for subject in subjects), subjects
     assert mail_to(sink, branch_b) == []
+
+
+def test_scan_json_says_a_message_would_wait() -> None:
+    from dlp_gateway.model import Envelope  # noqa: PLC0415
+    from dlp_gateway.report import report_json  # noqa: PLC0415
+
+    base = example_config()
+    config = dataclasses.replace(base, rules=base.rules + GATE_RULES)
+    report = Pipeline(config).scan(make_message(TOKIO_LIST, cc=(TOKIO,)), Envelope(HEAD_OFFICE, (BRANCH_A, TOKIO)))
+    doc = report_json(report)
+    assert (doc["verdict"], doc["gate"], doc["hold_minutes"]) == ("deliver", "hold", 10)
+    plain = report_json(Pipeline(base).scan(make_message(TOKIO_LIST, cc=(TOKIO,)), Envelope(HEAD_OFFICE, (TOKIO,))))
+    assert plain["gate"] is None
