@@ -16,7 +16,7 @@ from dlp_gateway.model import Envelope
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.quarantine.store import list_messages
-from dlp_gateway.scanner import ProcessScanner
+from dlp_gateway.scanner import ProcessScanner, default_workers
 from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
 from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, TOKIO, TOKIO_LIST, Sink, example_config, make_message
@@ -75,3 +75,11 @@ async def test_through_the_gateway_a_dead_worker_means_on_error_not_a_pass(
         assert SOMPO not in sink.received[0][1]
     finally:
         await gw.stop(timeout=1)
+
+
+@pytest.mark.parametrize(("cpu_max", "limit"), [("max 100000\n", None), ("200000 100000\n", 2), ("50000 100000", 1)])
+def test_default_workers_honour_a_container_cpu_limit(tmp_path: Path, cpu_max: str, limit: int | None) -> None:
+    (tmp_path / "cpu.max").write_text(cpu_max)
+    cores = len(os.sched_getaffinity(0))
+    assert default_workers(tmp_path / "cpu.max") == (cores if limit is None else min(cores, limit))
+    assert default_workers(tmp_path / "missing") == cores
