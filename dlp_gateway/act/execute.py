@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from dlp_gateway.act.gate import KIND, gate_summary, store_gated
+from dlp_gateway.act.gate import KIND, gate_reply, gate_summary
 from dlp_gateway.act.rewrite import add_headers, remove_recipients
 from dlp_gateway.errors import RelayError, StoreError
 from dlp_gateway.model import Action, Envelope
@@ -73,13 +73,28 @@ async def hold(
     summary = dict(plan.summary or {})
     if note:
         summary["notes"] = [*summary.get("notes", []), note]
+    failed = await _store(plan, envelope, raw, store, now, rcpt_tos or envelope.rcpt_tos, summary, "quarantine")
+    return failed or Outcome(250, f"2.0.0 Held for compliance review (ref {plan.ref})", held=True)
+
+
+async def _store(
+    plan: Plan,
+    envelope: Envelope,
+    raw: bytes,
+    store: QuarantineStore,
+    now: dt.datetime | None,
+    rcpt_tos: tuple[str, ...],
+    summary: dict[str, Any],
+    verdict: str,
+) -> Outcome | None:
+    """Put the message in the quarantine store; the 451 to answer if that fails, else None."""
     item = HeldMessage(
         ref=plan.ref,
         received_at=(now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
         mail_from=envelope.mail_from,
-        rcpt_tos=rcpt_tos or envelope.rcpt_tos,
+        rcpt_tos=rcpt_tos,
         raw=raw,
-        verdict="quarantine",
+        verdict=verdict,
         rules=plan.rules,
         summary=summary,
     )
@@ -87,7 +102,7 @@ async def hold(
         await store.put(item)
     except StoreError:
         return Outcome(451, f"4.3.0 Quarantine unavailable, try again later (ref {plan.ref})")
-    return Outcome(250, f"2.0.0 Held for compliance review (ref {plan.ref})", held=True)
+    return None
 
 
 async def carry_out(
@@ -116,8 +131,8 @@ async def carry_out(
             **(plan.summary or {}),
             "gate": gate_summary(plan.gate, plan.token, when, plan.hold_minutes, plan.approver),
         }
-        code, text = await store_gated(ref, plan.gate, envelope, rest, original, plan.rules, summary, store, when)
-        return Outcome(code, text, stripped=len(gone), gated=KIND[plan.gate] if code == 250 else "")
+        failed = await _store(plan, envelope, original, store, when, tuple(rest), summary, KIND[plan.gate])
+        return failed or Outcome(250, gate_reply(plan.gate, summary, ref), stripped=len(gone), gated=KIND[plan.gate])
     if redact_to and plan.redacted is not None:
         copy = add_headers(
             remove_recipients(plan.redacted, set(plan.strip)) if plan.strip else plan.redacted, _trace(plan)

@@ -15,9 +15,8 @@ import hmac
 import secrets
 from typing import Any
 
-from dlp_gateway.errors import StoreError
-from dlp_gateway.model import Action, Envelope
-from dlp_gateway.quarantine.store import HeldMessage, QuarantineStore
+from dlp_gateway.model import Action
+from dlp_gateway.quarantine.store import HeldMessage
 
 KIND = {Action.HOLD: "hold", Action.APPROVE: "approve"}
 
@@ -44,32 +43,8 @@ def gate_summary(gate: Action, token: str, now: dt.datetime, hold_minutes: int, 
     return out
 
 
-async def store_gated(
-    ref: str,
-    gate: Action,
-    envelope: Envelope,
-    rcpts: list[str],
-    data: bytes,
-    rules: tuple[str, ...],
-    summary: dict[str, Any],
-    store: QuarantineStore,
-    now: dt.datetime,
-) -> tuple[int, str]:
-    """Durably store the delivery to make later; the SMTP reply for it."""
-    item = HeldMessage(
-        ref=ref,
-        received_at=now.isoformat(timespec="seconds"),
-        mail_from=envelope.mail_from,
-        rcpt_tos=tuple(rcpts),
-        raw=data,
-        verdict=KIND[gate],
-        rules=rules,
-        summary=summary,
-    )
-    try:
-        await store.put(item)
-    except StoreError:
-        return 451, f"4.3.0 Quarantine unavailable, try again later (ref {ref})"
+def gate_reply(gate: Action, summary: dict[str, Any], ref: str) -> str:
+    """The 250 text for a delivery that now waits (stored by act/execute.py like a held message)."""
     if gate == Action.HOLD:
-        return 250, f"2.0.0 Held until {summary['gate']['due']} UTC, the sender may cancel (ref {ref})"
-    return 250, f"2.0.0 Awaiting approval by the sender's approver (ref {ref})"
+        return f"2.0.0 Held until {summary['gate']['due']} UTC, the sender may cancel (ref {ref})"
+    return f"2.0.0 Awaiting approval by the sender's approver (ref {ref})"

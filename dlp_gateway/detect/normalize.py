@@ -95,8 +95,8 @@ def is_name_char(ch: str) -> bool:
     return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or ch in "々〆ヶ"
 
 
-_NAME_CHARS = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヶ"
-NAME_RUN = re.compile(f"[{_NAME_CHARS}]+")  # runs of is_name_char characters
+_NAME_CHARS = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヶ"  # is_name_char's set, as a regex class
+NAME_RUN = re.compile(f"[{_NAME_CHARS}]+")
 _ASCII_DIGIT = re.compile("[0-9]")
 
 
@@ -149,7 +149,7 @@ class LineViews:
         return self._names
 
 
-_NAME_CLASS = r"\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f々〆ヶ"
+_NAME_CLASS = _NAME_CHARS + "\uff66-\uff9f"  # and half-width katakana, before NFKC
 _SPACE_IN_NAME = re.compile(rf"(?<=[{_NAME_CLASS}])[ \u3000\t\u00a0]+(?=[{_NAME_CLASS}])")
 
 
