@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.evalset import Case, Generator
 from dlp_gateway.config import load_config
 from dlp_gateway.detect import dates, names
+from dlp_gateway.detect.chunk import line_views
 from dlp_gateway.detect.detectors import Detectors
-from dlp_gateway.detect.normalize import LineViews, name_key
+from dlp_gateway.detect.normalize import name_key
 from dlp_gateway.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,11 +101,11 @@ def speed(cases: list[Case], pipeline: Pipeline) -> list[tuple[str, float]]:
     mb = sum(len(line.encode()) for line in lines) / 1e6
     det = Detectors(pipeline.config, pipeline.registry)
     runs: dict[str, Callable[[str], object]] = {
-        "policy_number": lambda ln: det.numbers.find(LineViews(ln), 0, 0),
-        "name": lambda ln: names.find(ln, 0, 0),
-        "insurer": lambda ln: det.mentions.find(ln, 0, 0),
-        "date": lambda ln: dates.find(ln, 0, 0),
-        "registry": lambda ln: det.registry.find(LineViews(ln), 0, 0) if det.registry else [],
+        "policy_number": lambda ln: det.numbers.find(line_views(ln), 0),
+        "name": lambda ln: names.find(line_views(ln), 0),
+        "insurer": lambda ln: det.mentions.find(line_views(ln), 0),
+        "date": lambda ln: dates.find(line_views(ln), 0),
+        "registry": lambda ln: det.registry.find(line_views(ln), 0) if det.registry else [],
         "all detectors": lambda ln: det.line(ln, 0, 0),
     }
     out = []

@@ -9,8 +9,9 @@ import regex
 
 from dlp_gateway.detect import dates, names
 from dlp_gateway.detect.checkdigits import CHECK_DIGITS
+from dlp_gateway.detect.chunk import line_views
 from dlp_gateway.detect.insurers import MentionFinder
-from dlp_gateway.detect.normalize import LineViews, canonical_number, name_key
+from dlp_gateway.detect.normalize import canonical_number, name_key
 from dlp_gateway.detect.policy_number import PolicyNumberFinder
 from tests.helpers import example_config
 
@@ -43,12 +44,12 @@ MENTIONS = MentionFinder(CONFIG.insurers.values())
     ],
 )
 def test_policy_numbers(line: str, expected: list[tuple[str, tuple[str, ...]]]) -> None:
-    assert [(f.value, f.insurers) for f in NUMBERS.find(LineViews(line), 0, 0)] == expected
+    assert [(f.value, f.insurers) for f in NUMBERS.find(line_views(line), 0)] == expected
 
 
 def test_policy_number_span_points_at_the_original_text() -> None:
     line = "証券番号：８１２３－４５６７８９です"
-    (f,) = NUMBERS.find(LineViews(line), 0, 0)
+    (f,) = NUMBERS.find(line_views(line), 0)
     assert line[f.start : f.end] == "８１２３－４５６７８９"
     assert f.confidence > 0.6  # the context word 証券番号 raises it
 
@@ -69,7 +70,7 @@ def test_policy_number_span_points_at_the_original_text() -> None:
     ],
 )
 def test_names(line: str, expected: list[tuple[str, str]]) -> None:
-    assert [(f.value, f.label) for f in names.find(line, 0, 0)] == expected
+    assert [(f.value, f.label) for f in names.find(line_views(line), 0)] == expected
 
 
 @pytest.mark.parametrize(
@@ -84,7 +85,7 @@ def test_names(line: str, expected: list[tuple[str, str]]) -> None:
     ],
 )
 def test_insurer_mentions(line: str, expected: list[str], heading: bool) -> None:
-    found = MENTIONS.find(line, 0, 0)
+    found = MENTIONS.find(line_views(line), 0)
     assert [f.value for f in found] == expected
     assert all(f.heading == heading for f in found)
 
@@ -99,7 +100,7 @@ def test_insurer_mentions(line: str, expected: list[str], heading: bool) -> None
     ],
 )
 def test_dates(line: str, expected: list[str]) -> None:
-    assert [f.value for f in dates.find(line, 0, 0)] == expected
+    assert [f.value for f in dates.find(line_views(line), 0)] == expected
 
 
 @pytest.mark.parametrize(
@@ -144,7 +145,7 @@ def test_numbers_broken_over_two_lines(line: str, following: str, expected: list
     ],
 )
 def test_more_lookalikes(line: str, expected: list[str]) -> None:
-    assert [f.value for f in NUMBERS.find(LineViews(line), 0, 0)] == expected
+    assert [f.value for f in NUMBERS.find(line_views(line), 0)] == expected
 
 
 def test_phone_and_date_shaped_numbers_need_a_context_word() -> None:
@@ -154,9 +155,9 @@ def test_phone_and_date_shaped_numbers_need_a_context_word() -> None:
         policy_numbers=(regex.compile(r"(?<![0-9])\d{10}(?![0-9])"), regex.compile(r"(?<![0-9])\d{8}(?![0-9])")),
     )
     finder = PolicyNumberFinder([digits10])
-    assert finder.find(LineViews("お電話は 03-1234-5678 まで"), 0, 0) == []
-    assert finder.find(LineViews("20241001 に更新"), 0, 0) == []
-    assert [f.value for f in finder.find(LineViews("証券番号 03-1234-5678"), 0, 0)] == ["0312345678"]
+    assert finder.find(line_views("お電話は 03-1234-5678 まで"), 0) == []
+    assert finder.find(line_views("20241001 に更新"), 0) == []
+    assert [f.value for f in finder.find(line_views("証券番号 03-1234-5678"), 0)] == ["0312345678"]
 
 
 @pytest.mark.parametrize(
@@ -176,7 +177,7 @@ def test_check_digits(scheme: str, valid: str, invalid: str) -> None:
 def test_insurer_check_digit_filters_pattern_matches() -> None:
     msi = dataclasses.replace(CONFIG.insurers["msi"], check_digit="luhn")
     finder = PolicyNumberFinder([msi])
-    assert [f.value for f in finder.find(LineViews("MS-1234567 / MS-1234566"), 0, 0)] == ["MS1234566"]
+    assert [f.value for f in finder.find(line_views("MS-1234567 / MS-1234566"), 0)] == ["MS1234566"]
 
 
 @pytest.mark.parametrize(
@@ -193,4 +194,4 @@ def test_insurer_check_digit_filters_pattern_matches() -> None:
     ],
 )
 def test_names_with_morphology(line: str, expected: list[tuple[str, bool]]) -> None:
-    assert [(f.value, f.person) for f in names.find(line, 0, 0)] == expected
+    assert [(f.value, f.person) for f in names.find(line_views(line), 0)] == expected

@@ -59,7 +59,7 @@ def test_csv_cp932_with_rfc2231_japanese_name() -> None:
     segs, unscannable = read(raw)
     assert unscannable == ()
     table = texts(segs)["attachment[0]:満期.csv"]
-    assert "証券番号：8100000001\t契約者名：山田 太郎\t満期日：2024/10/01\t引受保険会社：東京海上日動" in table
+    assert "証券番号:8100000001\t契約者名:山田 太郎\t満期日:2024/10/01\t引受保険会社:東京海上日動" in table
     got = records(raw)
     assert {(n, m, u) for n, m, u, _ in got} == ROW_RECORDS
     assert ("8100000001", "山田 太郎", "tokio", "attachment[0]:満期.csv:line 2") in got
@@ -81,7 +81,7 @@ def test_xlsx_sent_as_octet_stream_with_rfc2047_name_every_sheet_and_cell_refs()
     got = records(raw)
     assert ("8100000001", "山田 太郎", "tokio", "attachment[0]:満期一覧.xlsx!満期一覧!A4") in got
     assert ("A100000001", "中村 大輔", "aioi", "attachment[0]:満期一覧.xlsx!非表示!A2") in got  # hidden sheet
-    assert "満期日：2024-10-01" in by_loc["attachment[0]:満期一覧.xlsx!満期一覧"]  # a date cell
+    assert "満期日:2024-10-01" in by_loc["attachment[0]:満期一覧.xlsx!満期一覧"]  # a date cell
 
 
 def test_legacy_xls() -> None:
@@ -157,7 +157,7 @@ def test_html_table_and_multipart_alternative_both_scanned() -> None:
     )
     segs, _ = read(raw)
     by_loc = texts(segs)
-    assert "証券番号：8100000001\t契約者名：山田 太郎" in by_loc["body[1]"]
+    assert "証券番号:8100000001\t契約者名:山田 太郎" in by_loc["body[1]"]
     assert "一覧&ご案内" in by_loc["body[1]"]
     assert {(n, m) for n, m, _, _ in records(raw)} == {("8100000001", "山田 太郎"), ("MS1000001", "伊藤 健一")}
 

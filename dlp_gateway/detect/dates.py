@@ -7,23 +7,36 @@ import unicodedata
 
 import regex
 
+from dlp_gateway.detect.chunk import Chunk
 from dlp_gateway.model import Finding
 
 DETECTOR = "date"
+_SP = r"[^\S\n]"  # white space within a line (detect/chunk.py)
 DATE = regex.compile(
-    r"(?:(?P<era>令和|平成|R|H)\s*(?P<ey>\d{1,2}|元)|(?P<y>(?:19|20)\d{2}))\s*[/\-.年]\s*"
-    r"(?P<m>\d{1,2})\s*[/\-.月]\s*(?P<d>\d{1,2})\s*日?"
+    rf"(?:(?P<era>令和|平成|R|H){_SP}*(?P<ey>\d{{1,2}}|元)|(?P<y>(?:19|20)\d{{2}})){_SP}*[/\-.年]{_SP}*"
+    rf"(?P<m>\d{{1,2}}){_SP}*[/\-.月]{_SP}*(?P<d>\d{{1,2}}){_SP}*日?"
 )
 _ERA_BASE = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988}
 
 
-def find(line: str, segment: int, line_no: int) -> list[Finding]:
-    text = unicodedata.normalize("NFKC", line)
-    if len(text) != len(line):
-        return []  # offsets would not map back; such lines carry compatibility ligatures, not dates
+def _normalised(chunk: Chunk) -> str:
+    """The chunk under NFKC, a line whose length NFKC changes blanked: its offsets would not map
+    back (such lines carry compatibility ligatures, not dates)."""
+    text = chunk.text
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    lines = []
+    for line in chunk.lines:
+        norm = unicodedata.normalize("NFKC", line)
+        lines.append(norm if len(norm) == len(line) else " " * len(line))
+    return "\n".join(lines)
+
+
+def find(chunk: Chunk, segment: int) -> list[Finding]:
+    if not chunk.has_digit:
+        return []
     out: list[Finding] = []
-    matches = list(DATE.finditer(text, timeout=0.5))  # a timeout fails the scan closed
-    for m in matches:
+    for m in DATE.finditer(_normalised(chunk), timeout=0.5):  # a timeout fails the scan closed
         if m.group("era"):
             ey = m.group("ey")
             year = _ERA_BASE[m.group("era")] + (1 if ey == "元" else int(ey))
@@ -33,5 +46,6 @@ def find(line: str, segment: int, line_no: int) -> list[Finding]:
             value = dt.date(year, int(m.group("m")), int(m.group("d"))).isoformat()
         except ValueError:
             continue
-        out.append(Finding(DETECTOR, value, segment, line_no, m.start(), m.end(), confidence=0.9))
+        k, start = chunk.locate(m.start())
+        out.append(Finding(DETECTOR, value, segment, chunk.line_no(k), start, start + len(m.group()), confidence=0.9))
     return out

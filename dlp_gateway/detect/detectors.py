@@ -3,13 +3,12 @@ normalised views of each line, then merges registry matches into the findings th
 
 from __future__ import annotations
 
-import dataclasses
-
 from dlp_gateway.config.schema import Config
 from dlp_gateway.detect import dates, insurers, names, policy_number
+from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.letter import correspondent_lines
 from dlp_gateway.detect.names import FIELD_LABELS
-from dlp_gateway.detect.normalize import LineViews, name_key
+from dlp_gateway.detect.normalize import name_key
 from dlp_gateway.detect.registry import RegistryFinder
 from dlp_gateway.model import Finding, Segment
 from dlp_gateway.registry.index import Registry, RegistryIndex
@@ -25,33 +24,46 @@ class Detectors:
         self.staff = frozenset(name_key(n) for n in config.organization.staff_names)
 
     def line(self, line: str, si: int, li: int) -> list[Finding]:
-        views = LineViews(line)
-        found = self.numbers.find(views, si, li) + names.find(line, si, li)
+        """One line read alone (the detector evaluation, tests)."""
+        return self.chunk(Chunk((line,), li), si)[0]
+
+    def chunk(self, chunk: Chunk, si: int) -> list[list[Finding]]:
+        """Each line's findings: numbers and names (registry hits merged), mentions, dates."""
+        per_line: list[list[Finding]] = [[] for _ in chunk.lines]
+        hits: list[list[Finding]] = [[] for _ in chunk.lines]
+        for f in self.numbers.find(chunk, si) + names.find(chunk, si):
+            per_line[f.line - chunk.first].append(f)
         if self.registry is not None:
-            found = merge_registry(found, self.registry.find(views, si, li))
-        if self.staff:
-            found = [f for f in found if f.detector != "name" or name_key(f.value) not in self.staff]
-        return found + self.mentions.find(line, si, li) + dates.find(line, si, li)
+            for f in self.registry.find(chunk, si):
+                hits[f.line - chunk.first].append(f)
+        for k in range(len(per_line)):
+            if hits[k]:
+                per_line[k] = merge_registry(per_line[k], hits[k])
+            if self.staff and per_line[k]:
+                per_line[k] = [f for f in per_line[k] if f.detector != "name" or name_key(f.value) not in self.staff]
+        for f in self.mentions.find(chunk, si) + dates.find(chunk, si):
+            per_line[f.line - chunk.first].append(f)
+        return per_line
 
     def segments(self, segments: tuple[Segment, ...]) -> list[Finding]:
         out: list[Finding] = []
         for si, seg in enumerate(segments):
             correspondents = correspondent_lines(seg.lines) if seg.kind == "text" else set()
-            for li, line in enumerate(seg.lines):
-                if not line.strip():
-                    continue
-                found = self.line(line, si, li)
-                if li in correspondents:
-                    # The greeting names the recipient and the signature the sender: not customers.
-                    found = [f for f in found if f.detector != "name" or f.label in FIELD_LABELS]
-                if seg.kind == "text" and li + 1 < len(seg.lines):
-                    # Table rows never wrap; wrapped text and PDF lines may split a number.
-                    found += [
-                        f
-                        for f in self.numbers.find_across(line, seg.lines[li + 1], si, li)
-                        if not any(g.detector == f.detector and g.end > f.start for g in found)
-                    ]
-                out += found
+            for chunk in chunks(seg.lines):
+                for k, line_found in enumerate(self.chunk(chunk, si)):
+                    li, found = chunk.first + k, line_found
+                    line = seg.lines[li]
+                    if li in correspondents:
+                        # The greeting names the recipient and the signature the sender: not customers.
+                        found = [f for f in found if f.detector != "name" or f.label in FIELD_LABELS]
+                    if seg.kind == "text" and li + 1 < len(seg.lines) and line.strip():
+                        # Table rows never wrap; wrapped text and PDF lines may split a number.
+                        found += [
+                            f
+                            for f in self.numbers.find_across(line, seg.lines[li + 1], si, li)
+                            if not any(g.detector == f.detector and g.end > f.start for g in found)
+                        ]
+                    out += found
         return out
 
 
@@ -69,9 +81,9 @@ def merge_registry(found: list[Finding], hits: list[Finding]) -> list[Finding]:
             continue
         f = out[twin]
         if hit.end - hit.start > f.end - f.start:
-            out[twin] = dataclasses.replace(hit, label=f.label or hit.label, insurers=f.insurers)
+            out[twin] = hit._replace(label=f.label or hit.label, insurers=f.insurers)
         else:
-            out[twin] = dataclasses.replace(f, registry=hit.registry, confidence=max(f.confidence, hit.confidence))
+            out[twin] = f._replace(registry=hit.registry, confidence=max(f.confidence, hit.confidence))
     return out
 
 

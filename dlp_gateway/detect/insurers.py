@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import regex
 
 from dlp_gateway.config.schema import Insurer
+from dlp_gateway.detect.chunk import Chunk
 from dlp_gateway.model import Finding
 
 DETECTOR = "insurer"
@@ -27,21 +28,26 @@ class MentionFinder:
             regex.compile("|".join(regex.escape(a) for a in alternatives), regex.IGNORECASE) if alternatives else None
         )
 
-    def find(self, line: str, segment: int, line_no: int) -> list[Finding]:
+    def find(self, chunk: Chunk, segment: int) -> list[Finding]:
         if self.pattern is None:
             return []
-        matches = list(self.pattern.finditer(line, timeout=REGEX_TIMEOUT))  # a timeout fails the scan closed
-        heading = bool(HEADING.match(line)) and len(line.strip()) <= 60
-        return [
-            Finding(
-                DETECTOR,
-                self.by_text[m.group(0).casefold()],
-                segment,
-                line_no,
-                m.start(),
-                m.end(),
-                confidence=0.9,
-                heading=heading,
+        out: list[Finding] = []
+        headings: dict[int, bool] = {}
+        for m in self.pattern.finditer(chunk.text, timeout=REGEX_TIMEOUT):  # a timeout fails the scan closed
+            k, start = chunk.locate(m.start())
+            if k not in headings:
+                line = chunk.lines[k]
+                headings[k] = bool(HEADING.match(line)) and len(line.strip()) <= 60
+            out.append(
+                Finding(
+                    DETECTOR,
+                    self.by_text[m.group(0).casefold()],
+                    segment,
+                    chunk.line_no(k),
+                    start,
+                    start + len(m.group()),
+                    confidence=0.9,
+                    heading=headings[k],
+                )
             )
-            for m in matches
-        ]
+        return out

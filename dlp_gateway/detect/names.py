@@ -15,6 +15,7 @@ import re
 import regex
 
 from dlp_gateway.detect import morph
+from dlp_gateway.detect.chunk import Chunk
 from dlp_gateway.detect.normalize import display_name
 from dlp_gateway.model import Finding
 
@@ -23,6 +24,7 @@ REGEX_TIMEOUT = 0.5
 _HAN = r"[\p{Han}々〆ヶ]"
 _KANA = r"[\p{Katakana}ー]"
 _HIRA = r"\p{Hiragana}"
+_SP = r"[^\S\n]"  # white space within a line: no pattern reaches across lines (detect/chunk.py)
 # Family names are written in kanji; given names in kanji, katakana or hiragana (佐々木 クミ子,
 # 藤田サユリ, 松田あすか). Hiragana right after the family name must end the name (a space, an
 # honorific, punctuation or the end): "山田の件" is not a name.
@@ -50,12 +52,12 @@ FIELD_LABELS = (
 HONORIFICS = ("様", "さま", "殿", "さん", "氏")
 # A separator is required after the label: "契約者名" must not read as label "契約者" + name "名".
 LABELLED = regex.compile(
-    rf"(?P<label>{'|'.join(FIELD_LABELS)})(?:\s*[:：]\s*|\s+)(?:様\s*)?(?P<name>{_NAME})", regex.V1
+    rf"(?P<label>{'|'.join(FIELD_LABELS)})(?:{_SP}*[:：]{_SP}*|{_SP}+)(?:様{_SP}*)?(?P<name>{_NAME})", regex.V1
 )
 HONORIFIC = regex.compile(
     rf"(?<!{_HAN}|{_KANA}|[おご])"
     rf"(?P<name>{_HAN}{{1,6}}{_GIVEN}?|{_KANA}{{2,8}}(?:[ 　・]{_KANA}{{1,8}})?)"
-    rf"\s*(?P<label>様|さま|殿|さん|氏)",
+    rf"{_SP}*(?P<label>様|さま|殿|さん|氏)",
     regex.V1,
 )
 MASKED = regex.compile(r"[ 　]?\*{2,}")
@@ -72,6 +74,7 @@ _NOT_NAME_WORDS = regex.compile(
 # Every pattern below needs one of these: a label holds 者 or 名, an honorific is one of them, and
 # each customer word holds one. Most lines of a letter hold none, and skip the three searches.
 _HINT = re.compile("様|さま|さん|殿|氏|者|客|名|本人")
+_HONORIFIC_HINT = re.compile("様|さま|殿|さん|氏")
 
 
 def _blank(line: str, spans: list[tuple[int, int]]) -> str:
@@ -91,25 +94,45 @@ def _overlaps(s: int, e: int, spans: list[tuple[int, int]]) -> bool:
     return any(s < te and ts < e for ts, te in spans)
 
 
-def find(line: str, segment: int, line_no: int) -> list[Finding]:
-    if not _HINT.search(line):
+def find(chunk: Chunk, segment: int) -> list[Finding]:
+    text = chunk.text
+    if not _HINT.search(text):
         return []
+    labelled: dict[int, list[regex.Match[str]]] = {}
+    for m in LABELLED.finditer(text, timeout=REGEX_TIMEOUT):  # a timeout fails the scan closed
+        labelled.setdefault(chunk.locate(m.start())[0], []).append(m)
+    honorific: dict[int, list[regex.Match[str]]] = {}
+    if _HONORIFIC_HINT.search(text):  # HONORIFIC tries a name at every kanji: skip it where it cannot match
+        for m in HONORIFIC.finditer(text, timeout=REGEX_TIMEOUT):
+            honorific.setdefault(chunk.locate(m.start())[0], []).append(m)
+    context = {chunk.locate(m.start())[0] for m in PERSON_CONTEXT.finditer(text)}
+    out: list[Finding] = []
+    for k in sorted(labelled.keys() | honorific.keys() | context):
+        out += _line_names(chunk, k, segment, labelled.get(k, []), honorific.get(k, []))
+    return out
+
+
+def _line_names(
+    chunk: Chunk, k: int, segment: int, labelled: list[regex.Match[str]], honorific: list[regex.Match[str]]
+) -> list[Finding]:
+    """One line's names from the matches found in its chunk (offsets in the chunk's text)."""
+    line, base, line_no = chunk.lines[k], chunk.starts[k], chunk.line_no(k)
     out: list[Finding] = []
     taken: list[tuple[int, int]] = []
-    for m in LABELLED.finditer(line, timeout=REGEX_TIMEOUT):  # a timeout fails the scan closed
+    for m in labelled:
         name = _clean(m.group("name"))
-        if name.replace(" ", "") in _NOT_NAMES or _NOT_NAME_WORDS.search(name) or MASKED.match(line, m.end()):
+        if name.replace(" ", "") in _NOT_NAMES or _NOT_NAME_WORDS.search(name) or MASKED.match(line, m.end() - base):
             continue  # also a name already masked by redaction: "契約者名：山田 **"
-        s, e = m.span("name")
-        taken.append(m.span())
+        s, e = m.start("name") - base, m.end("name") - base
+        taken.append((m.start() - base, m.end() - base))
         out.append(Finding(DETECTOR, name, segment, line_no, s, e, confidence=0.8, label=m.group("label")))
     # Morphology only where a customer word or honorific remains outside the labelled names: a list
     # row "契約者名：山田 太郎　満期日：…" is already read, and analysing every row cost more than
     # everything else together on large spreadsheets.
     rest = _blank(line, taken)
     persons = morph.person_spans(line) if PERSON_CONTEXT.search(rest) else []
-    for m in HONORIFIC.finditer(line, timeout=REGEX_TIMEOUT):
-        s, e = m.span("name")
+    for m in honorific:
+        s, e = m.start("name") - base, m.end("name") - base
         if _overlaps(s, e, taken) or _NOT_NAME_WORDS.search(m.group("name")):
             continue
         # Morphology narrows the span ("弊社鈴木" → "鈴木") and tells a full name. Its last token may

@@ -9,22 +9,32 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 
 DASHES = frozenset("-‐‑‒–—―−ー－ｰ﹣⁃")
 SPACES = frozenset(" \u3000\t\u00a0")
 _ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-_SEPARATORS = str.maketrans({**dict.fromkeys(DASHES, "-"), **dict.fromkeys(SPACES, " ")})
+_SEPARATORS = {**dict.fromkeys(DASHES - {"-"}, "-"), **dict.fromkeys(SPACES - {" "}, " ")}
 
 
-def nfkc_upper_map(text: str) -> tuple[str, list[int]]:
+def map_separators(text: str) -> str:
+    """Every dash to `-` and every space to ` `. str.translate with a table takes a dictionary
+    lookup per character of non-ASCII text; `in` and replace() run in C, per separator."""
+    for ch, to in _SEPARATORS.items():
+        if ch in text:
+            text = text.replace(ch, to)
+    return text
+
+
+def nfkc_upper_map(text: str) -> tuple[str, Sequence[int]]:
     """NFKC + upper-case, with index[i] = offset in `text` of output character i."""
-    mapped = text.translate(_SEPARATORS)
+    mapped = map_separators(text)
     norm = unicodedata.normalize("NFKC", mapped)
     if len(norm) == len(text) and len(upper := norm.upper()) == len(text):
         # Fast path: no character expanded or merged (the common case), so offsets are unchanged.
-        return upper, list(range(len(text)))
+        return upper, range(len(text))
     chars: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):
@@ -44,13 +54,13 @@ _JOINED_DASHES = re.compile("(?<=[0-9A-Z])-+(?=[0-9A-Z])")
 _JOINED_SEPARATORS = re.compile("(?<=[0-9A-Z])[- ]+(?=[0-9A-Z])")
 
 
-def join_separated(text: str, index: list[int], drop_spaces: bool) -> tuple[str, list[int]]:
+def join_separated(text: str, index: Sequence[int], drop_spaces: bool) -> tuple[str, Sequence[int]]:
     """Remove runs of dashes (and spaces, if asked) that sit between two alphanumerics."""
     pattern = _JOINED_SEPARATORS if drop_spaces else _JOINED_DASHES
     return cut_spans(text, index, [m.span() for m in pattern.finditer(text)])
 
 
-def cut_spans(text: str, index: list[int], spans: list[tuple[int, int]]) -> tuple[str, list[int]]:
+def cut_spans(text: str, index: Sequence[int], spans: list[tuple[int, int]]) -> tuple[str, Sequence[int]]:
     """`text` and its offset map without the given (sorted, disjoint) spans."""
     if not spans:
         return text, index
@@ -75,13 +85,21 @@ def canonical_number(text: str) -> str:
     return unicodedata.normalize("NFKC", text).upper().translate(_DROP_SEPARATORS)
 
 
+_HIRAGANA = re.compile("[ぁ-ゖ]+")
+
+
+def _to_katakana(run: re.Match[str]) -> str:
+    return run.group().translate(_HIRAGANA_TO_KATAKANA)
+
+
 def kana_to_katakana(text: str) -> str:
-    return text.translate(_HIRAGANA_TO_KATAKANA)
+    # translate() looks every character up: only the runs of hiragana are handed to it.
+    return _HIRAGANA.sub(_to_katakana, text)
 
 
 def name_key(name: str) -> str:
     """The form names are compared in: NFKC, no spaces, katakana, upper-case Latin."""
-    return "".join(unicodedata.normalize("NFKC", name).split()).translate(_HIRAGANA_TO_KATAKANA).upper()
+    return kana_to_katakana("".join(unicodedata.normalize("NFKC", name).split())).upper()
 
 
 def display_name(name: str) -> str:
@@ -113,54 +131,18 @@ def has_digit(line: str) -> bool:
     return not _digit_chars().isdisjoint(line)
 
 
-class LineViews:
-    """The normalised views of one line that detectors share, each computed once on demand."""
-
-    def __init__(self, line: str) -> None:
-        self.line = line
-        self.has_digit = has_digit(line)
-        self._base: tuple[str, list[int]] | None = None
-        self._joined: dict[bool, tuple[str, list[int]]] = {}
-        self._names: tuple[str, list[int]] | None = None
-
-    @property
-    def base(self) -> tuple[str, list[int]]:
-        if self._base is None:
-            self._base = nfkc_upper_map(self.line)
-        return self._base
-
-    def joined(self, drop_spaces: bool) -> tuple[str, list[int]]:
-        """Dashes (and spaces, if asked) between alphanumerics removed: where numbers are matched."""
-        if drop_spaces not in self._joined:
-            self._joined[drop_spaces] = join_separated(*self.base, drop_spaces)
-        return self._joined[drop_spaces]
-
-    def number_views(self) -> list[tuple[str, list[int]]]:
-        """The views numbers are matched in: dash-joined, and also space-joined when that differs
-        (most lines have no space between two alphanumerics, and need one pass, not two)."""
-        dashes, spaces = self.joined(False), self.joined(True)
-        return [dashes] if spaces[0] == dashes[0] else [dashes, spaces]
-
-    @property
-    def names(self) -> tuple[str, list[int]]:
-        """Name keys: NFKC, katakana, upper case, spaces between name characters removed."""
-        if self._names is None:
-            self._names = name_view(self.line)
-        return self._names
-
-
 _NAME_CLASS = _NAME_CHARS + "\uff66-\uff9f"  # and half-width katakana, before NFKC
 _SPACE_IN_NAME = re.compile(rf"(?<=[{_NAME_CLASS}])[ \u3000\t\u00a0]+(?=[{_NAME_CLASS}])")
 
 
-def name_view(line: str) -> tuple[str, list[int]]:
+def name_view(line: str) -> tuple[str, Sequence[int]]:
     """The line as name keys are written, with index[i] = offset in `line` of character i."""
     norm = unicodedata.normalize("NFKC", line)
     if len(norm) == len(line):  # the common case: one character in, one out
-        text = norm.translate(_HIRAGANA_TO_KATAKANA).upper()
+        text = kana_to_katakana(norm).upper()
         if len(text) == len(line):
             gaps = [m.span() for m in _SPACE_IN_NAME.finditer(line)]
-            return cut_spans(text, list(range(len(line))), gaps)
+            return cut_spans(text, range(len(line)), gaps)
     chars: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(line):

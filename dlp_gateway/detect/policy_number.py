@@ -13,7 +13,8 @@ import regex
 
 from dlp_gateway.config.schema import Insurer
 from dlp_gateway.detect.checkdigits import CHECK_DIGITS
-from dlp_gateway.detect.normalize import LineViews, canonical_number
+from dlp_gateway.detect.chunk import Chunk
+from dlp_gateway.detect.normalize import canonical_number
 from dlp_gateway.model import Finding
 
 DETECTOR = "policy_number"
@@ -47,37 +48,57 @@ def is_lookalike(line: str, start: int, end: int, value: str, context: bool) -> 
     return bool(PHONE.match(line[start:end].strip())) or _looks_like_date(value)
 
 
+# Pattern text that could match or look at a newline, or anchor to the text's ends: such an
+# insurer's pattern is run line by line rather than over a chunk (detect/chunk.py).
+_UNSAFE_IN_CHUNK = regex.compile(r"\\[sSDWBAZGnNhHvVpPXxuU0]|\[\^|\[:|[.^$]|\(\?[a-zA-Z]*[sm]")
+
+
+def blob_safe(pattern: regex.Pattern[str]) -> bool:
+    return not _UNSAFE_IN_CHUNK.search(pattern.pattern)
+
+
 class PolicyNumberFinder:
     def __init__(self, insurers: Iterable[Insurer]) -> None:
         self.patterns = [(ins.id, pat) for ins in insurers for pat in ins.policy_numbers]
         self.checks = {ins.id: CHECK_DIGITS[ins.check_digit] for ins in insurers if ins.check_digit}
+        self.in_chunk = all(blob_safe(pat) for _, pat in self.patterns)
 
-    def find(self, views: LineViews, segment: int, line_no: int) -> list[Finding]:
-        line = views.line
-        if not self.patterns or not views.has_digit:
+    def find(self, chunk: Chunk, segment: int) -> list[Finding]:
+        if not self.patterns or not chunk.has_digit:
             return []
-        hits: dict[tuple[int, int], tuple[str, set[str]]] = {}
-        for view, vindex in views.number_views():
+        if not self.in_chunk and len(chunk.lines) > 1:
+            return [
+                f for k, line in enumerate(chunk.lines) for f in self.find(Chunk((line,), chunk.line_no(k)), segment)
+            ]
+        # Per line: (start, end) → (value, insurers whose pattern matched there).
+        hits: dict[int, dict[tuple[int, int], tuple[str, set[str]]]] = {}
+        for view, vindex in chunk.number_views():
             for insurer, pattern in self.patterns:
                 # A timeout propagates: the scan fails and on_error decides (fail closed).
                 for m in pattern.finditer(view, timeout=REGEX_TIMEOUT):
                     if m.end() == m.start():
                         continue
-                    span = (vindex[m.start()], vindex[m.end() - 1] + 1)
-                    if any(s < span[1] and span[0] < e for (s, e) in hits if (s, e) != span):
+                    k, start = chunk.locate(vindex[m.start()])
+                    span = (start, start + vindex[m.end() - 1] + 1 - vindex[m.start()])
+                    line_hits = hits.setdefault(k, {})
+                    if any(s < span[1] and span[0] < e for (s, e) in line_hits if (s, e) != span):
                         continue
                     value = m.group(0).replace("-", "").replace(" ", "")
-                    hits.setdefault(span, (value, set()))[1].add(insurer)
-        context = bool(CONTEXT.search(line))
+                    line_hits.setdefault(span, (value, set()))[1].add(insurer)
         out = []
-        for (start, end), (value, matched) in sorted(hits.items()):
-            insurers = tuple(sorted(i for i in matched if i not in self.checks or self.checks[i](value)))
-            if not insurers or is_lookalike(line, start, end, value, context):
-                continue
-            confidence = 0.85 if context else 0.6
-            if any(i in self.checks for i in insurers):
-                confidence += 0.1  # a passing check digit is strong evidence
-            out.append(Finding(DETECTOR, value, segment, line_no, start, end, confidence, insurers=insurers))
+        for k in sorted(hits):
+            line = chunk.lines[k]
+            context = bool(CONTEXT.search(line))
+            for (start, end), (value, matched) in sorted(hits[k].items()):
+                insurers = tuple(sorted(i for i in matched if i not in self.checks or self.checks[i](value)))
+                if not insurers or is_lookalike(line, start, end, value, context):
+                    continue
+                confidence = 0.85 if context else 0.6
+                if any(i in self.checks for i in insurers):
+                    confidence += 0.1  # a passing check digit is strong evidence
+                out.append(
+                    Finding(DETECTOR, value, segment, chunk.line_no(k), start, end, confidence, insurers=insurers)
+                )
         return out
 
     def find_across(self, line: str, following: str, segment: int, line_no: int) -> list[Finding]:

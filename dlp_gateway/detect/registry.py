@@ -8,11 +8,13 @@ name characters, every substring whose length fits the registry's names.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from zlib import crc32
 
 import regex
 
-from dlp_gateway.detect.normalize import NAME_RUN, LineViews, display_name
+from dlp_gateway.detect.chunk import Chunk
+from dlp_gateway.detect.normalize import NAME_RUN, display_name
 from dlp_gateway.model import Finding
 from dlp_gateway.registry.index import BLOOM_BITS, PREFIX, RegistryIndex
 
@@ -31,38 +33,53 @@ class RegistryFinder:
         self._prefix_seen: dict[str, bool] = {}
         self._no_name_runs: set[int] = set()
 
-    def find(self, views: LineViews, segment: int, line_no: int) -> list[Finding]:
-        return self._numbers(views, segment, line_no) + self._names(views, segment, line_no)
+    def find(self, chunk: Chunk, segment: int) -> list[Finding]:
+        """Per line, as a line read alone would give them: numbers, then names."""
+        numbers, names = self._numbers(chunk, segment), self._names(chunk, segment)
+        if len(chunk.lines) == 1:
+            return numbers + names
+        by_line: dict[int, list[Finding]] = {}
+        for f in numbers + names:
+            by_line.setdefault(f.line, []).append(f)
+        return [f for line in sorted(by_line) for f in by_line[line]]
 
-    def _numbers(self, views: LineViews, segment: int, line_no: int) -> list[Finding]:
-        if not self.pmax or not views.has_digit:
+    def _numbers(self, chunk: Chunk, segment: int) -> list[Finding]:
+        if not self.pmax or not chunk.has_digit:
             return []
-        out: dict[tuple[int, int], Finding] = {}
-        for view, index in views.number_views():
+        out: dict[int, dict[tuple[int, int], Finding]] = {}
+        for view, index in chunk.number_views():
             for m in _RUN.finditer(view):
                 if not self.pmin <= len(m.group()) <= self.pmax:
                     continue
                 insurer = self.registry.policy_insurer(self.registry.digest("p", m.group()))
                 if insurer is None:
                     continue
-                span = (index[m.start()], index[m.end() - 1] + 1)
-                if not any(s < span[1] and span[0] < e for s, e in out):
-                    out[span] = Finding(
-                        DETECTOR_NUMBER, m.group(), segment, line_no, *span, confidence=0.97, registry=(insurer,)
+                k, start = chunk.locate(index[m.start()])
+                span = (start, start + index[m.end() - 1] + 1 - index[m.start()])
+                line_out = out.setdefault(k, {})
+                if not any(s < span[1] and span[0] < e for s, e in line_out):
+                    line_out[span] = Finding(
+                        DETECTOR_NUMBER,
+                        m.group(),
+                        segment,
+                        chunk.line_no(k),
+                        *span,
+                        confidence=0.97,
+                        registry=(insurer,),
                     )
-        return list(out.values())
+        return [f for k in sorted(out) for f in out[k].values()]
 
-    def _names(self, views: LineViews, segment: int, line_no: int) -> list[Finding]:
-        if not self.nmax or not NAME_RUN.search(views.line):
+    def _names(self, chunk: Chunk, segment: int) -> list[Finding]:
+        if not self.nmax or not NAME_RUN.search(chunk.text):
             return []
-        view, index = views.names
+        view, index = chunk.names
         out: list[Finding] = []
         for run in NAME_RUN.finditer(view):
             key = hash(run.group())  # a salted 64-bit hash: no mail text is kept between messages
             if key in self._no_name_runs:
                 continue
             found = len(out)
-            self._names_in_run(view, index, run.start(), run.end(), views.line, segment, line_no, out)
+            self._names_in_run(view, index, run.start(), run.end(), chunk, segment, out)
             if len(out) == found:
                 # Runs without a name repeat (column labels, insurer and product names in every row
                 # of a list, set phrases in letters); runs holding a name are not kept.
@@ -93,12 +110,11 @@ class RegistryFinder:
     def _names_in_run(
         self,
         view: str,
-        index: list[int],
+        index: Sequence[int],
         start: int,
         end: int,
-        line: str,
+        chunk: Chunk,
         segment: int,
-        line_no: int,
         out: list[Finding],
     ) -> None:
         # The Bloom test is inlined: it runs for every candidate span and dominates the cost.
@@ -121,14 +137,15 @@ class RegistryFinder:
                 continue
             length, mask = hit
             s, e = index[i], index[i + length - 1] + 1
+            k, local = chunk.locate(s)
             out.append(
                 Finding(
                     DETECTOR_NAME,
-                    display_name(line[s:e]),
+                    display_name(chunk.text[s:e]),
                     segment,
-                    line_no,
-                    s,
-                    e,
+                    chunk.line_no(k),
+                    local,
+                    local + e - s,
                     confidence=0.9,
                     label="registry",
                     registry=tuple(sorted(self.registry.holders(mask))),

@@ -1,6 +1,6 @@
 """Rows of cells → table lines in which each cell carries its column header.
 
-`証券番号：8100000001	契約者名：山田 太郎	引受保険会社：東京海上日動` lets the ordinary line
+`証券番号:8100000001	契約者名:山田 太郎	引受保険会社:東京海上日動` lets the ordinary line
 detectors see a row's policy number, name and insurer together, with the header as the label.
 The header row is found wherever it sits (titles above it are normal in Excel lists), and a
 later header-like row starts a new table.
@@ -54,7 +54,9 @@ def table_segment(location: str, rows: Iterable[tuple[Sequence[str], Sequence[st
             if not value:
                 continue
             label = header[i] if header and i < len(header) and header[i] and values is not header else ""
-            text = f"{label}：{value}" if label else value
+            # An ASCII colon: a full-width one is not NFKC-stable, and every detector would pay
+            # for normalising each row.
+            text = f"{label}:{value}" if label else value
             line_refs.append((offset, cell_refs[i] if i < len(cell_refs) else ""))
             parts.append(text)
             offset += len(text) + len(SEP)
