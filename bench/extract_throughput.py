@@ -5,7 +5,7 @@ libraries alone on the same files, in one run.
 
 Prints, per format: input MB, the gateway's parse+extract time (MIME, base64, charset, sniffing,
 table building) and MB/s, the time of the parsing library alone on the attachment (calamine,
-pypdf, python-docx; for text and CSV just the decode) and the ratio gateway/library; then the
+PDFium, python-docx; for text and CSV just the decode) and the ratio gateway/library; then the
 mixed-set total.
 """
 
@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import docx
 import openpyxl
 import pypdf
+import pypdfium2
 from python_calamine import CalamineWorkbook
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -136,6 +137,13 @@ def lib_openpyxl(data: bytes) -> None:
 
 
 def lib_pdf(data: bytes) -> None:
+    doc = pypdfium2.PdfDocument(data)
+    for page in doc:
+        page.get_textpage().get_text_range()
+    doc.close()
+
+
+def lib_pypdf(data: bytes) -> None:
     for page in pypdf.PdfReader(io.BytesIO(data)).pages:
         page.extract_text(extraction_mode="layout")
 
@@ -191,6 +199,8 @@ def main() -> None:
         print(f"{label:16} {mb:6.2f} {gw:10.3f} {mb / gw:7.2f} {lb:10.3f} {gw / lb:6.2f}")
     xlsx = make_xlsx(n)
     print(f"(openpyxl alone on the same XLSX: {best(lambda: lib_openpyxl(xlsx), args.repeat):.3f} s)")
+    pdf = make_pdf(n // 5)
+    print(f"(pypdf's layout mode alone on the same PDF: {best(lambda: lib_pypdf(pdf), args.repeat):.3f} s)")
     print(
         f"{'mixed set':16} {total_mb:6.2f} {total_s:10.3f} {total_mb / total_s:7.2f} "
         f"{'':>10} {statistics.geometric_mean(ratios):6.2f} (geometric mean)"

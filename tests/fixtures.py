@@ -120,7 +120,9 @@ def pptx_bytes() -> bytes:
     return buf.getvalue()
 
 
-def pdf_bytes(password: str | None = None) -> bytes:
+def pdf_bytes(password: str | None = None, *, by_column: bool = False) -> bytes:
+    """A cover page, then the list; `by_column` draws it column by column, as some report
+    generators do, so the content order is not the reading order."""
     pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))  # a CID-keyed Japanese font
     buf = io.BytesIO()
     c = canvas.Canvas(buf)
@@ -128,9 +130,13 @@ def pdf_bytes(password: str | None = None) -> bytes:
     c.drawString(50, 800, "ご契約一覧（1ページ目は表紙）")
     c.showPage()
     c.setFont("HeiseiKakuGo-W5", 10)
-    for y, row in zip((800, 780, 760), [HEADER, *ROWS], strict=True):
-        for x, value in zip((50, 170, 290, 410), row, strict=True):
-            c.drawString(x, y, value)
+    cells = [
+        (x, y, value)
+        for y, row in zip((800, 780, 760), [HEADER, *ROWS], strict=True)
+        for x, value in zip((50, 170, 290, 410), row, strict=True)
+    ]
+    for x, y, value in sorted(cells) if by_column else cells:
+        c.drawString(x, y, value)
     c.save()
     data = buf.getvalue()
     if password is None:

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import base64
+import io
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
 
 from dlp_gateway.config import load_config
 from dlp_gateway.errors import ConfigError
 from dlp_gateway.extract.budget import ExtractLimits
 from dlp_gateway.extract.dispatch import extract
+from dlp_gateway.extract.table import _clean_row
 from dlp_gateway.model import Envelope, Segment, Unscannable
 from dlp_gateway.parse.mime import MimeLimits, parse_message
 from dlp_gateway.pipeline import Pipeline, envelope_from_headers
@@ -101,11 +108,27 @@ def test_pptx_tables() -> None:
     assert {(n, m, u) for n, m, u, _ in records(raw)} == ROW_RECORDS
 
 
-def test_pdf_cid_font_table_rows_with_page_provenance() -> None:
-    raw = attach("application/pdf", 'attachment; filename="list.pdf"', fx.pdf_bytes())
+@pytest.mark.parametrize("by_column", [False, True])
+def test_pdf_cid_font_table_rows_with_page_provenance(by_column: bool) -> None:
+    raw = attach("application/pdf", 'attachment; filename="list.pdf"', fx.pdf_bytes(by_column=by_column))
     got = records(raw)
     assert {(n, m, u) for n, m, u, _ in got} == ROW_RECORDS
     assert {loc for *_, loc in got} == {"attachment[0]:list.pdf:page 2"}
+    table = texts(read(raw)[0])["attachment[0]:list.pdf:page 2"]
+    assert "証券番号:8100000001\t契約者名:山田 太郎\t満期日:2024/10/01\t引受保険会社:東京海上日動" in table
+
+
+def test_pdf_text_laid_out_with_spaces_splits_into_columns() -> None:
+    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.setFont("HeiseiKakuGo-W5", 10)
+    c.drawString(50, 800, "証券番号      契約者名      満期日")
+    c.drawString(50, 780, "8100000001    山田 太郎     2024/10/01")
+    c.save()
+    segs, unscannable = read(attach("application/pdf", 'attachment; filename="a.pdf"', buf.getvalue()))
+    assert unscannable == ()
+    assert "証券番号:8100000001\t契約者名:山田 太郎\t満期日:2024/10/01" in texts(segs)["attachment[0]:a.pdf:page 1"]
 
 
 def test_forwarded_message_is_read_recursively() -> None:
@@ -268,3 +291,10 @@ def test_limits_are_configurable_in_yaml(tmp_path: Path) -> None:
     (site / "gateway.yaml").write_text(text.replace("max_parts: 50", "max_parts: 0"), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"limits\.max_parts: must be greater than 0"):
         load_config(site)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(alphabet=" \u3000\t\n\r\x1f\x00\x85\u2028a山", max_size=6), max_size=5))
+def test_row_cleaning_equals_cleaning_each_cell(cells: list[str]) -> None:
+    # The row-at-once test must agree with splitting every cell on white space.
+    assert _clean_row(cells) == [" ".join(c.split()) for c in cells]

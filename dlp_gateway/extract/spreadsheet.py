@@ -43,10 +43,11 @@ def cell_text(value: object) -> str:
 
 def _rows(sheet: Any, budget: Budget) -> Iterator[tuple[list[str], list[str]]]:
     top, left = sheet.start or (0, 0)
+    letters = [f"!{column_letter(left + c)}" for c in range(MAX_COLUMNS)]
     for r, values in enumerate(sheet.iter_rows(), start=top + 1):
         budget.check()
-        cells = [cell_text(v) for v in values[:MAX_COLUMNS]]
-        yield cells, [f"!{column_letter(left + c)}{r}" for c in range(len(cells))]
+        cells = [v if type(v) is str else cell_text(v) for v in values[:MAX_COLUMNS]]
+        yield cells, [f"{letter}{r}" for letter in letters[: len(cells)]]
 
 
 def spreadsheet_segments(location: str, data: bytes, budget: Budget) -> list[Segment]:

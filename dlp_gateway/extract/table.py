@@ -8,6 +8,7 @@ later header-like row starts a new table.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 import regex
@@ -25,24 +26,37 @@ SEP = "\t"
 
 def is_header(cells: Sequence[str]) -> bool:
     filled = [c for c in cells if c]
-    if len(filled) < 2 or any(len(c) > 24 or _DIGITS.search(c) for c in filled):
-        return False
+    if len(filled) < 2 or _DIGITS.search("\t".join(filled)) or any(len(c) > 24 for c in filled):
+        return False  # most rows of a list hold a number: one search over the row settles them
     return sum(1 for c in filled if HEADER_WORD.search(c)) >= 2
 
 
+# What _clean changes: white space other than a space, two spaces, a space at either end of a cell.
+_UNCLEAN = re.compile(r"[^\S ]| {2}|^ | $| \x00|\x00 ")
+
+
 def _clean(value: str) -> str:
-    return " ".join(value.replace("\r", " ").replace("\n", " ").split())
+    """One line, single ASCII spaces (an ideographic space too: 山田　太郎 → 山田 太郎)."""
+    return " ".join(value.split())
+
+
+def _clean_row(cells: Sequence[str]) -> list[str]:
+    # One search over the row: most rows of a list need no cleaning at all.
+    return list(cells) if not _UNCLEAN.search("\x00".join(cells)) else [_clean(c) for c in cells]
 
 
 def table_segment(location: str, rows: Iterable[tuple[Sequence[str], Sequence[str]]]) -> Segment:
     """`rows` yields (cells, refs): cell texts and each cell's location suffix (e.g. "!B3")."""
     lines: list[str] = []
     refs: list[tuple[tuple[int, str], ...]] = []
-    header: list[str] = []
+    # Each header with an ASCII colon: a full-width one is not NFKC-stable, and every detector
+    # would pay for normalising each row.
+    prefixes: list[str] = []
     for cells, cell_refs in rows:
-        values = [_clean(c) for c in cells]
+        values = _clean_row(cells)
+        labels: Sequence[str] = prefixes
         if is_header(values):
-            header = values
+            prefixes, labels = [f"{h}:" if h else "" for h in values], ()
         elif not any(values):
             lines.append("")
             refs.append(((0, cell_refs[0] if cell_refs else ""),))
@@ -50,16 +64,14 @@ def table_segment(location: str, rows: Iterable[tuple[Sequence[str], Sequence[st
         parts: list[str] = []
         line_refs: list[tuple[int, str]] = []
         offset = 0
+        n_labels, n_refs = len(labels), len(cell_refs)
         for i, value in enumerate(values):
             if not value:
                 continue
-            label = header[i] if header and i < len(header) and header[i] and values is not header else ""
-            # An ASCII colon: a full-width one is not NFKC-stable, and every detector would pay
-            # for normalising each row.
-            text = f"{label}:{value}" if label else value
-            line_refs.append((offset, cell_refs[i] if i < len(cell_refs) else ""))
+            text = labels[i] + value if i < n_labels else value
+            line_refs.append((offset, cell_refs[i] if i < n_refs else ""))
             parts.append(text)
-            offset += len(text) + len(SEP)
+            offset += len(text) + 1
         lines.append(SEP.join(parts))
         refs.append(tuple(line_refs))
     return Segment(location, tuple(lines), kind="table", refs=tuple(refs))

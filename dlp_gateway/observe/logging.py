@@ -18,8 +18,8 @@ def setup(level: str = "INFO") -> None:
     root.setLevel(level)
     # aiosmtpd logs every command, addresses included, at INFO: keep it to warnings and errors.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
-    # pypdf warns about every malformed PDF it repairs; the outcome is in the report already.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    # PDFium's bindings warn about malformed PDFs they read anyway; the outcome is in the report.
+    logging.getLogger("pypdfium2").setLevel(logging.ERROR)
 
 
 def message_line(**fields: Any) -> None:
