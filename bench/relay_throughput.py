@@ -201,7 +201,11 @@ async def main() -> None:
     ap.add_argument("--registry-rows", type=int, default=1_000_000)
     ap.add_argument("--soak", type=float, default=0, help="then drive text mail for this many seconds, sampling RSS")
     ap.add_argument("--clients", type=int, default=8)
-    ap.add_argument("--profile", type=Path, help="record the gateway with py-spy (collapsed stacks) into this file")
+    ap.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy the gateway and its workers: X.txt → X.text.txt, X.list.txt",
+    )
     args = ap.parse_args()
     workloads = {"text": workload(args.messages), "list": list_workload(args.list_messages)}
     sink_port, bare_port, gw_port = free_port(), free_port(), free_port()
@@ -242,8 +246,9 @@ async def main() -> None:
         ):
             spy = None
             if args.profile and port == gw_port:
+                out = args.profile.with_name(f"{args.profile.stem}.{name}{args.profile.suffix}")
                 spy = subprocess.Popen(
-                    ["py-spy", "record", "--format", "raw", "-o", str(args.profile), "--pid", str(gw.pid)],
+                    ["py-spy", "record", "--subprocesses", "--format", "raw", "-o", str(out), "--pid", str(gw.pid)],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )

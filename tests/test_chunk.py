@@ -10,15 +10,20 @@ import dataclasses
 import json
 from collections.abc import Sequence
 
+import pytest
 import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.evalset import Generator
+from dlp_gateway.detect import chunk as chunk_module
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.detectors import Detectors
+from dlp_gateway.detect.letter import correspondent_lines
+from dlp_gateway.detect.names import FIELD_LABELS
+from dlp_gateway.detect.normalize import has_digit
 from dlp_gateway.detect.policy_number import PolicyNumberFinder, blob_safe
-from dlp_gateway.model import Finding
+from dlp_gateway.model import Finding, Segment
 from dlp_gateway.pipeline import Pipeline
 from tests.helpers import CORPORA, example_config
 from tests.test_corpora import corpus_files
@@ -144,3 +149,59 @@ def test_an_insurer_pattern_that_could_see_a_newline_is_run_line_by_line() -> No
     by_line = [f for i, line in enumerate(lines) for f in finder.find(Chunk([line], i), 0)]
     assert finder.find(Chunk(lines), 0) == by_line
     assert [(f.line, f.value) for f in by_line] == [(2, "8123456789")]
+
+
+def test_the_digit_gate_lets_every_digit_through() -> None:
+    digits = [c for c in map(chr, range(0x110000)) if c.isdigit()]
+    assert len(digits) > 700
+    assert all(has_digit(f"証券{c}") for c in digits)
+    assert not has_digit("本日の会議資料を共有します。") and not has_digit("no digits")
+
+
+def reference_segments(segments: Sequence[Segment]) -> list[Finding]:
+    """Detectors.segments as it read before chunks: every line alone, then the greeting and
+    signature filter and numbers broken across two lines."""
+    out: list[Finding] = []
+    for si, seg in enumerate(segments):
+        correspondents = correspondent_lines(seg.lines) if seg.kind == "text" else set()
+        for li, line in enumerate(seg.lines):
+            if not line.strip():
+                continue
+            found = DETECTORS.line(line, si, li)
+            if li in correspondents:
+                found = [f for f in found if f.detector != "name" or f.label in FIELD_LABELS]
+            if seg.kind == "text" and li + 1 < len(seg.lines):
+                found += [
+                    f
+                    for f in DETECTORS.numbers.find_across(line, seg.lines[li + 1], si, li)
+                    if not any(g.detector == f.detector and g.end > f.start for g in found)
+                ]
+            out += found
+    return out
+
+
+BROKEN = [
+    "山田様",
+    "",
+    "証券番号：8123-",
+    "456789 の件です。",
+    "MS-",
+    "1234567",
+    "契約者名：佐藤 花子",
+    "A12345",
+    "6789",
+    "以上",
+    "--",
+    "鈴木 一郎",
+]
+
+
+@pytest.mark.parametrize("max_lines", [1, 2, 3, 2000])
+def test_whole_segments_read_the_same_at_any_chunk_size(monkeypatch: pytest.MonkeyPatch, max_lines: int) -> None:
+    monkeypatch.setattr(chunk_module, "MAX_LINES", max_lines)
+    segments = [Segment("body", tuple(BROKEN)), Segment("t", ("証券番号\t契約者名", "8123456789\t山田 太郎"), "table")]
+    for case in GEN.cases(40):
+        segments += Pipeline(example_config()).read(case.raw)[0]
+    expected = reference_segments(segments)
+    assert DETECTORS.segments(tuple(segments)) == expected
+    assert {"8123456789", "MS1234567", "A123456789"} <= {f.value for f in expected}

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import ipaddress
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from dlp_gateway.config.schema import SmtpPolicy
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.pipeline import Pipeline
-from dlp_gateway.smtp.server import Gateway
+from dlp_gateway.smtp.server import Gateway, has_bare_newline_or_nul
 from tests.helpers import BRANCH_A, CORPORA, HEAD_OFFICE, Sink, example_config, make_message, start_gateway
 from tests.test_e2e_smtp import submit
 
@@ -204,3 +205,12 @@ async def test_overlong_lines_get_a_clear_reply_and_nothing_is_relayed(gw: Gatew
     )
     assert replies[-1].startswith(b"500 Command line too long")
     assert sink.received == []
+
+
+BARE_BY_PATTERN = re.compile(rb"\r(?!\n)|(?<!\r)\n|\x00")
+
+
+@settings(max_examples=2000)
+@given(st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"a", b"\x00", b"\r\r\n", b"\n\r"])).map(b"".join))
+def test_bare_newline_check_counts_what_the_pattern_finds(raw: bytes) -> None:
+    assert has_bare_newline_or_nul(raw) == bool(BARE_BY_PATTERN.search(raw))

@@ -114,3 +114,16 @@ def test_a_loaded_index_finds_registered_names_in_free_text(tmp_path: Path) -> N
     loaded = load_registry(tmp_path / "r.idx")
     records = correlate(segs, detect_all(segs, CONFIG, loaded), loaded)
     assert [(r.name, r.underwriter, r.attribution) for r in records] == [("伊藤 健一", "msi", "registry_name")]
+
+
+@pytest.mark.parametrize("written", ["松田あすか", "松田　あすか", "松田アスカ", "まつだ あすか"])
+def test_a_registered_name_in_hiragana_or_katakana_is_found_either_way(tmp_path: Path, written: str) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text(CSV + "8100000009,松田 あすか,まつだ あすか,東京海上日動,2024-10-01\n", encoding="utf-8")
+    import_csv(src, CONFIG).index.save(tmp_path / "r.idx")
+    loaded = load_registry(tmp_path / "r.idx")
+    segs = (Segment("body", (f"昨日{written}からお電話があり、更新の件を伺いました。",)),)
+    found = [f for f in detect_all(segs, CONFIG, loaded) if f.label == "registry"]
+    assert [(f.registry, segs[0].lines[0][f.start : f.end].replace("　", " ")) for f in found] == [
+        (("tokio",), written.replace("　", " "))
+    ]

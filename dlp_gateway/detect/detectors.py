@@ -50,13 +50,14 @@ class Detectors:
         for si, seg in enumerate(segments):
             correspondents = correspondent_lines(seg.lines) if seg.kind == "text" else set()
             for chunk in chunks(seg.lines):
+                tails = self.numbers.may_continue(chunk) if seg.kind == "text" else set()
                 for k, line_found in enumerate(self.chunk(chunk, si)):
                     li, found = chunk.first + k, line_found
                     line = seg.lines[li]
                     if li in correspondents:
                         # The greeting names the recipient and the signature the sender: not customers.
                         found = [f for f in found if f.detector != "name" or f.label in FIELD_LABELS]
-                    if seg.kind == "text" and li + 1 < len(seg.lines) and line.strip():
+                    if k in tails and li + 1 < len(seg.lines):
                         # Table rows never wrap; wrapped text and PDF lines may split a number.
                         found += [
                             f

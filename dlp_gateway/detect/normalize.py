@@ -6,10 +6,11 @@ katakana prolonged sound mark alone, so separators are handled here explicitly (
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Sequence
+
+import regex
 
 DASHES = frozenset("-‐‑‒–—―−ー－ｰ﹣⁃")
 SPACES = frozenset(" \u3000\t\u00a0")
@@ -118,17 +119,17 @@ NAME_RUN = re.compile(f"[{_NAME_CHARS}]+")
 _ASCII_DIGIT = re.compile("[0-9]")
 
 
-@functools.cache
-def _digit_chars() -> frozenset[str]:
-    """Every character str.isdigit() accepts (①, ², full-width …): built once, on first need."""
-    return frozenset(ch for ch in map(chr, range(0x110000)) if ch.isdigit())
+# Every character str.isdigit() accepts (①, ², full-width …), by Unicode property; the regex module's
+# tables are newer than Python's, so it also takes ~100 digits of recent scripts: a superset, which
+# only lets a line through to the number detectors.
+_ANY_DIGIT = regex.compile(r"[\p{Numeric_Type=Decimal}\p{Numeric_Type=Digit}]")
 
 
-def has_digit(line: str) -> bool:
-    """`any(c.isdigit() for c in line)`, without a Python step per character."""
-    if line.isascii():
-        return _ASCII_DIGIT.search(line) is not None
-    return not _digit_chars().isdisjoint(line)
+def has_digit(text: str) -> bool:
+    """Whether `text` may hold a digit, searched in C."""
+    if text.isascii():
+        return _ASCII_DIGIT.search(text) is not None
+    return _ANY_DIGIT.search(text) is not None
 
 
 _NAME_CLASS = _NAME_CHARS + "\uff66-\uff9f"  # and half-width katakana, before NFKC
@@ -136,10 +137,12 @@ _SPACE_IN_NAME = re.compile(rf"(?<=[{_NAME_CLASS}])[ \u3000\t\u00a0]+(?=[{_NAME_
 
 
 def name_view(line: str) -> tuple[str, Sequence[int]]:
-    """The line as name keys are written, with index[i] = offset in `line` of character i."""
+    """The line as name keys are written, hiragana left as they are (kana_to_katakana maps one
+    character to one: the registry converts the runs it looks names up in), with index[i] = offset
+    in `line` of character i."""
     norm = unicodedata.normalize("NFKC", line)
     if len(norm) == len(line):  # the common case: one character in, one out
-        text = kana_to_katakana(norm).upper()
+        text = norm.upper()
         if len(text) == len(line):
             gaps = [m.span() for m in _SPACE_IN_NAME.finditer(line)]
             return cut_spans(text, range(len(line)), gaps)
@@ -148,7 +151,7 @@ def name_view(line: str) -> tuple[str, Sequence[int]]:
     for i, ch in enumerate(line):
         if ch in SPACES and chars and is_name_char(chars[-1]) and i + 1 < len(line) and is_name_char(line[i + 1]):
             continue
-        for c in unicodedata.normalize("NFKC", ch).translate(_HIRAGANA_TO_KATAKANA).upper():
+        for c in unicodedata.normalize("NFKC", ch).upper():
             chars.append(c)
             index.append(i)
     return "".join(chars), index

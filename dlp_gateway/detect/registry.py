@@ -14,7 +14,7 @@ from zlib import crc32
 import regex
 
 from dlp_gateway.detect.chunk import Chunk
-from dlp_gateway.detect.normalize import NAME_RUN, display_name
+from dlp_gateway.detect.normalize import NAME_RUN, display_name, kana_to_katakana
 from dlp_gateway.model import Finding
 from dlp_gateway.registry.index import BLOOM_BITS, PREFIX, RegistryIndex
 
@@ -79,7 +79,10 @@ class RegistryFinder:
             if key in self._no_name_runs:
                 continue
             found = len(out)
-            self._names_in_run(view, index, run.start(), run.end(), chunk, segment, out)
+            # Hiragana become katakana here, per run not yet seen, rather than over the whole text
+            # (one character for one: the index is unchanged).
+            text = kana_to_katakana(run.group())
+            self._names_in_run(text, index, run.start(), chunk, segment, out)
             if len(out) == found:
                 # Runs without a name repeat (column labels, insurer and product names in every row
                 # of a list, set phrases in letters); runs holding a name are not kept.
@@ -108,17 +111,12 @@ class RegistryFinder:
         return [i for i, pair in zip(range(start, end), pairs, strict=True) if seen[pair]]
 
     def _names_in_run(
-        self,
-        view: str,
-        index: Sequence[int],
-        start: int,
-        end: int,
-        chunk: Chunk,
-        segment: int,
-        out: list[Finding],
+        self, run: str, index: Sequence[int], base: int, chunk: Chunk, segment: int, out: list[Finding]
     ) -> None:
+        """Registered names in one run of name characters, which starts at `base` in the view."""
         # The Bloom test is inlined: it runs for every candidate span and dominates the cost.
         bloom, seed, bits = self.registry.name_bloom, self.registry.bloom_seed, BLOOM_BITS - 1
+        view, start, end = run, 0, len(run)
         taken_to = start  # after a hit, the next name starts after it
         for i in self._starts(view, start, end):
             if i < taken_to:
@@ -136,7 +134,7 @@ class RegistryFinder:
             if hit is None:
                 continue
             length, mask = hit
-            s, e = index[i], index[i + length - 1] + 1
+            s, e = index[base + i], index[base + i + length - 1] + 1
             k, local = chunk.locate(s)
             out.append(
                 Finding(

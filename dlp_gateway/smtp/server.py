@@ -73,7 +73,15 @@ def plan_for(report: Report, ref: str, config: Config) -> Plan:
 # SMTP smuggling: only CRLF ends a line. A bare CR, a bare LF or a NUL in DATA is how one message
 # is made to look like two to a server that reads line endings differently (Postfix's
 # smtpd_forbid_bare_newline does the same).
-BARE = re.compile(rb"\r(?!\n)|(?<!\r)\n|\x00")
+
+
+def has_bare_newline_or_nul(raw: bytes) -> bool:
+    """A CR not before LF, an LF not after CR, or a NUL (SMTP smuggling). Counted in C: a search
+    with look-arounds took 4 % of the gateway's time on 50 KB messages."""
+    crlf = raw.count(b"\r\n")
+    return raw.count(b"\r") != crlf or raw.count(b"\n") != crlf or b"\x00" in raw
+
+
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -148,7 +156,7 @@ class GatewayHandler:
         started = time.perf_counter()
         ref = new_ref()
         raw = envelope.original_content or b""
-        if BARE.search(raw):
+        if has_bare_newline_or_nul(raw):
             if rt.config.smtp.bare_newlines != "normalize":  # anything but an explicit opt-in refuses
                 metrics.REPLIES.labels("550").inc()
                 log.warning("refused bare CR/LF/NUL in DATA ref=%s", ref)
