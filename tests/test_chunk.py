@@ -19,7 +19,7 @@ from bench.evalset import Generator
 from dlp_gateway.detect import chunk as chunk_module
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.detectors import Detectors
-from dlp_gateway.detect.letter import correspondent_lines
+from dlp_gateway.detect.letter import correspondent_lines, signature_lines
 from dlp_gateway.detect.names import FIELD_LABELS
 from dlp_gateway.detect.normalize import has_digit
 from dlp_gateway.detect.policy_number import PolicyNumberFinder, blob_safe
@@ -205,3 +205,35 @@ def test_whole_segments_read_the_same_at_any_chunk_size(monkeypatch: pytest.Monk
     expected = reference_segments(segments)
     assert DETECTORS.segments(tuple(segments)) == expected
     assert {"8123456789", "MS1234567", "A123456789"} <= {f.value for f in expected}
+
+
+def signature_line_by_line(lines: Sequence[str]) -> set[int]:
+    """The signature block as correspondent_lines found it before: one match per line."""
+    content = False
+    for i, line in enumerate(lines):
+        if SIGNATURE_LINE.match(line) and content:
+            return set(range(i, len(lines)))
+        content = content or bool(line.strip())
+    return set()
+
+
+SIGNATURE_LINE = regex.compile(r"^\s*(?:--\s*|[-‐―─━=＝_＿*＊~〜・]{4,}.*|以上[。.]?\s*)$")
+LETTER = [
+    "",
+    "  ",
+    "東京海上日動 鈴木様",
+    "お世話になります。",
+    "--",
+    "-- ",
+    "以上",
+    "以上。",
+    "――――",
+    "----- 山田",
+    "本文",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(LETTER), max_size=12))
+def test_the_signature_is_found_where_a_line_by_line_search_found_it(lines: list[str]) -> None:
+    assert signature_lines(tuple(lines)) == signature_line_by_line(lines)

@@ -9,7 +9,9 @@ import regex
 GREETING = regex.compile(r"(?:様|さま|殿|さん|御中|各位|ご担当者?様?)[\s、,。:：へ]*$|御中|各位")
 _DIGITS = regex.compile(r"[0-9０-９]{4}")
 MAX_GREETING = 40
-SIGNATURE_START = regex.compile(r"^\s*(?:--\s*|[-‐―─━=＝_＿*＊~〜・]{4,}.*|以上[。.]?\s*)$")
+SIGNATURE_START = regex.compile(
+    r"^[^\S\n]*(?:--[^\S\n]*|[-‐―─━=＝_＿*＊~〜・]{4,}.*|以上[。.]?[^\S\n]*)$", regex.MULTILINE
+)
 GREETING_LINES = 3  # the greeting sits in the first non-empty lines
 
 
@@ -25,10 +27,16 @@ def correspondent_lines(lines: tuple[str, ...]) -> set[int]:
             break
         if len(line.strip()) <= MAX_GREETING and not _DIGITS.search(line) and GREETING.search(line):
             out.add(i)
-    content = False
-    for i, line in enumerate(lines):
-        if SIGNATURE_START.match(line) and content:
-            out.update(range(i, len(lines)))
-            break
-        content = content or bool(line.strip())
-    return out
+    return out | signature_lines(lines)
+
+
+def signature_lines(lines: tuple[str, ...]) -> set[int]:
+    """From the first signature line below some content to the end: one search over the text, not
+    one per line."""
+    first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    text = "\n".join(lines)
+    for m in SIGNATURE_START.finditer(text, timeout=0.5):
+        i = text.count("\n", 0, m.start())
+        if i > first:
+            return set(range(i, len(lines)))
+    return set()

@@ -8,6 +8,7 @@ name characters, every substring whose length fits the registry's names.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from zlib import crc32
 
@@ -21,6 +22,7 @@ from dlp_gateway.registry.index import BLOOM_BITS, PREFIX, RegistryIndex
 DETECTOR_NUMBER = "policy_number"
 DETECTOR_NAME = "name"
 _RUN = regex.compile(r"[0-9A-Z]+")
+_NAME_RUNS = re.compile(NAME_RUN.pattern[:-1] + "{2,}")
 MAX_NAME_KEY = 12
 _PREFIX_MEMO = 200_000  # pairs remembered (a few MB at most)
 
@@ -74,7 +76,7 @@ class RegistryFinder:
             return []
         view, index = chunk.names
         out: list[Finding] = []
-        for run in NAME_RUN.finditer(view):
+        for run in _NAME_RUNS.finditer(view):  # a name has two characters at least
             key = hash(run.group())  # a salted 64-bit hash: no mail text is kept between messages
             if key in self._no_name_runs:
                 continue

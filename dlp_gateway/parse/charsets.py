@@ -64,15 +64,32 @@ _HIGH = re.compile(rb"[\x80-\xff]")
 _UNUSUAL = re.compile(rb"[\x0e\x0f\x80-\xff]|\x1b\$\(D")
 _JIS_RUN = re.compile(rb"(?:[\x21-\x7e]{2})*")
 _KANA_RUN = re.compile(rb"[\x21-\x5f]*")
-_TO_CP932 = str.maketrans(
-    {"\u301c": "\uff5e", "\u2016": "\u2225", "\u2212": "\uff0d", "\xa2": "\uffe0", "\xa3": "\uffe1", "\xac": "\uffe2"}
-)
+# Where Python's iso2022_jp and Windows (cp932, what Japanese mail clients mean) map a JIS X 0208 pair
+# to different characters: 〜‖−¢£¬ → ～∥－￠￡￢.
+_TO_CP932 = {
+    "\u301c": "\uff5e",
+    "\u2016": "\u2225",
+    "\u2212": "\uff0d",
+    "\xa2": "\uffe0",
+    "\xa3": "\uffe1",
+    "\xac": "\uffe2",
+}
+
+
+def _as_cp932(text: str) -> str:
+    # str.translate looks every character up; these six rarely occur, and `in` scans in C.
+    for jis, windows in _TO_CP932.items():
+        if jis in text:
+            text = text.replace(jis, windows)
+    return text
+
+
 _KANA_HIGH = bytes((b + 0x80) if 0x21 <= b <= 0x5F else b for b in range(256))
 
 
 def _jis_run(run: bytes, errors: str) -> str:
     try:
-        return (b"\x1b$B" + run).decode("iso2022_jp").translate(_TO_CP932)
+        return _as_cp932((b"\x1b$B" + run).decode("iso2022_jp"))
     except UnicodeDecodeError:
         sjis = b"".join(_jis_pair_to_sjis(run[i], run[i + 1]) for i in range(0, len(run), 2))
         return sjis.decode("cp932", errors)
@@ -87,7 +104,7 @@ def _decode_iso2022jp_fast(data: bytes, errors: str) -> str | None:
     """The common case in bulk; None when the data needs the byte-by-byte decoder."""
     if _WELL_FORMED.fullmatch(data):
         try:
-            return data.decode("iso2022_jp").translate(_TO_CP932)
+            return _as_cp932(data.decode("iso2022_jp"))
         except UnicodeDecodeError:
             pass  # cp932-only pairs (row 13, IBM extensions): run by run below
     if _UNUSUAL.search(data):
