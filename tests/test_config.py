@@ -103,6 +103,8 @@ def broken(tmp_path: Path, filename: str, text: str) -> list[str]:
         ),
         ("approvers:\n  - {senders: [], approver: x@b.jp}\n", "zz.yaml: approvers[0].senders: list at least one"),
         ("limits: {}\nrules:\n  - {name: a, action: strip, action: deliver}\n", "key 'action' is given twice"),
+        ("upstream: {host: 127.0.0.1, pool: 500}\n", "zz.yaml: upstream.pool: must be 0 to 100"),
+        ("upstream: {host: 127.0.0.1, pool: many}\n", "zz.yaml: upstream.pool"),
     ],
 )
 def test_problems_name_file_and_key(tmp_path: Path, text: str, expected: str) -> None:

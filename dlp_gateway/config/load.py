@@ -520,7 +520,9 @@ def load_config(path: str | Path) -> Config:
     )
     upstream = None
     if data.get("upstream") is not None:
-        um = c.mapping(data.get("upstream"), ("upstream",), {"host", "port", "timeout", "tls", "verify", "ca_file"})
+        um = c.mapping(
+            data.get("upstream"), ("upstream",), {"host", "port", "timeout", "tls", "verify", "ca_file", "pool"}
+        )
         tls_mode = c.get(um, "tls", ("upstream",), str, "opportunistic")
         if tls_mode not in ("none", "opportunistic", "starttls", "implicit"):
             src.error(("upstream", "tls"), "must be none, opportunistic, starttls or implicit")
@@ -534,7 +536,10 @@ def load_config(path: str | Path) -> Config:
             tls=tls_mode,
             verify=bool(c.get(um, "verify", ("upstream",), bool, True)),
             ca_file=ca_file,
+            pool=c.get(um, "pool", ("upstream",), int, 8),
         )
+        if not 0 <= upstream.pool <= 100:
+            src.error(("upstream", "pool"), "must be 0 to 100 (idle connections kept)")
     tls = None
     if data.get("tls") is not None:
         tm = c.mapping(data.get("tls"), ("tls",), {"cert", "key", "require"})

@@ -47,6 +47,7 @@ class Upstream:
     tls: str = "opportunistic"  # none | opportunistic (STARTTLS if offered) | starttls (required) | implicit
     verify: bool = True  # check the upstream's certificate and host name
     ca_file: str | None = None  # extra CA bundle for an internal CA
+    pool: int = 8  # idle connections kept for the next messages (0: a new connection per message)
 
 
 @dataclass(frozen=True)

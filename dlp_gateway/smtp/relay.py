@@ -30,6 +30,9 @@ class Relay(Protocol):
     async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
         """Return only once the message is accepted for every recipient; raise RelayError otherwise."""
 
+    async def close(self) -> None:
+        """Let go of any connections kept open; sends still running finish on their own."""
+
 
 async def observed(send: Awaitable[None]) -> None:
     """Count and time a delivery: dlp_relay_total{result} and dlp_relay_duration_seconds."""
@@ -44,16 +47,36 @@ async def observed(send: Awaitable[None]) -> None:
     metrics.RELAY.labels("delivered").inc()
 
 
+# Kept connections: an upstream closes an idle session after minutes (Postfix: smtpd_timeout 300 s);
+# one idle longer than PROBE_AFTER is asked NOOP before it carries a message, one idle longer than
+# MAX_IDLE is not used again, and none carries more than MAX_USES messages.
+PROBE_AFTER = 2.0
+MAX_IDLE = 60.0
+MAX_USES = 100
+
+
+@dataclass
+class _Kept:
+    client: aiosmtplib.SMTP
+    last_used: float
+    uses: int
+
+
 class SmtpRelay:
+    """Delivers through the upstream MTA, reusing up to `upstream.pool` idle connections: a new SMTP
+    session per message costs a TCP (and TLS) handshake, the banner, EHLO and QUIT."""
+
     def __init__(self, upstream: Upstream) -> None:
         self.upstream = upstream
+        self._idle: list[_Kept] = []
+        self._closed = False
 
     async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
         await observed(self._send(mail_from, rcpt_tos, data))
 
-    async def _send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
+    def _client(self) -> aiosmtplib.SMTP:
         up = self.upstream
-        client = aiosmtplib.SMTP(
+        return aiosmtplib.SMTP(
             hostname=up.host,
             port=up.port,
             timeout=up.timeout,
@@ -63,9 +86,42 @@ class SmtpRelay:
             validate_certs=up.verify,
             cert_bundle=up.ca_file,
         )
+
+    async def _kept(self) -> _Kept | None:
+        """An idle connection that still answers, or None."""
+        while self._idle:
+            kept = self._idle.pop()  # the most recently used: the likeliest to be alive
+            idle = time.monotonic() - kept.last_used
+            if kept.client.is_connected and idle <= MAX_IDLE:
+                if idle <= PROBE_AFTER:
+                    return kept
+                try:
+                    await kept.client.noop()
+                    return kept
+                except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                    pass
+            await _quit(kept.client)
+        return None
+
+    def _keep(self, kept: _Kept) -> bool:
+        kept.uses += 1
+        kept.last_used = time.monotonic()
+        if self._closed or kept.uses >= MAX_USES or len(self._idle) >= self.upstream.pool:
+            return False
+        self._idle.append(kept)
+        return True
+
+    async def _send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
+        kept = await self._kept()
+        if kept is None:
+            kept = _Kept(self._client(), time.monotonic(), 0)
+        client = kept.client
+        ok = False
         try:
-            await client.connect()
+            if not client.is_connected:
+                await client.connect()
             refused, _ = await client.sendmail(mail_from, list(rcpt_tos), data)
+            ok = True
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             raise RelayError(
@@ -78,17 +134,29 @@ class SmtpRelay:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise RelayError(f"upstream unreachable: {type(exc).__name__}", temporary=True) from exc
         finally:
-            if client.is_connected:
-                try:
-                    await client.quit()
-                except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                    client.close()
+            # A session that saw an error is not used again.
+            if not (ok and self._keep(kept)):
+                await _quit(client)
         if refused:
             # Some recipients accepted, some refused. Answering 4xx now would duplicate the mail to the
             # accepted ones, so the message counts as delivered; the refusal is logged (count only).
             log.warning(
                 json.dumps({"event": "upstream_partial_refusal", "refused": len(refused), "recipients": len(rcpt_tos)})
             )
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for kept in idle:
+            await _quit(kept.client)
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    if client.is_connected:
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            client.close()
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
@@ -102,6 +170,9 @@ class OutboxRelay:
 
     async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
         await observed(self._write(mail_from, rcpt_tos, data))
+
+    async def close(self) -> None:
+        """Nothing is kept open."""
 
     async def _write(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
         try:
@@ -133,6 +204,9 @@ class MemoryRelay:
         if self.fail is not None:
             raise self.fail
         self.sent.append((mail_from, tuple(rcpt_tos), data))
+
+    async def close(self) -> None:
+        """Nothing is kept open."""
 
 
 def relay_for(config: Config) -> Relay:

@@ -251,6 +251,7 @@ class Gateway:
         self.handler = GatewayHandler(Runtime(config, scanner, relay), store)
         self.server: asyncio.Server | None = None
         self.sessions: set[SMTP] = set()
+        self._closing: set[asyncio.Task[None]] = set()  # old relays letting go of their connections
         self.tls_context: ssl.SSLContext | None = None
         if config.tls is not None:
             self.tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -268,6 +269,11 @@ class Gateway:
         old, self.handler.runtime = self.handler.runtime, runtime
         if old.scanner is not runtime.scanner:
             old.scanner.close()  # its scans in flight still finish
+        if old.relay is not runtime.relay:
+            # Its kept upstream connections are closed (QUIT); deliveries in flight finish on theirs.
+            task = asyncio.get_running_loop().create_task(old.relay.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     @property
     def port(self) -> int:
@@ -326,6 +332,7 @@ class Gateway:
                 protocol.transport.close()
         await self.server.wait_closed()
         self.handler.runtime.scanner.close()
+        await self.handler.runtime.relay.close()
 
 
 class LimitedSMTP(SMTP):
