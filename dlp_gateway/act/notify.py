@@ -4,10 +4,11 @@ full policy number or name."""
 
 from __future__ import annotations
 
-import email.policy
+import base64
 import email.utils
+import re
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
 from pathlib import Path
 from string import Template
 
@@ -64,18 +65,30 @@ def _template(notices: Notices, name: str) -> Template:
 
 
 def _compose(template: Template, values: dict[str, str], sender: str, to: str, ref: str) -> bytes:
+    """The notice as MIME, written out directly: EmailMessage with the SMTP policy took 3 ms a notice,
+    more than scanning the message it is about."""
     text = template.safe_substitute(values)
     first, _, body = text.partition("\n")
-    msg = EmailMessage(policy=email.policy.SMTP)
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = first.removeprefix("Subject:").strip()
-    msg["Date"] = email.utils.formatdate(localtime=False)
-    msg["Message-ID"] = email.utils.make_msgid(domain=sender.rpartition("@")[2] or None)
-    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: never answered automatically, never looped
-    msg["X-DLP-Notice"] = ref
-    msg.set_content(body.lstrip("\n"), charset="utf-8")
-    return msg.as_bytes()
+    subject = Header(first.removeprefix("Subject:").strip(), "utf-8").encode(linesep="\r\n")
+    headers = {
+        "From": sender,
+        "To": to,
+        "Subject": subject,
+        "Date": email.utils.formatdate(localtime=False),
+        "Message-ID": email.utils.make_msgid(domain=sender.rpartition("@")[2] or None),
+        "Auto-Submitted": "auto-generated",  # RFC 3834: never answered automatically, never looped
+        "X-DLP-Notice": ref,
+        "MIME-Version": "1.0",
+        "Content-Type": 'text/plain; charset="utf-8"',
+        "Content-Transfer-Encoding": "base64",
+    }
+    # Addresses passed the SMTP adapter's control-character check; a line break would still forge a header.
+    head = "".join(f"{k}: {_LINE_BREAK.sub(' ', v) if k != 'Subject' else v}\r\n" for k, v in headers.items())
+    payload = base64.encodebytes(body.lstrip("\n").replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"))
+    return head.encode("ascii", "replace") + b"\r\n" + payload.replace(b"\n", b"\r\n")
+
+
+_LINE_BREAK = re.compile(r"[\r\n]+")
 
 
 def notices_for(report: Report, ref: str, notices: Notices, auto_submitted: bool = False) -> list[Notice]:
