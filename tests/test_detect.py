@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import regex
 
-from dlp_gateway.detect import dates, names
+from dlp_gateway.detect import dates, morph, names
 from dlp_gateway.detect.checkdigits import CHECK_DIGITS
 from dlp_gateway.detect.chunk import line_views
 from dlp_gateway.detect.insurers import MentionFinder
@@ -195,3 +195,20 @@ def test_insurer_check_digit_filters_pattern_matches() -> None:
 )
 def test_names_with_morphology(line: str, expected: list[tuple[str, bool]]) -> None:
     assert [(f.value, f.person) for f in names.find(line_views(line), 0)] == expected
+
+
+def test_the_honorific_after_a_labelled_name_does_not_wake_morphology(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real = morph.person_spans
+
+    def counting(line: str) -> list[morph.PersonSpan]:
+        calls.append(line)
+        return real(line)
+
+    monkeypatch.setattr(morph, "person_spans", counting)
+    row = "証券番号：8100000001　契約者名：山田 太郎 様　満期日：2025/01/01"
+    assert [f.value for f in names.find(line_views(row), 0)] == ["山田 太郎"]
+    assert calls == []  # a pasted list of 5,000 such rows ran the analyser 5,000 times
+    other = "契約者名：山田 太郎 様、ご紹介者は鈴木 一郎 様です"
+    assert [f.value for f in names.find(line_views(other), 0)] == ["山田 太郎", "鈴木 一郎"]
+    assert calls == [other]

@@ -75,6 +75,7 @@ _NOT_NAME_WORDS = regex.compile(
 # each customer word holds one. Most lines of a letter hold none, and skip the three searches.
 _HINT = re.compile("様|さま|さん|殿|氏|者|客|名|本人")
 _HONORIFIC_HINT = re.compile("様|さま|殿|さん|氏")
+_TRAILING_HONORIFIC = re.compile(r"[ \u3000]*(?:様|さま|殿|さん|氏)")
 
 
 def _blank(line: str, spans: list[tuple[int, int]]) -> str:
@@ -128,7 +129,10 @@ def _line_names(
         if name.replace(" ", "") in _NOT_NAMES or _NOT_NAME_WORDS.search(name) or MASKED.match(line, m.end() - base):
             continue  # also a name already masked by redaction: "契約者名：山田 **"
         s, e = m.start("name") - base, m.end("name") - base
-        taken.append((m.start() - base, m.end() - base))
+        # The honorific after a labelled name ("契約者名：山田 太郎 様") is part of its mention, not a
+        # sign of another person: it does not wake the morphological analyser for the rest.
+        after = _TRAILING_HONORIFIC.match(line, e)
+        taken.append((m.start() - base, after.end() if after else m.end() - base))
         out.append(Finding(DETECTOR, name, segment, line_no, s, e, confidence=0.8, label=m.group("label")))
     # Morphology only where a customer word or honorific remains outside the labelled names: a list
     # row "契約者名：山田 太郎　満期日：…" is already read, and analysing every row cost more than
