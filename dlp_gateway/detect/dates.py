@@ -36,16 +36,27 @@ def find(chunk: Chunk, segment: int) -> list[Finding]:
     if not chunk.has_digit:
         return []
     out: list[Finding] = []
+    seen: dict[str, str | None] = {}  # a list repeats its dates; nothing is kept past the chunk
     for m in DATE.finditer(_normalised(chunk), timeout=0.5):  # a timeout fails the scan closed
-        if m.group("era"):
-            ey = m.group("ey")
-            year = _ERA_BASE[m.group("era")] + (1 if ey == "元" else int(ey))
-        else:
-            year = int(m.group("y"))
-        try:
-            value = dt.date(year, int(m.group("m")), int(m.group("d"))).isoformat()
-        except ValueError:
+        text = m.group()
+        if text not in seen:
+            seen[text] = _iso(m)
+        value = seen[text]
+        if value is None:
             continue
         k, start = chunk.locate(m.start())
-        out.append(Finding(DETECTOR, value, segment, chunk.line_no(k), start, start + len(m.group()), confidence=0.9))
+        out.append(Finding(DETECTOR, value, segment, chunk.line_no(k), start, start + len(text), confidence=0.9))
     return out
+
+
+def _iso(m: regex.Match[str]) -> str | None:
+    """The date as ISO 8601, or None if there is no such day."""
+    if m.group("era"):
+        ey = m.group("ey")
+        year = _ERA_BASE[m.group("era")] + (1 if ey == "元" else int(ey))
+    else:
+        year = int(m.group("y"))
+    try:
+        return dt.date(year, int(m.group("m")), int(m.group("d"))).isoformat()
+    except ValueError:
+        return None
