@@ -90,7 +90,8 @@ class Chunk:
 
     @property
     def names(self) -> View:
-        """Name keys: NFKC, katakana, upper case, spaces between name characters removed."""
+        """Name keys as written: NFKC, upper case, spaces between name characters removed (hiragana
+        stay; the registry turns them into katakana per run it looks up)."""
         if self._names is None:
             self._names = self._view(name_view)
         return self._names

@@ -36,14 +36,9 @@ class RegistryFinder:
         self._no_name_runs: set[int] = set()
 
     def find(self, chunk: Chunk, segment: int) -> list[Finding]:
-        """Per line, as a line read alone would give them: numbers, then names."""
-        numbers, names = self._numbers(chunk, segment), self._names(chunk, segment)
-        if len(chunk.lines) == 1:
-            return numbers + names
-        by_line: dict[int, list[Finding]] = {}
-        for f in numbers + names:
-            by_line.setdefault(f.line, []).append(f)
-        return [f for line in sorted(by_line) for f in by_line[line]]
+        """The chunk's numbers in line order, then its names in line order (Detectors sorts them
+        into lines; within a line, numbers come before names as when a line is read alone)."""
+        return self._numbers(chunk, segment) + self._names(chunk, segment)
 
     def _numbers(self, chunk: Chunk, segment: int) -> list[Finding]:
         if not self.pmax or not chunk.has_digit:
