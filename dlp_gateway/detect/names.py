@@ -74,8 +74,8 @@ _NOT_NAME_WORDS = regex.compile(
 # Every pattern below needs one of these: a label holds 者 or 名, an honorific is one of them, and
 # each customer word holds one. Most lines of a letter hold none, and skip the three searches.
 _HINT = re.compile("様|さま|さん|殿|氏|者|客|名|本人")
-_HONORIFIC_HINT = re.compile("様|さま|殿|さん|氏")
-_TRAILING_HONORIFIC = re.compile(r"[ \u3000]*(?:様|さま|殿|さん|氏)")
+_HONORIFIC_HINT = re.compile("|".join(HONORIFICS))
+_TRAILING_HONORIFIC = re.compile(rf"[ \u3000]*(?:{'|'.join(HONORIFICS)})")
 
 
 def _blank(line: str, spans: list[tuple[int, int]]) -> str:

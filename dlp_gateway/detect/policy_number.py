@@ -143,8 +143,7 @@ class PolicyNumberFinder:
 
 
 # The alphanumeric end of a line and the start of the next (full-width and dashes included).
-_TAIL_RUN = r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ][0-9A-Za-z０-９Ａ-Ｚａ-ｚ\-‐‑‒–—―−－ｰ]*[-‐‑‒–—―−－ｰ]?"
-_TAIL = regex.compile(_TAIL_RUN + r"\s*$")
+_TAIL = regex.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ][0-9A-Za-z０-９Ａ-Ｚａ-ｚ\-‐‑‒–—―−－ｰ]*[-‐‑‒–—―−－ｰ]?\s*$")
 _HEAD = regex.compile(r"\s*[0-9０-９][0-9A-Za-z０-９Ａ-Ｚａ-ｚ\-‐‑‒–—―−－ｰ]*")
 # Lines whose last visible character could end a _TAIL: a superset, searched in linear time (the
 # whole _TAIL pattern retries every start inside a long alphanumeric run).
