@@ -54,19 +54,30 @@ class Chunk:
 
     def _view(self, per_line: Callable[[str], View]) -> View:
         """The view of the whole text when it is NFKC-normalised already (every line is then read as
-        it would be alone), else each line's view joined by newlines."""
-        if unicodedata.is_normalized("NFKC", map_separators(self.text)):
+        it would be alone). Otherwise consecutive normalised lines are still read together, and
+        each line that is not is read alone (a letter with a few full-width colons would otherwise
+        pay for 800 separate lines)."""
+        mapped = map_separators(self.text)
+        if unicodedata.is_normalized("NFKC", mapped):
             return per_line(self.text)  # no character maps across a newline
         texts: list[str] = []
         index: list[int] = []
-        for line, start in zip(self.lines, self.starts, strict=True):
-            view, line_index = per_line(line)
+        flags = [unicodedata.is_normalized("NFKC", m) for m in mapped.split("\n")]
+        k, n = 0, len(self.lines)
+        while k < n:
+            j = k + 1
+            if flags[k]:
+                while j < n and flags[j]:
+                    j += 1
+            start = self.starts[k]
+            view, piece_index = per_line("\n".join(self.lines[k:j]))
             texts.append(view)
-            if isinstance(line_index, range):  # the line maps one to one
-                index.extend(range(start, start + len(line_index)))
+            if isinstance(piece_index, range):  # the piece maps one to one
+                index.extend(range(start, start + len(piece_index)))
             else:
-                index.extend(start + i for i in line_index)
-            index.append(start + len(line))  # the newline
+                index.extend(start + i for i in piece_index)
+            index.append(self.starts[j - 1] + len(self.lines[j - 1]))  # the newline
+            k = j
         return "\n".join(texts), index[:-1]
 
     @property

@@ -9,7 +9,6 @@ name characters, every substring whose length fits the registry's names.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from zlib import crc32
 
 import regex
@@ -70,22 +69,43 @@ class RegistryFinder:
         if not self.nmax or not NAME_RUN.search(chunk.text):
             return []
         view, index = chunk.names
-        out: list[Finding] = []
-        for run in _NAME_RUNS.finditer(view):  # a name has two characters at least
-            key = hash(run.group())  # a salted 64-bit hash: no mail text is kept between messages
+        # Each distinct run of name characters is looked at once (a mail repeats its runs: column
+        # labels, insurer and product names in every row of a list, set phrases in letters), and
+        # only runs holding a name are walked again for their places.
+        hits: dict[str, list[tuple[int, int, int]]] = {}
+        for text in set(_NAME_RUNS.findall(view)):  # a name has two characters at least
+            key = hash(text)  # a salted 64-bit hash: no mail text is kept between messages
             if key in self._no_name_runs:
                 continue
-            found = len(out)
-            # Hiragana become katakana here, per run not yet seen, rather than over the whole text
-            # (one character for one: the index is unchanged).
-            text = kana_to_katakana(run.group())
-            self._names_in_run(text, index, run.start(), chunk, segment, out)
-            if len(out) == found:
-                # Runs without a name repeat (column labels, insurer and product names in every row
-                # of a list, set phrases in letters); runs holding a name are not kept.
-                if len(self._no_name_runs) >= _PREFIX_MEMO:
-                    self._no_name_runs.clear()
-                self._no_name_runs.add(key)
+            # Hiragana become katakana here, per run, rather than over the whole text (one
+            # character for one: offsets are unchanged).
+            found = self._names_in_run(kana_to_katakana(text))
+            if found:
+                hits[text] = found  # runs holding a name are not remembered
+                continue
+            if len(self._no_name_runs) >= _PREFIX_MEMO:
+                self._no_name_runs.clear()
+            self._no_name_runs.add(key)
+        out: list[Finding] = []
+        if not hits:
+            return out
+        for run in _NAME_RUNS.finditer(view):
+            for i, length, mask in hits.get(run.group(), ()):
+                s, e = index[run.start() + i], index[run.start() + i + length - 1] + 1
+                k, local = chunk.locate(s)
+                out.append(
+                    Finding(
+                        DETECTOR_NAME,
+                        display_name(chunk.text[s:e]),
+                        segment,
+                        chunk.line_no(k),
+                        local,
+                        local + e - s,
+                        confidence=0.9,
+                        label="registry",
+                        registry=tuple(sorted(self.registry.holders(mask))),
+                    )
+                )
         return out
 
     def _starts(self, view: str, start: int, end: int) -> list[int] | range:
@@ -107,43 +127,24 @@ class RegistryFinder:
                 seen[pair] = bool(bloom[bit >> 3] >> (bit & 7) & 1)
         return [i for i, pair in zip(range(start, end), pairs, strict=True) if seen[pair]]
 
-    def _names_in_run(
-        self, run: str, index: Sequence[int], base: int, chunk: Chunk, segment: int, out: list[Finding]
-    ) -> None:
-        """Registered names in one run of name characters, which starts at `base` in the view."""
+    def _names_in_run(self, run: str) -> list[tuple[int, int, int]]:
+        """Registered names in one run of name characters: (offset, length, holders' mask) each."""
         # The Bloom test is inlined: it runs for every candidate span and dominates the cost.
         bloom, seed, bits = self.registry.name_bloom, self.registry.bloom_seed, BLOOM_BITS - 1
-        view, start, end = run, 0, len(run)
-        taken_to = start  # after a hit, the next name starts after it
-        for i in self._starts(view, start, end):
+        end = len(run)
+        out: list[tuple[int, int, int]] = []
+        taken_to = 0  # after a hit, the next name starts after it
+        for i in self._starts(run, 0, end):
             if i < taken_to:
                 continue
-            hit = None
             for length in range(min(self.nmax, end - i), self.nmin - 1, -1):  # longest first
-                key = view[i : i + length]
+                key = run[i : i + length]
                 bit = crc32(key.encode(), seed) & bits
                 if not bloom[bit >> 3] >> (bit & 7) & 1:
                     continue
                 mask = self.registry.name_mask(self.registry.digest("n", key))
                 if mask:
-                    hit = (length, mask)
+                    out.append((i, length, mask))
+                    taken_to = i + length
                     break
-            if hit is None:
-                continue
-            length, mask = hit
-            s, e = index[base + i], index[base + i + length - 1] + 1
-            k, local = chunk.locate(s)
-            out.append(
-                Finding(
-                    DETECTOR_NAME,
-                    display_name(chunk.text[s:e]),
-                    segment,
-                    chunk.line_no(k),
-                    local,
-                    local + e - s,
-                    confidence=0.9,
-                    label="registry",
-                    registry=tuple(sorted(self.registry.holders(mask))),
-                )
-            )
-            taken_to = i + length
+        return out
