@@ -9,6 +9,7 @@ import pytest
 from dlp_gateway.correlate import correlate
 from dlp_gateway.detect.detectors import detect_all
 from dlp_gateway.detect.letter import correspondent_lines
+from dlp_gateway.extract.table import table_segment
 from dlp_gateway.model import Record, Segment
 from dlp_gateway.registry import EMPTY_REGISTRY, Registry, RegistryIndex
 from tests.helpers import example_config
@@ -152,3 +153,19 @@ def test_greeting_and_signature_name_correspondents_not_customers() -> None:
 )
 def test_correspondent_lines(lines: tuple[str, ...], expected: set[int]) -> None:
     assert correspondent_lines(lines) == expected
+
+
+def test_list_columns_next_to_a_policy_number_are_not_read_as_its_unit() -> None:
+    # 名前 (the commonest name header) after a policy number column once read as "8100000001 名"
+    # (a counter), and the whole list passed without a record.
+    rows = [
+        ["証券番号", "名前", "件名", "引受保険会社"],
+        ["8100000001", "山田 太郎", "更改", "東京海上日動"],
+        ["30000000001", "鈴木 一郎", "新規", "損保ジャパン"],
+    ]
+    segs = (table_segment("attachment[0]:list.xlsx!一覧", ((r, []) for r in rows)),)
+    got = correlate(segs, detect_all(segs, CONFIG), EMPTY_REGISTRY)
+    assert brief(got) == [
+        ("8100000001", "山田 太郎", "tokio", "explicit"),
+        ("30000000001", "鈴木 一郎", "sompo", "explicit"),
+    ]

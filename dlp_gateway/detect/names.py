@@ -48,6 +48,8 @@ FIELD_LABELS = (
     "お客さま名",
     "顧客名",
     "氏名",
+    "お名前",
+    "名前",
 )
 HONORIFICS = ("様", "さま", "殿", "さん", "氏")
 # A separator is required after the label: "契約者名" must not read as label "契約者" + name "名".
@@ -66,6 +68,12 @@ PERSON_CONTEXT = regex.compile(r"様|さま|さん|殿|氏|契約者|被保険�
 # Words a label may be followed by that are not names ("氏名欄", "契約者本人"), and the column
 # headers of a list ("契約者名	満期日	引受保険会社").
 _NOT_NAMES = frozenset({"本人", "欄", "各位", "一覧", "情報", "変更", "様"})
+# The column after a name label in a list's header row ("氏名<TAB>フリガナ<TAB>性別"), matched as a
+# whole word only, so a name that merely contains one (タカナシ, 区分山) still counts.
+_COLUMN_WORD = regex.compile(
+    "フリガナ|ふりがな|カナ|かな|性別|年齢|続柄|備考|区分|件名|種別|摘要|内容|状況|状態|所属|部署"
+    "|役職|職業|金額|期間|等級|用途|車名|連絡先|メール|続き|敬称|属性|分類|地域|店舗|支店|営業所"
+)
 _NOT_NAME_WORDS = regex.compile(
     r"満期|証券|番号|保険|契約|会社|住所|電話|日付|引受|代理店|担当|種目|氏名|生年月日|一覧|御中|各位|皆|客"
 )
@@ -126,7 +134,10 @@ def _line_names(
     taken: list[tuple[int, int]] = []
     for m in labelled:
         name = _clean(m.group("name"))
-        if name.replace(" ", "") in _NOT_NAMES or _NOT_NAME_WORDS.search(name) or MASKED.match(line, m.end() - base):
+        key = name.replace(" ", "")
+        if key in _NOT_NAMES or _COLUMN_WORD.fullmatch(key) or _NOT_NAME_WORDS.search(name):
+            continue
+        if MASKED.match(line, m.end() - base):
             continue  # also a name already masked by redaction: "契約者名：山田 **"
         s, e = m.start("name") - base, m.end("name") - base
         # The honorific after a labelled name ("契約者名：山田 太郎 様") is part of its mention, not a

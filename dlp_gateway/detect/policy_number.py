@@ -30,7 +30,13 @@ NOT_A_POLICY_BEFORE = regex.compile(
     r"お?問い?合わせ番号|会員番号|口座番号|振込|金額|¥|￥|\$|No\.?\s*\d*\s*-)[\s:：.#＃]*$",
     regex.IGNORECASE,
 )
-NOT_A_POLICY_AFTER = regex.compile(r"^\s*(?:円|万円|千円|株|件|名|人|歳|%|％)")
+# The unit stays in the number's own cell (a tab ends it: "証券番号:8123456789<TAB>名前:…" is a
+# policy number and a name column, not "8123456789 名") and does not begin a word: 名義, 名前,
+# 株式会社, 件名 and 人数 after a number are the next words of a sentence or row, not counters.
+NOT_A_POLICY_AFTER = regex.compile(
+    r"^[^\S\t\n]*(?:円|万円|千円|株(?![式主])|件(?!名)|名(?![前義称簿字刺])|人(?![数名])|歳|%|％)"
+)
+AFTER_WINDOW = 8  # characters after a number that NOT_A_POLICY_AFTER looks at
 PHONE = regex.compile(r"^[(（]?0\d{1,4}[)）]?[-‐‑−ー－ ]?\d{1,4}[-‐‑−ー－ ]\d{3,4}$")
 
 
@@ -42,7 +48,8 @@ def _looks_like_date(value: str) -> bool:
 
 def is_lookalike(line: str, start: int, end: int, value: str, context: bool) -> bool:
     """A phone, postal code, date, amount, stock code or invoice number that fits a pattern."""
-    if NOT_A_POLICY_BEFORE.search(line[max(0, start - 12) : start]) or NOT_A_POLICY_AFTER.match(line[end : end + 4]):
+    before, after = line[max(0, start - 12) : start], line[end : end + AFTER_WINDOW]
+    if NOT_A_POLICY_BEFORE.search(before) or NOT_A_POLICY_AFTER.match(after):
         return True
     if context:
         return False  # 証券番号 beside it: a policy number written like a phone number is still one
