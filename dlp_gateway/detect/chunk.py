@@ -21,6 +21,8 @@ MAX_CHARS = 65_536  # per chunk: a pattern's timeout stays meaningful, memory st
 MAX_LINES = 2_000
 
 View = tuple[str, Sequence[int]]  # normalised text, index[i] = offset in Chunk.text of character i
+# (text, base) → its view, each offset plus base
+PerLine = Callable[[str, int], View]
 
 
 class Chunk:
@@ -52,14 +54,14 @@ class Chunk:
     def line_no(self, k: int) -> int:
         return self.first + k
 
-    def _view(self, per_line: Callable[[str], View]) -> View:
+    def _view(self, per_line: PerLine) -> View:
         """The view of the whole text when it is NFKC-normalised already (every line is then read as
         it would be alone). Otherwise consecutive normalised lines are still read together, and
         each line that is not is read alone (a letter with a few full-width colons would otherwise
         pay for 800 separate lines)."""
         mapped = map_separators(self.text)
         if unicodedata.is_normalized("NFKC", mapped):
-            return per_line(self.text)  # no character maps across a newline
+            return per_line(self.text, 0)  # no character maps across a newline
         texts: list[str] = []
         index: list[int] = []
         flags = [unicodedata.is_normalized("NFKC", m) for m in mapped.split("\n")]
@@ -69,13 +71,9 @@ class Chunk:
             if flags[k]:
                 while j < n and flags[j]:
                     j += 1
-            start = self.starts[k]
-            view, piece_index = per_line("\n".join(self.lines[k:j]))
+            view, piece_index = per_line("\n".join(self.lines[k:j]), self.starts[k])
             texts.append(view)
-            if isinstance(piece_index, range):  # the piece maps one to one
-                index.extend(range(start, start + len(piece_index)))
-            else:
-                index.extend(start + i for i in piece_index)
+            index.extend(piece_index)
             index.append(self.starts[j - 1] + len(self.lines[j - 1]))  # the newline
             k = j
         return "\n".join(texts), index[:-1]

@@ -29,13 +29,13 @@ def map_separators(text: str) -> str:
     return text
 
 
-def nfkc_upper_map(text: str) -> tuple[str, Sequence[int]]:
-    """NFKC + upper-case, with index[i] = offset in `text` of output character i."""
+def nfkc_upper_map(text: str, base: int = 0) -> tuple[str, Sequence[int]]:
+    """NFKC + upper-case, with index[i] = base + offset in `text` of output character i."""
     mapped = map_separators(text)
     norm = unicodedata.normalize("NFKC", mapped)
     if len(norm) == len(text) and len(upper := norm.upper()) == len(text):
         # Fast path: no character expanded or merged (the common case), so offsets are unchanged.
-        return upper, range(len(text))
+        return upper, range(base, base + len(text))
     chars: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):
@@ -47,7 +47,7 @@ def nfkc_upper_map(text: str) -> tuple[str, Sequence[int]]:
             norm = unicodedata.normalize("NFKC", ch).upper()
         for c in norm:
             chars.append(c)
-            index.append(i)
+            index.append(base + i)
     return "".join(chars), index
 
 
@@ -137,16 +137,16 @@ _NAME_CLASS = _NAME_CHARS + "\uff66-\uff9f"  # and half-width katakana, before N
 _SPACE_IN_NAME = regex.compile(rf"(?<=[{_NAME_CLASS}])[ \u3000\t\u00a0]+(?=[{_NAME_CLASS}])")
 
 
-def name_view(line: str) -> tuple[str, Sequence[int]]:
+def name_view(line: str, base: int = 0) -> tuple[str, Sequence[int]]:
     """The line as name keys are written, hiragana left as they are (kana_to_katakana maps one
-    character to one: the registry converts the runs it looks names up in), with index[i] = offset
-    in `line` of character i."""
+    character to one: the registry converts the runs it looks names up in), with index[i] = base +
+    offset in `line` of character i."""
     norm = unicodedata.normalize("NFKC", line)
     if len(norm) == len(line):  # the common case: one character in, one out
         text = norm.upper()
         if len(text) == len(line):
             gaps = [m.span() for m in _SPACE_IN_NAME.finditer(line)]
-            return cut_spans(text, range(len(line)), gaps)
+            return cut_spans(text, range(base, base + len(line)), gaps)
     chars: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(line):
@@ -154,5 +154,5 @@ def name_view(line: str) -> tuple[str, Sequence[int]]:
             continue
         for c in unicodedata.normalize("NFKC", ch).upper():
             chars.append(c)
-            index.append(i)
+            index.append(base + i)
     return "".join(chars), index

@@ -20,7 +20,6 @@ from dlp_gateway.registry.index import BLOOM_BITS, PREFIX, RegistryIndex
 
 DETECTOR_NUMBER = "policy_number"
 DETECTOR_NAME = "name"
-_RUN = regex.compile(r"[0-9A-Z]+")
 _NAME_RUNS = re.compile(NAME_RUN.pattern[:-1] + "{2,}")
 MAX_NAME_KEY = 12
 _PREFIX_MEMO = 200_000  # pairs remembered (a few MB at most)
@@ -33,6 +32,9 @@ class RegistryFinder:
         self.nmin, self.nmax = max(nmin, 2), min(nmax, MAX_NAME_KEY)
         self._prefix_seen: dict[str, bool] = {}
         self._no_name_runs: set[int] = set()
+        # Whole alphanumeric runs of a registered number's length: the engine skips the rest (a
+        # wide list row holds a dozen runs of other lengths: dates, phones, postcodes, amounts).
+        self._runs = regex.compile(rf"(?<![0-9A-Z])[0-9A-Z]{{{max(self.pmin, 1)},{max(self.pmax, 1)}}}(?![0-9A-Z])")
 
     def find(self, chunk: Chunk, segment: int) -> list[Finding]:
         """The chunk's numbers in line order, then its names in line order (Detectors sorts them
@@ -43,11 +45,14 @@ class RegistryFinder:
         if not self.pmax or not chunk.has_digit:
             return []
         out: dict[int, dict[tuple[int, int], Finding]] = {}
+        looked_up: dict[str, str | None] = {}  # the two views repeat most runs
         for view, index in chunk.number_views():
-            for m in _RUN.finditer(view):
-                if not self.pmin <= len(m.group()) <= self.pmax:
-                    continue
-                insurer = self.registry.policy_insurer(self.registry.digest("p", m.group()))
+            for m in self._runs.finditer(view):
+                run = m.group()
+                if run in looked_up:
+                    insurer = looked_up[run]
+                else:
+                    insurer = looked_up[run] = self.registry.policy_insurer(self.registry.digest("p", run))
                 if insurer is None:
                     continue
                 k, start = chunk.locate(index[m.start()])
@@ -56,7 +61,7 @@ class RegistryFinder:
                 if not any(s < span[1] and span[0] < e for s, e in line_out):
                     line_out[span] = Finding(
                         DETECTOR_NUMBER,
-                        m.group(),
+                        run,
                         segment,
                         chunk.line_no(k),
                         *span,
