@@ -42,31 +42,34 @@ class Message:
         return [v for n, v in self.headers if n.lower() == lname]
 
 
+CELL_SEPARATOR = "\t"  # between the cells of a table line
+
+
 @dataclass(frozen=True)
 class Segment:
     """Text with provenance. `lines` keeps line structure so findings can say where they sit.
 
     A table (spreadsheet, CSV, HTML or PDF table) is one segment whose lines are its rows, each
     cell written as `header:value` so the detectors read a row's columns together. `refs` says
-    where each line came from: per line, (offset in the line, location suffix) pairs such as
-    (0, "!B3"), (12, "!C3") for cells, or (0, ":line 14"). Without refs a line is ":line N".
+    where each line came from: per line, the location suffix of each cell written on it, in order
+    ("!B3", "!C3"), or one suffix for the whole line (":line 14"). Cells are separated by a tab,
+    which no cell holds. Without refs a line is ":line N".
     """
 
     location: str
     lines: tuple[str, ...]
     kind: str = "text"  # "text" | "header" | "table"
-    refs: tuple[tuple[tuple[int, str], ...], ...] = ()
+    refs: tuple[tuple[str, ...], ...] = ()
 
     def where(self, line: int, offset: int = 0) -> str:
         if self.kind == "header":
             return self.location
         if not self.refs or line >= len(self.refs) or not self.refs[line]:
             return f"{self.location}:line {line + 1}"
-        suffix = self.refs[line][0][1]
-        for start, ref in self.refs[line]:
-            if start <= offset:
-                suffix = ref
-        return self.location + suffix
+        cells = self.refs[line]
+        if len(cells) == 1:
+            return self.location + cells[0]
+        return self.location + cells[min(self.lines[line].count(CELL_SEPARATOR, 0, offset), len(cells) - 1)]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dlp_gateway.config import load_config
 from dlp_gateway.errors import ConfigError
 from dlp_gateway.extract.budget import ExtractLimits
 from dlp_gateway.extract.dispatch import extract
-from dlp_gateway.extract.table import _clean_row
+from dlp_gateway.extract.table import _clean_row, table_segment
 from dlp_gateway.model import Envelope, Segment, Unscannable
 from dlp_gateway.parse.mime import MimeLimits, parse_message
 from dlp_gateway.pipeline import Pipeline, envelope_from_headers
@@ -76,6 +76,31 @@ def test_csv_cp932_with_rfc2231_japanese_name() -> None:
 def test_csv_utf8_bom_and_tsv(encoding: str, delimiter: str) -> None:
     raw = attach(OCTET, 'attachment; filename="list.tsv"', fx.csv_bytes(encoding, delimiter))
     assert {(n, m, u) for n, m, u, _ in records(raw)} == ROW_RECORDS
+
+
+def test_a_record_in_a_later_csv_column_keeps_its_line() -> None:
+    # A CSV row has one reference for all its cells; a name-only record anchored in the second
+    # column once lost it ("…list.csv" instead of "…list.csv:line 3").
+    data = "満期日,契約者名\r\n2024/10/01,山田 太郎\r\n2024/10/02,伊藤 健一\r\n".encode("cp932")
+    raw = attach("text/csv; charset=Shift_JIS", 'attachment; filename="list.csv"', data)
+    assert [(m, where) for _, m, _, where in records(raw)] == [
+        ("山田 太郎", "attachment[0]:list.csv:line 2"),
+        ("伊藤 健一", "attachment[0]:list.csv:line 3"),
+    ]
+
+
+def test_cell_refs_follow_the_cell_a_record_is_anchored_in() -> None:
+    rows = [
+        ["", "証券番号", "", "契約者名"],
+        ["x", "8100000001", "", "山田 太郎"],
+        ["", "", "", ""],
+        ["", "", "", "伊藤 健一"],
+    ]
+    seg = table_segment("s", ((r, [f"!{c}{n}" for c in "ABCD"]) for n, r in enumerate(rows, start=1)))
+    assert seg.lines[1] == "x\t証券番号:8100000001\t契約者名:山田 太郎"
+    assert [seg.where(1, o) for o in (0, 2, len("x\t証券番号:8100000001\t"))] == ["s!A2", "s!B2", "s!D2"]
+    assert seg.where(2) == "s!A3"  # an empty row keeps its first reference
+    assert seg.where(3, 0) == "s!D4"
 
 
 def test_xlsx_sent_as_octet_stream_with_rfc2047_name_every_sheet_and_cell_refs() -> None:

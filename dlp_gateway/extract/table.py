@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import regex
 
-from dlp_gateway.model import Segment
+from dlp_gateway.model import CELL_SEPARATOR, Segment
 
 HEADER_WORD = regex.compile(
     r"証券|番号|契約者|契約|氏名|名前|お客|顧客|被保険者|満期|保険会社|引受|種目|保険種類|フリガナ|ｶﾅ|カナ|"
@@ -21,7 +21,7 @@ HEADER_WORD = regex.compile(
     regex.IGNORECASE,
 )
 _DIGITS = regex.compile(r"\d{4}")
-SEP = "\t"
+SEP = CELL_SEPARATOR
 
 
 def is_header(cells: Sequence[str]) -> bool:
@@ -46,32 +46,30 @@ def _clean_row(cells: Sequence[str]) -> list[str]:
 
 
 def table_segment(location: str, rows: Iterable[tuple[Sequence[str], Sequence[str]]]) -> Segment:
-    """`rows` yields (cells, refs): cell texts and each cell's location suffix (e.g. "!B3")."""
+    """`rows` yields (cells, refs): cell texts and each cell's location suffix (e.g. "!B3"), or one
+    suffix for the whole row (":line 7")."""
     lines: list[str] = []
-    refs: list[tuple[tuple[int, str], ...]] = []
+    refs: list[tuple[str, ...]] = []
     # Each header with an ASCII colon: a full-width one is not NFKC-stable, and every detector
     # would pay for normalising each row.
     prefixes: list[str] = []
     for cells, cell_refs in rows:
         values = _clean_row(cells)
-        labels: Sequence[str] = prefixes
-        if is_header(values):
-            prefixes, labels = [f"{h}:" if h else "" for h in values], ()
-        elif not any(values):
+        kept = [i for i, value in enumerate(values) if value]
+        if not kept:
             lines.append("")
-            refs.append(((0, cell_refs[0] if cell_refs else ""),))
+            refs.append((cell_refs[0] if cell_refs else "",))
             continue
-        parts: list[str] = []
-        line_refs: list[tuple[int, str]] = []
-        offset = 0
-        n_labels, n_refs = len(labels), len(cell_refs)
-        for i, value in enumerate(values):
-            if not value:
-                continue
-            text = labels[i] + value if i < n_labels else value
-            line_refs.append((offset, cell_refs[i] if i < n_refs else ""))
-            parts.append(text)
-            offset += len(text) + 1
+        parts = [values[i] for i in kept]
+        if is_header(parts):
+            prefixes = [f"{h}:" if h else "" for h in values]
+        elif kept[-1] < len(prefixes):  # most rows: every filled cell under a header
+            parts = [prefixes[i] + values[i] for i in kept]
+        elif prefixes:
+            parts = [prefixes[i] + values[i] if i < len(prefixes) else values[i] for i in kept]
         lines.append(SEP.join(parts))
-        refs.append(tuple(line_refs))
+        if len(cell_refs) > 1:
+            refs.append(tuple([cell_refs[i] if i < len(cell_refs) else "" for i in kept]))
+        else:
+            refs.append(tuple(cell_refs))
     return Segment(location, tuple(lines), kind="table", refs=tuple(refs))
