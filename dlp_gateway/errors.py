@@ -36,6 +36,11 @@ class NotFoundError(DlpError):
     """A quarantined message with that reference does not exist."""
 
 
+class ScanTimeoutError(DlpError):
+    """The scan ran past its deadline. The SMTP side has already given up on it (on_error), so the
+    scan stops rather than keep a worker from the next message."""
+
+
 class LimitExceededError(DlpError):
     """Reading content stopped at a configured limit; the text is the Unscannable reason.
 

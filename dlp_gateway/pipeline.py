@@ -1,8 +1,10 @@
-"""bytes + envelope → Report. Pure: no sockets, no files, no clock; safe to run in a worker thread."""
+"""bytes + envelope → Report. Pure: no sockets, no files, and no clock but the deadline a scan may be
+given; safe to run in a worker thread or process."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import Counter
 from email.utils import getaddresses
 
@@ -27,9 +29,11 @@ class Pipeline:
         self.parties = PartyClassifier(config)
         self.detectors = Detectors(config, registry)
 
-    def scan(self, raw: bytes, envelope: Envelope) -> Report:
-        message, segments, unscannable = self.read_message(raw)
-        findings = self.detectors.segments(segments)
+    def scan(self, raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
+        """The report; past `deadline` (time.monotonic()) reading and detection stop with
+        ScanTimeoutError, so a scan the SMTP side has given up on does not keep its worker."""
+        message, segments, unscannable = self.read_message(raw, deadline)
+        findings = self.detectors.segments(segments, deadline)
         records = correlate(segments, findings, self.registry)
         facts = Facts(has_attachment=any(p.location.startswith("attachment") for p in message.parts))
         decision = decide(envelope, records, unscannable, self.config, self.parties, facts)
@@ -52,13 +56,15 @@ class Pipeline:
     def records(self, segments: tuple[Segment, ...]) -> list[Record]:
         return correlate(segments, self.detectors.segments(segments), self.registry)
 
-    def read_message(self, raw: bytes) -> tuple[Message, tuple[Segment, ...], tuple[Unscannable, ...]]:
+    def read_message(
+        self, raw: bytes, deadline: float = math.inf
+    ) -> tuple[Message, tuple[Segment, ...], tuple[Unscannable, ...]]:
         """parse + extract under the configured limits."""
         limits = self.config.limits
         if len(raw) > limits.max_message_size:
             return Message((), "", ()), (), (Unscannable("message", f"larger than {limits.max_message_size} bytes"),)
         message, problems = parse_message(raw, limits.mime)
-        segments, unreadable = extract(message, limits.extract, limits.mime)
+        segments, unreadable = extract(message, limits.extract, limits.mime, deadline)
         return message, segments, problems + unreadable
 
     def read(self, raw: bytes) -> tuple[tuple[Segment, ...], tuple[Unscannable, ...]]:

@@ -36,7 +36,9 @@ _WARM_UP = (
 
 
 class Scanner(Protocol):
-    async def scan(self, raw: bytes, envelope: Envelope) -> Report: ...
+    async def scan(self, raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
+        """The report. `deadline` (time.monotonic()) is when the caller stops waiting: the scan
+        itself stops there too (ScanTimeoutError) instead of running on unseen."""
 
     def close(self) -> None:
         """Take no new scans; scans already submitted still finish."""
@@ -47,8 +49,9 @@ class ThreadScanner:
         self.pipeline = pipeline
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="dlp-scan")
 
-    async def scan(self, raw: bytes, envelope: Envelope) -> Report:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, self.pipeline.scan, raw, envelope)
+    async def scan(self, raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self.pipeline.scan, raw, envelope, deadline)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
@@ -68,9 +71,10 @@ def _start_worker(config: Config) -> None:
     _WORKER = Pipeline(config, registry_for(config, quiet=True))
 
 
-def _scan_in_worker(raw: bytes, envelope: Envelope) -> Report:
+def _scan_in_worker(raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
+    # time.monotonic() is CLOCK_MONOTONIC, one clock for every process of the machine (Linux).
     assert _WORKER is not None
-    return _WORKER.scan(raw, envelope)
+    return _WORKER.scan(raw, envelope, deadline)
 
 
 def _warm_worker() -> int:
@@ -119,10 +123,10 @@ class ProcessScanner:
             pids.update(await asyncio.gather(*warmed))
         return sorted(pids)
 
-    async def scan(self, raw: bytes, envelope: Envelope) -> Report:
+    async def scan(self, raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
         pool = self._pool
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, _scan_in_worker, raw, envelope)
+            return await asyncio.get_running_loop().run_in_executor(pool, _scan_in_worker, raw, envelope, deadline)
         except BrokenProcessPool:
             # A worker died (a parser crashed on hostile input, the OOM killer): this message follows
             # on_error like any failed scan, and the next one gets fresh workers.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import math
 import socket
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -219,7 +220,7 @@ async def test_quarantine_store_down_gives_451(rig: Rig, tmp_path: Path) -> None
 
 
 class ExplodingPipeline(Pipeline):
-    def scan(self, raw: bytes, envelope: Envelope) -> Report:
+    def scan(self, raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
         raise RuntimeError("parser bug")
 
 

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import ipaddress
 import json
+import math
 import re
 import time
 from collections.abc import AsyncIterator
@@ -136,9 +137,9 @@ async def test_recipient_message_rate_and_session_limits(tmp_path: Path, sink: S
 
 
 class SlowPipeline(Pipeline):
-    def scan(self, raw: bytes, envelope: Envelope) -> Report:
+    def scan(self, raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
         time.sleep(0.7)
-        return super().scan(raw, envelope)
+        return super().scan(raw, envelope, deadline)
 
 
 async def test_sigterm_style_stop_lets_the_message_in_flight_finish(tmp_path: Path, sink: Sink) -> None:

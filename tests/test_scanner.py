@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dlp_gateway.config.schema import Upstream
+from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.model import Envelope
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.sqlite import SqliteStore
@@ -19,9 +22,14 @@ from dlp_gateway.quarantine.store import list_messages
 from dlp_gateway.scanner import ProcessScanner, default_workers
 from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
+from tests import fixtures as fx
 from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, TOKIO, TOKIO_LIST, Sink, example_config, make_message
 from tests.test_e2e_smtp import submit
 
+# A month-end list pasted into the body: seconds of detection.
+BIG = make_message(
+    "\n".join(f"証券番号：81{i:08d}　契約者名：山田 太郎 様" for i in range(30_000)), to=(BRANCH_A, SOMPO)
+)
 SEED = make_message(TOKIO_LIST, to=(BRANCH_A,), cc=(SOMPO, TOKIO))
 ENVELOPE = Envelope(HEAD_OFFICE, (BRANCH_A, SOMPO, TOKIO))
 
@@ -83,3 +91,49 @@ def test_default_workers_honour_a_container_cpu_limit(tmp_path: Path, cpu_max: s
     cores = len(os.sched_getaffinity(0))
     assert default_workers(tmp_path / "cpu.max") == (cores if limit is None else min(cores, limit))
     assert default_workers(tmp_path / "missing") == cores
+
+
+async def test_a_scan_past_its_deadline_stops_in_the_worker(scanner: ProcessScanner) -> None:
+    # The SMTP side stops waiting at limits.scan_timeout; a process pool cannot cancel a running
+    # job, so the worker must stop by itself or stay busy, unseen, while mail queues for it.
+    await scanner.start()
+    started = time.monotonic()
+    whole = await scanner.scan(BIG, ENVELOPE)
+    whole_seconds = time.monotonic() - started
+    assert len(whole.records) == 30_000
+    started = time.monotonic()
+    with pytest.raises(ScanTimeoutError):
+        await scanner.scan(BIG, ENVELOPE, time.monotonic() + 0.2)
+    assert time.monotonic() - started < whole_seconds / 2
+    with pytest.raises(ScanTimeoutError):  # one that waited past its deadline does not start at all
+        await scanner.scan(SEED, ENVELOPE, time.monotonic() - 1)
+    assert (await scanner.scan(SEED, ENVELOPE)).records  # and the workers go on with the next
+
+
+def test_reading_past_the_deadline_is_a_timeout_not_an_unscannable_part() -> None:
+    xlsx = fx.multipart(
+        "添付します。", [("application/octet-stream", 'attachment; filename="l.xlsx"', fx.xlsx_bytes())]
+    )
+    pipeline = Pipeline(example_config(notices=None))
+    assert pipeline.scan(xlsx, ENVELOPE).records
+    with pytest.raises(ScanTimeoutError):
+        pipeline.read_message(xlsx, time.monotonic() - 1)  # not "attachment: unscannable"
+    with pytest.raises(ScanTimeoutError):
+        pipeline.scan(xlsx, ENVELOPE, time.monotonic() - 1)
+
+
+async def test_through_the_gateway_a_scan_timeout_means_on_error(tmp_path: Path, sink: Sink) -> None:
+    limits = dataclasses.replace(example_config().limits, scan_timeout=0.3)
+    cfg = example_config(notices=None, quarantine_path=tmp_path / "q.db", limits=limits)
+    store = SqliteStore(cfg.quarantine_path)
+    gw = Gateway(cfg, Pipeline(cfg), SmtpRelay(Upstream("127.0.0.1", sink.port, timeout=5)), store)
+    await gw.start(port=0)
+    try:
+        code, reply = await submit(gw.port, HEAD_OFFICE, [BRANCH_A, SOMPO], BIG)
+        assert code == 250 and "Held" in reply  # on_error: quarantine
+        [held] = await list_messages(store)
+        assert held.summary["error"] == "scan failed: timeout"
+        code, _ = await submit(gw.port, HEAD_OFFICE, [BRANCH_A, SOMPO, TOKIO], SEED)
+        assert code == 250 and sink.received  # the scan thread was free for the next message
+    finally:
+        await gw.stop(timeout=1)

@@ -3,6 +3,9 @@ normalised views of each line, then merges registry matches into the findings th
 
 from __future__ import annotations
 
+import math
+import time
+
 from dlp_gateway.config.schema import Config
 from dlp_gateway.detect import dates, insurers, names, policy_number
 from dlp_gateway.detect.chunk import Chunk, chunks
@@ -10,6 +13,7 @@ from dlp_gateway.detect.letter import correspondent_lines
 from dlp_gateway.detect.names import FIELD_LABELS
 from dlp_gateway.detect.normalize import name_key
 from dlp_gateway.detect.registry import RegistryFinder
+from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.model import Finding, Segment
 from dlp_gateway.registry.index import Registry, RegistryIndex
 
@@ -45,11 +49,15 @@ class Detectors:
             per_line[f.line - chunk.first].append(f)
         return per_line
 
-    def segments(self, segments: tuple[Segment, ...]) -> list[Finding]:
+    def segments(self, segments: tuple[Segment, ...], deadline: float = math.inf) -> list[Finding]:
+        """Every finding; raises ScanTimeoutError once time.monotonic() passes `deadline` (checked
+        per chunk: a chunk takes well under a second)."""
         out: list[Finding] = []
         for si, seg in enumerate(segments):
             correspondents = correspondent_lines(seg.lines) if seg.kind == "text" else set()
             for chunk in chunks(seg.lines):
+                if time.monotonic() > deadline:
+                    raise ScanTimeoutError("the scan ran past its deadline")
                 tails = self.numbers.may_continue(chunk) if seg.kind == "text" else set()
                 for k, line_found in enumerate(self.chunk(chunk, si)):
                     li, found = chunk.first + k, line_found

@@ -3,10 +3,11 @@ and members, so a hostile part ends as Unscannable within its time budget instea
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
-from dlp_gateway.errors import LimitExceededError
+from dlp_gateway.errors import LimitExceededError, ScanTimeoutError
 
 
 @dataclass(frozen=True)
@@ -20,17 +21,21 @@ class ExtractLimits:
 
 
 class Budget:
-    def __init__(self, limits: ExtractLimits) -> None:
+    def __init__(self, limits: ExtractLimits, scan_deadline: float = math.inf) -> None:
         self.limits = limits
         self.text_chars = 0
         self.decompressed = 0
-        self.deadline = float("inf")
+        self.scan_deadline = scan_deadline  # time.monotonic() by which the whole scan must be done
+        self.deadline = scan_deadline
 
     def start_part(self) -> None:
-        self.deadline = time.monotonic() + self.limits.part_time_budget
+        self.deadline = min(time.monotonic() + self.limits.part_time_budget, self.scan_deadline)
 
     def check(self) -> None:
-        if time.monotonic() > self.deadline:
+        now = time.monotonic()
+        if now > self.deadline:
+            if now > self.scan_deadline:
+                raise ScanTimeoutError("the scan ran past its deadline")
             raise LimitExceededError(f"took longer than {self.limits.part_time_budget:g} s to read")
 
     def add_text(self, n: int) -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 
-from dlp_gateway.errors import EncryptedError, LimitExceededError
+from dlp_gateway.errors import EncryptedError, LimitExceededError, ScanTimeoutError
 from dlp_gateway.extract import archive
 from dlp_gateway.extract.budget import Budget, ExtractLimits
 from dlp_gateway.extract.delimited import csv_segment
@@ -64,6 +65,8 @@ class _Extraction:
             self.stopped = self.stopped or exc.message_wide
         except EncryptedError:
             self.unscannable.append(Unscannable(location, "encrypted"))
+        except ScanTimeoutError:
+            raise  # the whole scan is over, not just this part
         except Exception as exc:  # noqa: BLE001 - third-party readers raise anything on corrupt input
             log.info("unreadable part kind=%s error=%s", kind, type(exc).__name__)
             self.unscannable.append(Unscannable(location, f"corrupt {kind}: {type(exc).__name__}"))
@@ -137,9 +140,13 @@ def _prefixed(part: Part, prefix: str) -> Part:
 
 
 def extract(
-    message: Message, limits: ExtractLimits | None = None, mime: MimeLimits | None = None
+    message: Message,
+    limits: ExtractLimits | None = None,
+    mime: MimeLimits | None = None,
+    deadline: float = math.inf,
 ) -> tuple[tuple[Segment, ...], tuple[Unscannable, ...]]:
-    ex = _Extraction(Budget(limits or ExtractLimits()), mime or MimeLimits())
+    """Segments and unscannable parts; raises ScanTimeoutError once time.monotonic() passes `deadline`."""
+    ex = _Extraction(Budget(limits or ExtractLimits(), deadline), mime or MimeLimits())
     try:
         ex.add([Segment("header:Subject", (message.subject,), kind="header")])
         ex.message(message, 0)

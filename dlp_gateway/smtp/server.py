@@ -24,7 +24,7 @@ from dlp_gateway.act.gate_notify import gate_notices
 from dlp_gateway.act.notify import Notice, notices_for
 from dlp_gateway.config.schema import Config
 from dlp_gateway.console.auth import HASHER
-from dlp_gateway.errors import DlpError, RelayError
+from dlp_gateway.errors import DlpError, RelayError, ScanTimeoutError
 from dlp_gateway.model import Action, Envelope, Report
 from dlp_gateway.observe import metrics
 from dlp_gateway.observe.logging import message_line
@@ -166,10 +166,8 @@ class GatewayHandler:
         fields: dict[str, Any] = {"ref": ref, "size": len(raw), "recipients": len(env.rcpt_tos)}
         report = None
         try:
-            report = await asyncio.wait_for(
-                rt.scanner.scan(raw, env),
-                timeout=rt.config.limits.scan_timeout,
-            )
+            timeout = rt.config.limits.scan_timeout
+            report = await asyncio.wait_for(rt.scanner.scan(raw, env, time.monotonic() + timeout), timeout)
             plan = plan_for(report, ref, rt.config)
             metrics.observe_report(report)
             fields.update(
@@ -178,7 +176,8 @@ class GatewayHandler:
             if report.decision.simulated_verdict:
                 fields["simulated_verdict"] = report.decision.simulated_verdict.label
         except Exception as exc:  # noqa: BLE001 - any scanner failure must fail closed, never pass
-            reason = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
+            timed_out = isinstance(exc, (TimeoutError, ScanTimeoutError))  # the worker may stop first
+            reason = "timeout" if timed_out else type(exc).__name__
             log.error("scan failed ref=%s reason=%s", ref, reason)
             plan = Plan(
                 rt.config.on_error,
