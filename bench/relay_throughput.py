@@ -123,9 +123,13 @@ async def wait_port(port: int, timeout: float = 60) -> None:
     raise TimeoutError(port)
 
 
-async def drive(port: int, messages: list[tuple[list[str], bytes]], clients: int) -> tuple[float, list[float]]:
+async def drive(
+    port: int, messages: list[tuple[list[str], bytes]], clients: int
+) -> tuple[float, list[float], list[float]]:
+    """(seconds, latency of every message, latency of the messages without an attachment)."""
     queue = list(enumerate(messages))
     latencies: list[float] = []
+    plain: list[float] = []
 
     async def client() -> None:
         smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=60)
@@ -136,11 +140,13 @@ async def drive(port: int, messages: list[tuple[list[str], bytes]], clients: int
             with contextlib.suppress(aiosmtplib.SMTPResponseException):  # held or rejected: still handled
                 await smtp.sendmail("honbu@mirai-hoken.example.jp", rcpts, data)
             latencies.append(time.perf_counter() - t)
+            if b"filename=" not in data:
+                plain.append(latencies[-1])
         await smtp.quit()
 
     start = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
-    return time.perf_counter() - start, latencies
+    return time.perf_counter() - start, latencies, plain
 
 
 def proc_stats(pid: int) -> tuple[float, float]:
@@ -241,6 +247,7 @@ async def main() -> None:
         await drive(gw_port, workloads["text"][:20], 2)  # warm-up: imports, dictionaries
         cpu0, _ = proc_stats(gw.pid)
         results = {}
+        plain_p99: dict[tuple[str, str], float] = {}
         for (label, port), (name, messages) in itertools.product(
             (("bare relay", bare_port), ("dlp-gateway", gw_port)), workloads.items()
         ):
@@ -252,11 +259,12 @@ async def main() -> None:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-            secs, lat = await drive(port, messages, args.clients)
+            secs, lat, plain = await drive(port, messages, args.clients)
             if spy:
                 spy.send_signal(2)
                 spy.wait()
             results[label, name] = (len(messages) / secs, statistics.median(lat), statistics.quantiles(lat, n=100)[98])
+            plain_p99[label, name] = statistics.quantiles(plain, n=100)[98] if len(plain) > 1 else 0.0
         cpu1, rss = proc_stats(gw.pid)
         soak = await run_soak(gw.pid, gw_port, workloads["text"], args.clients, args.soak) if args.soak else []
     finally:
@@ -275,6 +283,9 @@ async def main() -> None:
             f"throughput ratio gateway/bare: {rb / ra:.2f}; added latency p50 {1000 * (b50 - a50):.1f} ms, "
             f"p99 {1000 * (b99 - a99):.1f} ms"
         )
+        if name == "list":
+            pa, pb = plain_p99["bare relay", name], plain_p99["dlp-gateway", name]
+            print(f"messages without an attachment among them: p99 {pa * 1000:.1f} ms bare, {pb * 1000:.1f} ms gateway")
     if soak:
         print(f"\nsoak: {args.soak:.0f} s of text mail; gateway RSS (MB, with workers) every 30 s:")
         print("  " + " ".join(f"{mb:.0f}" for _, mb in soak))

@@ -103,6 +103,9 @@ class ProcessScanner:
     def __init__(self, config: Config, workers: int) -> None:
         self.config, self.workers = config, workers
         self._pool = self._new_pool()
+        # Large messages (month-end lists: seconds each) never hold every worker at once: one stays
+        # free for ordinary mail, which a burst of lists would otherwise queue behind.
+        self._large = asyncio.Semaphore(workers - 1) if workers > 1 else None
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the gateway has threads and open sockets that a fork would copy.
@@ -124,6 +127,12 @@ class ProcessScanner:
         return sorted(pids)
 
     async def scan(self, raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
+        if self._large is not None and len(raw) >= self.config.limits.large_message_size:
+            async with self._large:
+                return await self._scan(raw, envelope, deadline)
+        return await self._scan(raw, envelope, deadline)
+
+    async def _scan(self, raw: bytes, envelope: Envelope, deadline: float) -> Report:
         pool = self._pool
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, _scan_in_worker, raw, envelope, deadline)

@@ -137,3 +137,23 @@ async def test_through_the_gateway_a_scan_timeout_means_on_error(tmp_path: Path,
         assert code == 250 and sink.received  # the scan thread was free for the next message
     finally:
         await gw.stop(timeout=1)
+
+
+async def test_large_messages_leave_one_worker_for_ordinary_mail() -> None:
+    limits = dataclasses.replace(example_config().limits, large_message_size=len(SEED) + 1)
+    scanner = ProcessScanner(example_config(notices=None, limits=limits), workers=2)
+    try:
+        await scanner.start()
+        started = time.monotonic()
+        await scanner.scan(BIG, ENVELOPE)
+        whole_seconds = time.monotonic() - started
+        lists = [asyncio.create_task(scanner.scan(BIG, ENVELOPE)) for _ in range(2)]
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        assert (await scanner.scan(SEED, ENVELOPE)).records
+        # Without the lane both workers would be busy with a list and SEED would wait for one.
+        assert time.monotonic() - started < whole_seconds / 2
+        assert sum(task.done() for task in lists) == 0
+        assert all(len(r.records) == 30_000 for r in await asyncio.gather(*lists))  # both still scanned
+    finally:
+        scanner.close()

@@ -422,6 +422,7 @@ _LIMIT_KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "max_message_size": ("top", int),
     "scan_timeout": ("top", (int, float)),
     "scan_workers": ("top", int),
+    "large_message_size": ("top", int),
     "max_mime_depth": ("mime", int),
     "max_parts": ("mime", int),
     "max_text_chars": ("extract", int),

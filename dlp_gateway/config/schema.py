@@ -144,6 +144,7 @@ class Limits:
     max_message_size: int = 25 * 1024 * 1024
     scan_timeout: float = 30.0
     scan_workers: int = 0  # processes that scan; 0: one per CPU core
+    large_message_size: int = 256 * 1024  # bytes; such messages scan on all workers but one at most
     mime: MimeLimits = field(default_factory=MimeLimits)
     extract: ExtractLimits = field(default_factory=ExtractLimits)
 
