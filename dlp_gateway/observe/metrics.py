@@ -3,6 +3,8 @@ rule names from the configuration — never an address, a name or a value (DESIG
 
 from __future__ import annotations
 
+import collections
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from dlp_gateway.model import Report
@@ -86,7 +88,8 @@ def observe_report(report: Report) -> None:
         RULE_HITS.labels(m.rule, str(m.simulated).lower()).inc(len(m.recipients))
     for detector, n in report.finding_counts.items():
         FINDINGS.labels(detector).inc(n)
-    for rec in report.records:
-        RECORDS.labels(rec.attribution).inc()
+    # Counted first: a 100,000-row list is a handful of label lookups on the event loop, not 100,000.
+    for attribution, n in collections.Counter(rec.attribution for rec in report.records).items():
+        RECORDS.labels(attribution).inc(n)
     for u in report.unscannable:
         UNSCANNABLE.labels(unscannable_kind(u.reason)).inc()
