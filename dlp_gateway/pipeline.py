@@ -39,7 +39,7 @@ class Pipeline:
         decision = decide(envelope, records, unscannable, self.config, self.parties, facts)
         redacted = None
         if any(r.action == Action.REDACT for r in decision.recipients):
-            redacted, decision = self.redact(raw, decision, records)
+            redacted, decision = self.redact(raw, decision, records, deadline)
         return Report(
             envelope=envelope,
             sender_party=self.parties.classify(envelope.mail_from),
@@ -53,8 +53,8 @@ class Pipeline:
             auto_submitted=next(iter(message.header("Auto-Submitted")), "no").strip().lower() != "no",
         )
 
-    def records(self, segments: tuple[Segment, ...]) -> list[Record]:
-        return correlate(segments, self.detectors.segments(segments), self.registry)
+    def records(self, segments: tuple[Segment, ...], deadline: float = math.inf) -> list[Record]:
+        return correlate(segments, self.detectors.segments(segments, deadline), self.registry)
 
     def read_message(
         self, raw: bytes, deadline: float = math.inf
@@ -71,16 +71,19 @@ class Pipeline:
         _, segments, unscannable = self.read_message(raw)
         return segments, unscannable
 
-    def redact(self, raw: bytes, decision: Decision, records: list[Record]) -> tuple[bytes | None, Decision]:
-        """The redacted copy, proven by a re-scan; or, if that fails, the rules' fallback."""
+    def redact(
+        self, raw: bytes, decision: Decision, records: list[Record], deadline: float = math.inf
+    ) -> tuple[bytes | None, Decision]:
+        """The redacted copy, proven by a re-scan (under the scan's deadline); or, if that fails,
+        the rules' fallback."""
         targets = [r for r in decision.recipients if r.action == Action.REDACT]
         offending = sorted({i for r in targets for v in r.violations for i in v.records})
         try:
             if any(v.kind == "unscannable" for r in targets for v in r.violations):
                 raise NotRedactableError("content that could not be inspected cannot be redacted")
             copy = redact(raw, [records[i] for i in offending])
-            _, segments, _ = self.read_message(copy)
-            left = {(r.policy_number, r.name) for r in self.records(segments)}
+            _, segments, _ = self.read_message(copy, deadline)
+            left = {(r.policy_number, r.name) for r in self.records(segments, deadline)}
             still = [
                 i
                 for i in offending

@@ -5,12 +5,14 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import time
 
 import openpyxl
 import pytest
 
 from dlp_gateway.act.redact import NotRedactableError, redact, value_patterns
 from dlp_gateway.config.schema import Condition, Rule
+from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.model import Action, Envelope, Record
 from dlp_gateway.pipeline import Pipeline
 from tests import fixtures as fx
@@ -66,6 +68,17 @@ def test_text_body_and_subject_are_redacted_and_proven_clean() -> None:
     assert "8100000001" not in body and "太郎" not in body
     rescan = Pipeline(redact_config()).scan(report.redacted, Envelope(HEAD_OFFICE, (MSI,)))
     assert rescan.records == ()
+
+
+def test_the_proving_rescan_keeps_the_scan_deadline() -> None:
+    # The re-scan of the redacted copy is a second scan of the whole message: past the deadline
+    # it stops like the first, rather than read as "not redactable" and finish anyway.
+    raw = make_message("証券番号：8100000001　契約者名：山田 太郎 様　引受：東京海上日動")
+    pipeline = Pipeline(redact_config())
+    report = pipeline.scan(raw, Envelope(HEAD_OFFICE, (BRANCH_A, MSI)))
+    assert report.decision.verdict == Action.REDACT
+    with pytest.raises(ScanTimeoutError):
+        pipeline.redact(raw, report.decision, list(report.records), time.monotonic() - 1)
 
 
 def test_csv_and_xlsx_attachments_are_rewritten() -> None:
