@@ -54,22 +54,30 @@ class Segment:
     where each line came from: per line, the location suffix of each cell written on it, in order
     ("!B3", "!C3"), or one suffix for the whole line (":line 14"). Cells are separated by a tab,
     which no cell holds. Without refs a line is ":line N".
+
+    A sheet keeps its suffixes in parts, joined only for the cells a record is found in: `columns`
+    holds each column's ("!A", "!B", …), `refs` each line's row ("3",) and `cells` the column of
+    each cell written on the line.
     """
 
     location: str
     lines: tuple[str, ...]
     kind: str = "text"  # "text" | "header" | "table"
     refs: tuple[tuple[str, ...], ...] = ()
+    columns: tuple[str, ...] = ()
+    cells: tuple[tuple[int, ...], ...] = ()
 
     def where(self, line: int, offset: int = 0) -> str:
         if self.kind == "header":
             return self.location
         if not self.refs or line >= len(self.refs) or not self.refs[line]:
             return f"{self.location}:line {line + 1}"
-        cells = self.refs[line]
-        if len(cells) == 1:
-            return self.location + cells[0]
-        return self.location + cells[min(self.lines[line].count(CELL_SEPARATOR, 0, offset), len(cells) - 1)]
+        refs = self.refs[line]
+        at = self.lines[line].count(CELL_SEPARATOR, 0, offset)  # the cell the offset is in
+        if self.columns:
+            cells = self.cells[line]
+            return self.location + self.columns[cells[min(at, len(cells) - 1)]] + refs[0]
+        return self.location + refs[min(at, len(refs) - 1)]
 
 
 @dataclass(frozen=True)

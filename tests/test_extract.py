@@ -102,6 +102,13 @@ def test_cell_refs_follow_the_cell_a_record_is_anchored_in() -> None:
     assert seg.where(2) == "s!A3"  # an empty row keeps its first reference
     assert seg.where(3, 0) == "s!D4"
 
+    # A sheet's suffixes are joined from the column and the row only for the cell asked about.
+    sheet = table_segment("s", ((r, (str(n),)) for n, r in enumerate(rows, start=1)), ["!A", "!B", "!C", "!D"])
+    assert sheet.lines == seg.lines
+    for line in range(len(rows)):
+        for offset in range(len(seg.lines[line]) + 1):
+            assert sheet.where(line, offset) == seg.where(line, offset)
+
 
 def test_xlsx_sent_as_octet_stream_with_rfc2047_name_every_sheet_and_cell_refs() -> None:
     name = b64_word("満期一覧.xlsx", "ISO-2022-JP")

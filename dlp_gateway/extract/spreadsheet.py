@@ -41,13 +41,12 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def _rows(sheet: Any, budget: Budget) -> Iterator[tuple[list[str], list[str]]]:
-    top, left = sheet.start or (0, 0)
-    letters = [f"!{column_letter(left + c)}" for c in range(MAX_COLUMNS)]
+def _rows(sheet: Any, budget: Budget) -> Iterator[tuple[list[str], tuple[str]]]:
+    """Each row's cell texts (at most MAX_COLUMNS) and its row number as text."""
+    top, _ = sheet.start or (0, 0)
     for r, values in enumerate(sheet.iter_rows(), start=top + 1):
         budget.check()
-        cells = [v if type(v) is str else cell_text(v) for v in values[:MAX_COLUMNS]]
-        yield cells, [f"{letter}{r}" for letter in letters[: len(cells)]]
+        yield [v if type(v) is str else cell_text(v) for v in values[:MAX_COLUMNS]], (str(r),)
 
 
 def spreadsheet_segments(location: str, data: bytes, budget: Budget) -> list[Segment]:
@@ -60,5 +59,7 @@ def spreadsheet_segments(location: str, data: bytes, budget: Budget) -> list[Seg
     out = []
     for name in book.sheet_names:
         sheet = book.get_sheet_by_name(name)
-        out.append(table_segment(f"{location}!{name}", _rows(sheet, budget)))
+        left = (sheet.start or (0, 0))[1]
+        columns = [f"!{column_letter(left + c)}" for c in range(MAX_COLUMNS)]
+        out.append(table_segment(f"{location}!{name}", _rows(sheet, budget), columns))
     return out
