@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from itertools import compress
-from operator import add
 
 import regex
 
@@ -26,20 +25,12 @@ _DIGITS = regex.compile(r"\d{4}")
 SEP = CELL_SEPARATOR
 
 
-def is_header(cells: Sequence[str]) -> bool:
-    filled = [c for c in cells if c]
-    if len(filled) < 2 or _DIGITS.search("\t".join(filled)):
-        return False  # most rows of a list hold a number: one search over the row settles them
-    return _header_words(filled)
-
-
 def _header_words(filled: Sequence[str]) -> bool:
-    """Filled cells of a row without a 4-digit number: short, and two of them header words."""
-    return len(filled) >= 2 and all(len(c) <= 24 for c in filled) and sum(map(_is_header_word, filled)) >= 2
-
-
-def _is_header_word(cell: str) -> bool:
-    return HEADER_WORD.search(cell) is not None
+    """Whether the filled cells of a row without a 4-digit number name columns: two cells at least,
+    all short, and two of them header words."""
+    return (
+        len(filled) >= 2 and all(len(c) <= 24 for c in filled) and sum(1 for c in filled if HEADER_WORD.search(c)) >= 2
+    )
 
 
 # What _clean changes: white space other than a space, two spaces, a space at either end of a cell.
@@ -92,16 +83,11 @@ def table_segment(
             refs.append((cell_refs[0] if cell_refs else "",))
             cells_of.append((0,))  # an empty row is told by its first cell
             continue
-        full = len(kept) == len(values)
-        parts = list(values) if full else [values[i] for i in kept]
-        # Cleaning changes white space only: the 4-digit search that settles most rows (not a
-        # header) runs on the text already joined.
+        parts = [values[i] for i in kept]
+        # Most rows of a list hold a number, and one search over the row settles them: not a header.
+        # Cleaning changes white space only, so it runs on the text already joined.
         if not _DIGITS.search(text) and _header_words(parts):
             prefixes = [f"{h}:" if h else "" for h in values]
-        elif full and len(values) <= len(prefixes):  # most rows of a list: every cell filled
-            parts = list(map(add, prefixes, values))
-        elif kept[-1] < len(prefixes):
-            parts = [prefixes[i] + values[i] for i in kept]
         elif prefixes:
             parts = [prefixes[i] + values[i] if i < len(prefixes) else values[i] for i in kept]
         lines.append(SEP.join(parts))
