@@ -20,7 +20,7 @@ from dlp_gateway.detect import chunk as chunk_module
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.detectors import Detectors
 from dlp_gateway.detect.letter import correspondent_lines, signature_lines
-from dlp_gateway.detect.names import FIELD_LABELS
+from dlp_gateway.detect.names import FIELD_LABELS, HONORIFIC, HONORIFIC_NAME_MAX, HONORIFICS, honorific_matches
 from dlp_gateway.detect.normalize import has_digit
 from dlp_gateway.detect.policy_number import PolicyNumberFinder, blob_safe
 from dlp_gateway.model import Finding, Segment
@@ -237,3 +237,79 @@ LETTER = [
 @given(st.lists(st.sampled_from(LETTER), max_size=12))
 def test_the_signature_is_found_where_a_line_by_line_search_found_it(lines: list[str]) -> None:
     assert signature_lines(tuple(lines)) == signature_line_by_line(lines)
+
+
+def _honorific_spans_alone(line: str) -> list[tuple[tuple[int, int], ...]]:
+    return [(m.span(), m.span("name"), m.span("label")) for m in HONORIFIC.finditer(line)]
+
+
+def _honorific_spans_windowed(line: str) -> list[tuple[tuple[int, int], ...]]:
+    text = f"前行\n{line}\n次行"  # a line inside a chunk, as find() searches it
+    start = 3
+    hints = [m.span() for m in regex.finditer("|".join(HONORIFICS), line)]
+    found = honorific_matches(text, start, [(s + start, e + start) for s, e in hints])
+    return [tuple((s - start, e - start) for s, e in (m.span(), m.span("name"), m.span("label"))) for m in found]
+
+
+def test_honorifics_searched_in_windows_match_the_whole_line() -> None:
+    # Windows before each honorific find what one search of the line finds, on real text.
+    source = CORPORA / "ja_names" / "stockmark_ner" / "ner_person_and_negative.jsonl"
+    texts = [json.loads(row)["text"] for row in source.read_text(encoding="utf-8").splitlines()[:1500]]
+    lines = [f"{t} 様" if i % 3 == 0 else t for i, t in enumerate(texts)]
+    for case in GEN.cases(120):
+        for seg_lines in segment_lines(case.raw):
+            lines += seg_lines
+    for path in corpus_files()[::3]:
+        for seg_lines in segment_lines(path.read_bytes()):
+            lines += seg_lines
+    checked = 0
+    for line in lines:
+        expected = _honorific_spans_alone(line)
+        assert _honorific_spans_windowed(line) == expected, line
+        checked += bool(expected)
+    assert checked > 300
+
+
+NAME_PIECES = [
+    "山田",
+    "太郎",
+    "佐々木",
+    "ヤマダ",
+    "タロウ",
+    "クミ子",
+    "あすか",
+    "の",
+    "お",
+    "ご",
+    "・",
+    " ",
+    "\u3000",
+    "\t",
+    "   ",
+    "様",
+    "さま",
+    "さん",
+    "殿",
+    "氏",
+    "、",
+    "です",
+    "A",
+    "1",
+    "ー",
+    "々",
+    "ｶﾅ",
+]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(NAME_PIECES), max_size=14).map("".join))
+def test_honorifics_searched_in_windows_match_generated_lines(line: str) -> None:
+    assert _honorific_spans_windowed(line) == _honorific_spans_alone(line)
+
+
+def test_the_longest_honorific_name_fits_the_window() -> None:
+    longest = "アイウエオカキク・アイウエオカキク"  # カタカナ{8}, a separator, カタカナ{8}
+    assert len(longest) == HONORIFIC_NAME_MAX
+    (m,) = HONORIFIC.finditer(f"前は{longest}   様")
+    assert m.group("name") == longest
+    assert _honorific_spans_windowed(f"前は{longest}   様") == _honorific_spans_alone(f"前は{longest}   様")

@@ -62,6 +62,8 @@ HONORIFIC = regex.compile(
     rf"{_SP}*(?P<label>様|さま|殿|さん|氏)",
     regex.V1,
 )
+# The longest name HONORIFIC takes: カタカナ{8}, a separator, カタカナ{8} (漢字{6} with a given name is 14).
+HONORIFIC_NAME_MAX = 17
 MASKED = regex.compile(r"[ 　]?\*{2,}")
 # Lines worth the morphological analyser: an honorific or a word that introduces a customer.
 PERSON_CONTEXT = regex.compile(r"様|さま|さん|殿|氏|契約者|被保険者|お客|顧客|名義|ご本人")
@@ -110,18 +112,41 @@ def find(chunk: Chunk, segment: int) -> list[Finding]:
     labelled: dict[int, list[regex.Match[str]]] = {}
     for m in LABELLED.finditer(text, timeout=REGEX_TIMEOUT):  # a timeout fails the scan closed
         labelled.setdefault(chunk.locate(m.start())[0], []).append(m)
-    # HONORIFIC tries a name at every kanji (about 0.4 µs a character): only lines holding an
-    # honorific are searched, each within its own bounds, as if it stood alone.
     honorific: dict[int, list[regex.Match[str]]] = {}
-    for k in sorted({chunk.locate(m.start())[0] for m in _HONORIFIC_HINT.finditer(text)}):
-        start = chunk.starts[k]
-        found = list(HONORIFIC.finditer(text, start, start + len(chunk.lines[k]), timeout=REGEX_TIMEOUT))
+    hints: dict[int, list[tuple[int, int]]] = {}
+    for hint in _HONORIFIC_HINT.finditer(text):
+        hints.setdefault(chunk.locate(hint.start())[0], []).append(hint.span())
+    for k in sorted(hints):
+        found = honorific_matches(text, chunk.starts[k], hints[k])
         if found:
             honorific[k] = found
     context = {chunk.locate(m.start())[0] for m in PERSON_CONTEXT.finditer(text)}
     out: list[Finding] = []
     for k in sorted(labelled.keys() | honorific.keys() | context):
         out += _line_names(chunk, k, segment, labelled.get(k, []), honorific.get(k, []))
+    return out
+
+
+def honorific_matches(text: str, start: int, hints: list[tuple[int, int]]) -> list[regex.Match[str]]:
+    """HONORIFIC's matches in the line of `text` that begins at `start`, as one search of the line
+    would find them, given where its honorifics are (`hints`, in order). HONORIFIC tries a name at
+    every kanji, about 0.4 µs a character; every match ends with an honorific after at most
+    HONORIFIC_NAME_MAX name characters and a run of spaces, so only those windows are searched."""
+    out: list[regex.Match[str]] = []
+    window: tuple[int, int] | None = None
+    for q, qe in hints:
+        a = q
+        while a > start and text[a - 1].isspace():  # a superset of [^\S\n]: the window only widens
+            a -= 1
+        a = max(start, a - HONORIFIC_NAME_MAX)
+        if window is not None and a <= window[1]:
+            window = (window[0], qe)  # overlapping windows are searched as one
+            continue
+        if window is not None:
+            out += HONORIFIC.finditer(text, *window, timeout=REGEX_TIMEOUT)
+        window = (a, qe)
+    if window is not None:
+        out += HONORIFIC.finditer(text, *window, timeout=REGEX_TIMEOUT)
     return out
 
 
