@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import email
 import email.policy
+from collections.abc import Sequence
 from pathlib import Path
 
 from dlp_gateway.act.notify import notices_for
 from dlp_gateway.config.schema import Notices
 from dlp_gateway.model import Action, Envelope, Report
 from dlp_gateway.pipeline import Pipeline
+from dlp_gateway.quarantine.store import MemoryStore
+from dlp_gateway.scanner import ThreadScanner
+from dlp_gateway.smtp.relay import MemoryRelay
+from dlp_gateway.smtp.server import GatewayHandler, Runtime
 from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, SOMPO, example_config, make_message
 
 NOTICES = Notices(
@@ -78,3 +84,31 @@ def test_templates_can_be_replaced(tmp_path: Path) -> None:
     assert text(notices[0].data)[0] == "社内様式 r9"
     assert text(notices[0].data)[1].strip() == "2 件 / cross-insurer"
     assert "コンプライアンス担当各位" in text(notices[1].data)[1]  # the built-in one where none is given
+
+
+class SlowRelay(MemoryRelay):
+    """Each send takes a while; records how many were in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight = self.most = 0
+
+    async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        await asyncio.sleep(0.05)
+        self.in_flight -= 1
+        await super().send(mail_from, rcpt_tos, data)
+
+
+async def test_the_notices_of_a_message_are_sent_side_by_side() -> None:
+    # The client's reply waits for the notices: two in a row cost two upstream round trips.
+    cfg = example_config()
+    assert cfg.notices is not None
+    notices = notices_for(report(), "ref1", cfg.notices, False)
+    assert len(notices) == 2
+    relay = SlowRelay()
+    handler = GatewayHandler(Runtime(cfg, ThreadScanner(Pipeline(cfg)), relay), MemoryStore())
+    assert await handler.send(handler.runtime, "ref1", notices) == 2
+    assert relay.most == 2
+    assert sorted(to for _, (to,), _ in relay.sent) == sorted(n.to for n in notices)
