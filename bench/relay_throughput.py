@@ -162,6 +162,12 @@ def proc_stats(pid: int) -> tuple[float, float]:
     return cpu, peak / 1024
 
 
+def own_cpu(pid: int) -> float:
+    """CPU seconds of one process alone (not its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def current_rss(pid: int) -> float:
     """Resident MB now, of the gateway and its scan workers."""
     total = 0
@@ -216,7 +222,8 @@ async def main() -> None:
     workloads = {"text": workload(args.messages), "list": list_workload(args.list_messages)}
     sink_port, bare_port, gw_port = free_port(), free_port(), free_port()
     procs = [subprocess.Popen([sys.executable, "-c", SINK.format(port=sink_port)])]
-    procs.append(subprocess.Popen([sys.executable, "-c", BARE.format(port=bare_port, upstream=sink_port)]))
+    bare = subprocess.Popen([sys.executable, "-c", BARE.format(port=bare_port, upstream=sink_port)])
+    procs.append(bare)
     site = Path(tempfile.mkdtemp())
     shutil.copytree(ROOT / "rules", site / "rules")
     cfg = site / "rules" / "gateway.yaml"
@@ -248,6 +255,7 @@ async def main() -> None:
         cpu0, _ = proc_stats(gw.pid)
         results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         plain_p99: dict[tuple[str, str], list[float]] = {}
+        cpu_ms: dict[tuple[str, str], list[float]] = {}  # CPU ms per message, per process
         relays = [("bare relay", bare_port), ("dlp-gateway", gw_port)]
         # Bare and gateway runs alternate, the order flipped every round: the machine's own drift
         # (other tenants, frequency) then falls on both sides of each ratio.
@@ -266,7 +274,16 @@ async def main() -> None:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
+            before = own_cpu(bare.pid), own_cpu(gw.pid), proc_stats(gw.pid)[0]
             secs, lat, plain = await drive(port, messages, args.clients)
+            after = own_cpu(bare.pid), own_cpu(gw.pid), proc_stats(gw.pid)[0]
+            if label == "bare relay":
+                cpu_ms.setdefault(("bare relay", name), []).append((after[0] - before[0]) / len(messages) * 1000)
+            else:
+                main_ms = (after[1] - before[1]) / len(messages) * 1000
+                cpu_ms.setdefault(("gateway process", name), []).append(main_ms)
+                workers_ms = (after[2] - before[2]) / len(messages) * 1000 - main_ms
+                cpu_ms.setdefault(("scan workers", name), []).append(workers_ms)
             if spy:
                 spy.send_signal(2)
                 spy.wait()
@@ -299,6 +316,11 @@ async def main() -> None:
             + ", ".join(f"{r:.2f}" for r in ratios)
             + f"); added latency p50 {1000 * (med['dlp-gateway'][1] - med['bare relay'][1]):.1f} ms, "
             f"p99 {statistics.median(added):.1f} ms (rounds: " + ", ".join(f"{a:.0f}" for a in added) + ")"
+        )
+        per = {who: statistics.median(cpu_ms[who, name]) for who in ("bare relay", "gateway process", "scan workers")}
+        print(
+            f"CPU per message: bare relay {per['bare relay']:.2f} ms; gateway process {per['gateway process']:.2f} ms"
+            f" + scan workers {per['scan workers']:.2f} ms (1/{os.sysconf('SC_CLK_TCK')} s ticks, medians)"
         )
         if name == "list":
             pa, pb = (statistics.median(plain_p99[label, name]) for label in ("bare relay", "dlp-gateway"))
