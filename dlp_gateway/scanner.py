@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import logging
 import math
 import multiprocessing
@@ -69,6 +70,7 @@ def _start_worker(config: Config) -> None:
     from dlp_gateway.registry.open import registry_for  # noqa: PLC0415 - only workers need it here
 
     _WORKER = Pipeline(config, registry_for(config, quiet=True))
+    gc.freeze()
 
 
 def _scan_in_worker(raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
@@ -79,6 +81,10 @@ def _scan_in_worker(raw: bytes, envelope: Envelope, deadline: float = math.inf) 
 
 def _warm_worker() -> int:
     _scan_in_worker(_WARM_UP, Envelope("warm-up@localhost", ("warm-up@localhost",)))
+    # What a worker holds for its life (configuration, detectors, the morphological dictionary) is
+    # moved out of the collector's reach: full collections walked it every few dozen messages,
+    # 0.15 ms a scan (measured). A worker lives until the next reload, and then its process ends.
+    gc.freeze()
     time.sleep(0.05)  # leave the next warm-up to another worker
     return os.getpid()
 
