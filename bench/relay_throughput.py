@@ -148,24 +148,23 @@ async def drive(
     return time.perf_counter() - start, latencies, plain
 
 
+def own_cpu(pid: int) -> float:
+    """CPU seconds of one process alone (not its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def proc_stats(pid: int) -> tuple[float, float]:
     """(CPU seconds, peak RSS MB) of a process and its children (the scan workers), from /proc."""
     cpu = peak = 0.0
     for proc in [pid, *children(pid)]:
-        fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
-        cpu += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        cpu += own_cpu(proc)
         peak += next(
             int(line.split()[1])
             for line in Path(f"/proc/{proc}/status").read_text().splitlines()
             if line.startswith("VmHWM")
         )
     return cpu, peak / 1024
-
-
-def own_cpu(pid: int) -> float:
-    """CPU seconds of one process alone (not its children)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def current_rss(pid: int) -> float:
