@@ -17,6 +17,14 @@ from dlp_gateway.config import Config, load_config
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"
 CORPORA = ROOT.parent / "shared" / "corpora"
+MESSAGE_DIRS = ("mime", "ja_mail")  # the corpora that hold messages
+
+
+def corpus_files() -> list[Path]:
+    """Every third-party message file (read in place, never copied)."""
+    files = [f for d in MESSAGE_DIRS for f in sorted((CORPORA / d).rglob("*")) if f.is_file()]
+    return [f for f in files if f.suffix not in (".json", ".gitattributes")]
+
 
 HEAD_OFFICE = "honbu@mirai-hoken.example.jp"
 BRANCH_A = "shiten-a@mirai-hoken.example.jp"

@@ -25,8 +25,7 @@ from dlp_gateway.detect.normalize import has_digit
 from dlp_gateway.detect.policy_number import PolicyNumberFinder, blob_safe
 from dlp_gateway.model import Finding, Segment
 from dlp_gateway.pipeline import Pipeline
-from tests.helpers import CORPORA, example_config
-from tests.test_corpora import corpus_files
+from tests.helpers import CORPORA, corpus_files, example_config
 
 GEN = Generator(seed=5)
 DETECTORS = Detectors(example_config(), GEN.registry)

@@ -14,15 +14,9 @@ import pytest
 from dlp_gateway.model import Envelope
 from dlp_gateway.parse.charsets import decode
 from dlp_gateway.pipeline import Pipeline
-from tests.helpers import CORPORA, example_config
+from tests.helpers import CORPORA, corpus_files, example_config
 
-MESSAGE_DIRS = ("mime", "ja_mail")
 PER_MESSAGE_SECONDS = 5.0
-
-
-def corpus_files() -> list[Path]:
-    files = [f for d in MESSAGE_DIRS for f in sorted((CORPORA / d).rglob("*")) if f.is_file()]
-    return [f for f in files if f.suffix not in (".json", ".gitattributes")]
 
 
 def test_the_corpora_are_present() -> None:

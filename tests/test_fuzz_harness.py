@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fuzz.fuzz_pipeline import one_input
-from tests.test_corpora import corpus_files
+from tests.helpers import corpus_files
 
 
 @pytest.mark.parametrize(

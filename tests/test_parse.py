@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import email
+import email.message
+import email.policy
 
 import pytest
 from hypothesis import given, settings
@@ -11,9 +14,9 @@ from hypothesis import strategies as st
 from dlp_gateway.extract.dispatch import extract
 from dlp_gateway.model import Unscannable
 from dlp_gateway.parse.charsets import decode, decode_iso2022jp, decode_iso2022jp_bytewise
-from dlp_gateway.parse.mime import decode_header_value, parse_message
+from dlp_gateway.parse.mime import decode_header_value, parse_bytes, parse_message
 from dlp_gateway.pipeline import Pipeline
-from tests.helpers import b64_word, example_config, make_message, to_iso2022jp
+from tests.helpers import b64_word, corpus_files, example_config, make_message, to_iso2022jp
 
 SAMPLES = ["山田 太郎 様", "①②③ ㈱みらい Ⅰ期", "髙橋 﨑山", "証券番号：８１２３－４５６７８９", "ｶﾀｶﾅ半角"]
 
@@ -140,3 +143,53 @@ def test_fast_iso2022jp_decoder_agrees_with_the_bytewise_one(pieces: list[bytes]
         except UnicodeDecodeError:
             got = UnicodeDecodeError
         assert got == expected, data
+
+
+def _shape(msg: email.message.Message) -> object:
+    """Everything of a parsed message the gateway reads or rewrites."""
+    payload = msg.get_payload()
+    body = (
+        [_shape(p) for p in payload if isinstance(p, email.message.Message)] if isinstance(payload, list) else payload
+    )
+    defects = [type(d).__name__ for d in msg.defects]
+    return (msg.get_unixfrom(), list(msg.raw_items()), defects, body, msg.preamble, msg.epilogue, msg.is_multipart())
+
+
+_EDGES = [
+    b"Subject: a\r\n\r\nbody\r\n",
+    b"Subject: a\n\nbody\n\n\nmore",
+    b"Subject: a\r\rX: b\r\n\r\nbody",  # a lone CR ends the header earlier
+    b"Subject: a\r\n\r\n",
+    b"Subject: a\r\n\r\n\r\n",
+    b"Subject: a\r\nno header here\r\nX: b\r\n\r\nbody",  # missing separator: the body starts earlier
+    b"Subject: a\r\n folded\r\n\tagain\r\n\r\n\x1b$B$3\x1b(B\xff\xfe",
+    b"From sender Mon Jan 1 00:00:00 2024\nSubject: a\n\nbody",
+    b"Subject: no blank line at all\r\n",
+    b"",
+    b"\r\n\r\nbody only",
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+    b"Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nx",
+    b"Content-Type: text/plain\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+    b"Content-Type: multipart/mixed\r\n\r\nno boundary",
+    b"Subject: =?ISO-2022-JP?B?GyRCJDMbKEI=?=\n\r\nbody\r",
+    b": empty name\r\n\r\nbody",
+    b"Subject: a\r\n \r\n\r\nbody",  # a whitespace-only continuation is not the blank line
+]
+
+
+def test_the_header_only_parse_gives_what_the_whole_parse_gives() -> None:
+    letters = [make_message("本文\n" * 50, charset=c) for c in ("ISO-2022-JP", "UTF-8")]
+    samples = _EDGES + letters + [f.read_bytes() for f in corpus_files()]
+    for raw in samples:
+        whole = email.message_from_bytes(raw, policy=email.policy.compat32)
+        assert _shape(parse_bytes(raw)) == _shape(whole), raw[:200]
+
+
+def test_a_single_part_message_is_not_parsed_line_by_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    def whole(raw: bytes, **_: object) -> email.message.Message:
+        raise AssertionError("parsed whole")
+
+    monkeypatch.setattr(email, "message_from_bytes", whole)
+    assert parse_bytes(make_message("本文\n" * 50)).get_payload()
+    with pytest.raises(AssertionError, match="parsed whole"):
+        parse_bytes(b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n")

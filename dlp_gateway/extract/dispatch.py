@@ -45,7 +45,7 @@ class _Extraction:
 
     def add(self, segments: list[Segment]) -> None:
         for seg in segments:
-            self.budget.add_text(sum(len(line) for line in seg.lines))
+            self.budget.add_text(sum(map(len, seg.lines)))
             self.segments.append(seg)
 
     def message(self, message: Message, depth: int) -> None:
