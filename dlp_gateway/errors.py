@@ -41,6 +41,10 @@ class ScanTimeoutError(DlpError):
     scan stops rather than keep a worker from the next message."""
 
 
+class ScanWorkerDiedError(DlpError):
+    """The worker process scanning the message died (a crash on hostile input, the OOM killer)."""
+
+
 class LimitExceededError(DlpError):
     """Reading content stopped at a configured limit; the text is the Unscannable reason.
 

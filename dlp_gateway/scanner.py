@@ -14,19 +14,17 @@ import ctypes
 import gc
 import logging
 import math
-import multiprocessing
 import os
 import signal
 import sys
-import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 from dlp_gateway.config.schema import Config
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.pipeline import Pipeline
+from dlp_gateway.worker_pool import WorkerPool
 
 log = logging.getLogger(__name__)
 # Loads the morphological dictionary and touches every detector, so the first real message is not slow.
@@ -85,7 +83,6 @@ def _warm_worker() -> int:
     # moved out of the collector's reach: full collections walked it every few dozen messages,
     # 0.15 ms a scan (measured). A worker lives until the next reload, and then its process ends.
     gc.freeze()
-    time.sleep(0.05)  # leave the next warm-up to another worker
     return os.getpid()
 
 
@@ -108,48 +105,26 @@ def default_workers(cpu_max: Path = CPU_MAX) -> int:
 class ProcessScanner:
     def __init__(self, config: Config, workers: int) -> None:
         self.config, self.workers = config, workers
-        self._pool = self._new_pool()
+        self.pool = WorkerPool(workers, _start_worker, (config,))
         # Large messages (month-end lists: seconds each) never hold every worker at once: one stays
         # free for ordinary mail, which a burst of lists would otherwise queue behind.
         self._large = asyncio.Semaphore(workers - 1) if workers > 1 else None
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        # spawn, not fork: the gateway has threads and open sockets that a fork would copy.
-        return ProcessPoolExecutor(
-            self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self.config,),
-        )
-
     async def start(self, timeout: float = 120.0) -> list[int]:
-        """Start every worker now and warm it up; returns their process ids."""
-        loop = asyncio.get_running_loop()
-        pids: set[int] = set()
-        deadline = time.monotonic() + timeout
-        while len(pids) < self.workers and time.monotonic() < deadline:
-            warmed = (loop.run_in_executor(self._pool, _warm_worker) for _ in range(self.workers))
-            pids.update(await asyncio.gather(*warmed))
-        return sorted(pids)
+        """Start every worker now and warm it up (each takes one of these jobs: all are free);
+        returns their process ids."""
+        warmed = (self.pool.run(_warm_worker) for _ in range(self.workers))
+        return sorted(await asyncio.wait_for(asyncio.gather(*warmed), timeout))
 
     async def scan(self, raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
         if self._large is not None and len(raw) >= self.config.limits.large_message_size:
             async with self._large:
-                return await self._scan(raw, envelope, deadline)
-        return await self._scan(raw, envelope, deadline)
+                return await self._run(raw, envelope, deadline)
+        return await self._run(raw, envelope, deadline)
 
-    async def _scan(self, raw: bytes, envelope: Envelope, deadline: float) -> Report:
-        pool = self._pool
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, _scan_in_worker, raw, envelope, deadline)
-        except BrokenProcessPool:
-            # A worker died (a parser crashed on hostile input, the OOM killer): this message follows
-            # on_error like any failed scan, and the next one gets fresh workers.
-            if self._pool is pool:
-                log.error("a scan worker died; starting new scan workers")
-                self._pool = self._new_pool()
-                pool.shutdown(wait=False)
-            raise
+    async def _run(self, raw: bytes, envelope: Envelope, deadline: float) -> Report:
+        report: Report = await self.pool.run(_scan_in_worker, raw, envelope, deadline)
+        return report
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False)
+        self.pool.close()

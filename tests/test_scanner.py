@@ -9,14 +9,13 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
 
 from dlp_gateway.config.schema import Upstream
-from dlp_gateway.errors import ScanTimeoutError
-from dlp_gateway.model import Envelope
+from dlp_gateway.errors import ScanTimeoutError, ScanWorkerDiedError
+from dlp_gateway.model import Envelope, Report
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.quarantine.store import list_messages
@@ -35,11 +34,14 @@ SEED = make_message(TOKIO_LIST, to=(BRANCH_A,), cc=(SOMPO, TOKIO))
 ENVELOPE = Envelope(HEAD_OFFICE, (BRANCH_A, SOMPO, TOKIO))
 
 
-async def kill_workers(scanner: ProcessScanner) -> None:
-    """SIGKILL the workers (as the OOM killer would) and give the pool a moment to notice."""
-    for pid in await scanner.start():
+async def kill_workers_while_scanning(scanner: ProcessScanner) -> asyncio.Task[Report]:
+    """A list being scanned, and every worker SIGKILLed under it (as the OOM killer would)."""
+    pids = await scanner.start()
+    scan = asyncio.create_task(scanner.scan(BIG, ENVELOPE))
+    await asyncio.sleep(0.3)
+    for pid in pids:
         os.kill(pid, signal.SIGKILL)
-    await asyncio.sleep(0.5)
+    return scan
 
 
 @pytest.fixture
@@ -58,11 +60,20 @@ async def test_workers_give_the_same_report_as_the_pipeline(scanner: ProcessScan
 
 
 async def test_a_dead_worker_fails_its_message_and_the_next_gets_new_workers(scanner: ProcessScanner) -> None:
-    await kill_workers(scanner)
-    with pytest.raises(BrokenProcessPool):
-        await scanner.scan(SEED, ENVELOPE)
+    old = await scanner.start()
+    scan = await kill_workers_while_scanning(scanner)
+    with pytest.raises(ScanWorkerDiedError):
+        await scan
     report = await scanner.scan(SEED, ENVELOPE)
     assert report.records
+    assert not set(scanner.pool.pids) & set(old)
+
+
+async def test_an_idle_worker_that_dies_fails_nothing(scanner: ProcessScanner) -> None:
+    for pid in await scanner.start():
+        os.kill(pid, signal.SIGKILL)
+    await asyncio.sleep(0.3)
+    assert (await scanner.scan(SEED, ENVELOPE)).records
 
 
 async def test_through_the_gateway_a_dead_worker_means_on_error_not_a_pass(
@@ -73,12 +84,16 @@ async def test_through_the_gateway_a_dead_worker_means_on_error_not_a_pass(
     gw = Gateway(cfg, scanner, SmtpRelay(Upstream("127.0.0.1", sink.port, timeout=5)), store)
     await gw.start(port=0)
     try:
-        await kill_workers(scanner)
-        code, reply = await submit(gw.port, HEAD_OFFICE, [BRANCH_A, SOMPO, TOKIO], SEED)
+        pids = await scanner.start()
+        sent = asyncio.create_task(submit(gw.port, HEAD_OFFICE, [BRANCH_A, SOMPO, TOKIO], BIG))
+        await asyncio.sleep(0.5)
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        code, reply = await sent
         assert code == 250 and "Held" in reply  # on_error: quarantine
         assert sink.received == []
         [held] = await list_messages(store)
-        assert held.summary["error"] == "scan failed: BrokenProcessPool"
+        assert held.summary["error"] == "scan failed: ScanWorkerDiedError"
         code, _ = await submit(gw.port, HEAD_OFFICE, [BRANCH_A, SOMPO, TOKIO], SEED)
         assert code == 250 and len(sink.received) == 1  # fresh workers scan (and strip) the next one
         assert SOMPO not in sink.received[0][1]
@@ -164,6 +179,5 @@ async def test_workers_keep_what_they_hold_for_life_out_of_the_collector(scanner
     # Full collections walked the dictionaries and detectors every few dozen messages (0.15 ms a
     # scan); frozen after start-up and warm-up, they are no longer walked.
     await scanner.start()
-    pool = scanner._pool  # the question is for a worker itself
-    frozen = await asyncio.get_running_loop().run_in_executor(pool, gc.get_freeze_count)
+    frozen = await scanner.pool.run(gc.get_freeze_count)  # the question is for a worker itself
     assert frozen > 10_000

@@ -1,0 +1,125 @@
+"""The scan worker pool: one pipe per worker process, read by the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+import pytest
+
+from dlp_gateway.errors import ScanWorkerDiedError
+from dlp_gateway.worker_pool import WorkerPool
+
+
+def nothing_to_load() -> None:
+    pass
+
+
+def fail_to_start() -> None:
+    raise SystemExit(3)
+
+
+def pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+class Unpicklable(Exception):  # noqa: N818 - named for what the test is about
+    def __init__(self, secret: str) -> None:
+        super().__init__(secret)
+        self.handle = lambda: secret  # a lambda does not pickle
+
+
+def raise_value_error(text: str) -> None:
+    raise ValueError(text)
+
+
+def raise_unpicklable(secret: str) -> None:
+    raise Unpicklable(secret)
+
+
+@pytest.fixture
+async def pool() -> object:
+    p = WorkerPool(2, nothing_to_load, ())
+    yield p
+    p.close()
+
+
+async def test_jobs_run_in_the_workers_and_their_exceptions_come_back(pool: WorkerPool) -> None:
+    pids = set(await asyncio.gather(*(pool.run(pid_after, 0.2) for _ in range(2))))
+    assert pids == set(pool.pids) and os.getpid() not in pids and len(pids) == 2  # one job each: both free
+    with pytest.raises(ValueError, match="bad"):
+        await pool.run(raise_value_error, "bad")
+    with pytest.raises(RuntimeError, match=r"^unpicklable Unpicklable$") as caught:  # the type, never the text
+        await pool.run(raise_unpicklable, "山田 太郎 8100000001")
+    assert "山田" not in repr(caught.value)
+    assert await pool.run(pid_after, 0) in pids  # and the worker went on
+
+
+async def test_jobs_beyond_the_workers_wait_their_turn(pool: WorkerPool) -> None:
+    await pool.run(pid_after, 0)
+    started = time.monotonic()
+    results = await asyncio.gather(*(pool.run(pid_after, 0.3) for _ in range(6)))
+    assert len(results) == 6 and set(results) == set(pool.pids)
+    assert time.monotonic() - started >= 0.85  # three rounds of two, never more than two at once
+
+
+async def test_a_cancelled_job_keeps_its_worker_until_it_ends(pool: WorkerPool) -> None:
+    await asyncio.gather(*(pool.run(pid_after, 0) for _ in range(2)))
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(pool.run(pid_after, 1.0), 0.1)
+    started = time.monotonic()
+    await asyncio.gather(*(pool.run(pid_after, 0.5) for _ in range(2)))
+    # Both at once (0.5 s) only if the cancelled job's worker were taken from under it: one waits.
+    assert time.monotonic() - started >= 0.9
+
+
+async def test_close_finishes_running_and_waiting_jobs_then_ends_the_workers(pool: WorkerPool) -> None:
+    await asyncio.gather(*(pool.run(pid_after, 0) for _ in range(2)))
+    pids = pool.pids
+    jobs = [asyncio.create_task(pool.run(pid_after, 0.2)) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    pool.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await pool.run(pid_after, 0)
+    assert len(await asyncio.gather(*jobs)) == 3
+    await asyncio.sleep(0.5)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # exited and reaped
+
+
+async def test_a_worker_killed_mid_job_fails_that_job_only(pool: WorkerPool) -> None:
+    await asyncio.gather(*(pool.run(pid_after, 0) for _ in range(2)))
+    doomed = asyncio.create_task(pool.run(pid_after, 5))
+    other = asyncio.create_task(pool.run(pid_after, 0.5))
+    await asyncio.sleep(0.2)
+    busy = next(w.process.pid for w in pool._workers if w.job is not None)  # the doomed job's worker
+    assert busy is not None
+    os.kill(busy, signal.SIGKILL)
+    results = await asyncio.gather(doomed, other, return_exceptions=True)
+    assert sum(isinstance(r, ScanWorkerDiedError) for r in results) == 1
+    assert sum(isinstance(r, int) for r in results) == 1  # the other worker's job is untouched
+    assert len(set(await asyncio.gather(*(pool.run(pid_after, 0.2) for _ in range(2))))) == 2  # replaced
+    assert busy not in pool.pids and len(pool.pids) == 2
+
+
+async def test_a_worker_that_cannot_start_is_not_restarted_in_a_tight_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("dlp_gateway.worker_pool.RESPAWN_DELAY", 0.5)
+    pool = WorkerPool(1, fail_to_start, ())
+    spawned: list[float] = []
+    real = pool._spawn
+
+    def counted() -> None:
+        spawned.append(time.monotonic())
+        real()
+
+    monkeypatch.setattr(pool, "_spawn", counted)
+    try:
+        with pytest.raises(TimeoutError):  # no worker ever answers: the job waits (the caller's timeout)
+            await asyncio.wait_for(pool.run(pid_after, 0), 2.0)
+        assert 2 <= len(spawned) <= 4  # every 0.5 s plus a start-up, not as fast as processes die
+    finally:
+        pool.close()
