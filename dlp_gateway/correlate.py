@@ -9,6 +9,7 @@ no number near it is a record of its own. Attribution follows DESIGN §3 in orde
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import regex
 
@@ -53,6 +54,9 @@ def _pick(items: list[Finding], k: int, total: int, anchor: Finding) -> Finding 
     return None
 
 
+_START = attrgetter("start")
+
+
 def _blocks(lines: tuple[str, ...]) -> list[int]:
     """block[i] = number of the blank-line-separated block line i sits in."""
     out, block = [], 0
@@ -72,11 +76,11 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding]) -> list[_Dr
     loose: list[tuple[int, Finding]] = []
     section: str | None = None
     for li in sorted(by_line):
-        fs = sorted(by_line[li], key=lambda f: f.start)
-        numbers = [f for f in fs if f.detector == "policy_number"]
-        names = [f for f in fs if f.detector == "name"]
-        dates = [f for f in fs if f.detector == "date"]
-        mentions = [f for f in fs if f.detector == "insurer"]
+        fs = sorted(by_line[li], key=_START)
+        kinds: dict[str, list[Finding]] = {"policy_number": [], "name": [], "date": [], "insurer": []}
+        for f in fs:
+            kinds.setdefault(f.detector, []).append(f)
+        numbers, names, dates, mentions = (kinds[k] for k in ("policy_number", "name", "date", "insurer"))
         if not numbers:
             heads = {m.value for m in mentions if m.heading}
             if len(heads) == 1:
@@ -165,6 +169,8 @@ def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: 
 def _without_repeated_names(records: list[Record]) -> list[Record]:
     """A name alone that another record already holds with its policy number is that customer
     mentioned again (in the subject, a greeting line, a summary): one customer, one record."""
+    if not any(r.policy_number is None and r.name for r in records):
+        return records  # (a list's records all hold their number: no name_key for each of them)
     numbered = {name_key(r.name) for r in records if r.name and r.policy_number}
     seen: set[str] = set()
     out = []

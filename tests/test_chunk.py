@@ -21,7 +21,7 @@ from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.detectors import Detectors
 from dlp_gateway.detect.letter import correspondent_lines, signature_lines
 from dlp_gateway.detect.names import FIELD_LABELS, HONORIFIC, HONORIFIC_NAME_MAX, HONORIFICS, honorific_matches
-from dlp_gateway.detect.normalize import has_digit
+from dlp_gateway.detect.normalize import cut_spans, has_digit
 from dlp_gateway.detect.policy_number import PolicyNumberFinder, blob_safe
 from dlp_gateway.model import Finding, Segment
 from dlp_gateway.pipeline import Pipeline
@@ -312,3 +312,21 @@ def test_the_longest_honorific_name_fits_the_window() -> None:
     (m,) = HONORIFIC.finditer(f"前は{longest}   様")
     assert m.group("name") == longest
     assert _honorific_spans_windowed(f"前は{longest}   様") == _honorific_spans_alone(f"前は{longest}   様")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab -\t山田", max_size=40), st.sets(st.integers(0, 40), max_size=12), st.integers(0, 5))
+def test_a_cut_index_is_the_list_of_kept_offsets(text: str, cuts: set[int], base: int) -> None:
+    bounds = sorted(c for c in cuts if c <= len(text))
+    spans = [(s, e) for s, e in zip(bounds[::2], bounds[1::2], strict=False) if s < e]
+    original = range(base, base + len(text))
+    kept_text, index = cut_spans(text, original, spans)
+    expected = [original[i] for i in range(len(text)) if not any(s <= i < e for s, e in spans)]
+    assert kept_text == "".join(text[i - base] for i in expected)
+    assert len(index) == len(expected) and list(index) == expected
+    assert [index[i] for i in range(len(expected))] == expected
+    assert list(index[1:-1]) == expected[1:-1]
+    if expected:
+        assert index[-1] == expected[-1]
+    with pytest.raises(IndexError):
+        index[len(expected)]

@@ -89,7 +89,7 @@ class PolicyNumberFinder:
                     k, start = chunk.locate(vindex[m.start()])
                     span = (start, start + vindex[m.end() - 1] + 1 - vindex[m.start()])
                     line_hits = hits.setdefault(k, {})
-                    if any(s < span[1] and span[0] < e for (s, e) in line_hits if (s, e) != span):
+                    if line_hits and any(s < span[1] and span[0] < e for (s, e) in line_hits if (s, e) != span):
                         continue
                     value = m.group(0).replace("-", "").replace(" ", "")
                     line_hits.setdefault(span, (value, set()))[1].add(insurer)
