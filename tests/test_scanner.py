@@ -19,7 +19,7 @@ from dlp_gateway.model import Envelope, Report
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.quarantine.store import list_messages
-from dlp_gateway.scanner import ProcessScanner, default_workers
+from dlp_gateway.scanner import WORKER_GC_THRESHOLDS, ProcessScanner, default_workers
 from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
 from tests import fixtures as fx
@@ -180,4 +180,5 @@ async def test_workers_keep_what_they_hold_for_life_out_of_the_collector(scanner
     # scan); frozen after start-up and warm-up, they are no longer walked.
     await scanner.start()
     frozen = await scanner.pool.run(gc.get_freeze_count)  # the question is for a worker itself
+    assert await scanner.pool.run(gc.get_threshold) == WORKER_GC_THRESHOLDS != gc.get_threshold()
     assert frozen > 10_000
