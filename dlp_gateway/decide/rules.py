@@ -84,7 +84,10 @@ def evaluate(when: Condition, r: Recipient) -> str | None:
     if when.has_attachment is not None and when.has_attachment != r.has_attachment:
         return None
     why = []
-    counted = {i for i, rec in enumerate(r.records) if _counts(rec, when)}
+    if when.min_confidence is None and not when.detectors:
+        counted = set(range(len(r.records)))  # every record counts: no test of each
+    else:
+        counted = {i for i, rec in enumerate(r.records) if _counts(rec, when)}
     if when.violation:
         hit = [
             v

@@ -98,11 +98,16 @@ class PolicyNumberFinder:
             line = chunk.lines[k]
             context = bool(CONTEXT.search(line))
             for (start, end), (value, matched) in sorted(hits[k].items()):
-                insurers = tuple(sorted(i for i in matched if i not in self.checks or self.checks[i](value)))
+                checked = self.checks and any(i in self.checks for i in matched)
+                insurers = (
+                    tuple(sorted(i for i in matched if i not in self.checks or self.checks[i](value)))
+                    if checked or len(matched) > 1
+                    else tuple(matched)
+                )
                 if not insurers or is_lookalike(line, start, end, value, context):
                     continue
                 confidence = 0.85 if context else 0.6
-                if any(i in self.checks for i in insurers):
+                if checked and any(i in self.checks for i in insurers):
                     confidence += 0.1  # a passing check digit is strong evidence
                 out.append(
                     Finding(DETECTOR, value, segment, chunk.line_no(k), start, end, confidence, insurers=insurers)
