@@ -181,9 +181,10 @@ class WorkerPool:
         answered = worker.ready
         if worker in self._idle:
             self._idle.remove(worker)
-        self._retire(worker)
+        worker.process.join(0)  # collects its exit code if it has exited (before _reap's thread joins it)
         if worker.process.is_alive():
             worker.process.kill()
+        self._retire(worker)
         if self._closed or self._loop is None:
             return
         log.error("a scan worker died (pid %s, exit %s); starting another", worker.process.pid, worker.process.exitcode)

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -41,7 +42,7 @@ def raise_unpicklable(secret: str) -> None:
 
 
 @pytest.fixture
-async def pool() -> object:
+async def pool() -> AsyncIterator[WorkerPool]:
     p = WorkerPool(2, nothing_to_load, ())
     yield p
     p.close()
@@ -91,7 +92,7 @@ async def test_close_finishes_running_and_waiting_jobs_then_ends_the_workers(poo
             os.kill(pid, 0)  # exited and reaped
 
 
-async def test_a_worker_killed_mid_job_fails_that_job_only(pool: WorkerPool) -> None:
+async def test_a_worker_killed_mid_job_fails_that_job_only(pool: WorkerPool, caplog: pytest.LogCaptureFixture) -> None:
     await asyncio.gather(*(pool.run(pid_after, 0) for _ in range(2)))
     doomed = asyncio.create_task(pool.run(pid_after, 5))
     other = asyncio.create_task(pool.run(pid_after, 0.5))
@@ -104,6 +105,7 @@ async def test_a_worker_killed_mid_job_fails_that_job_only(pool: WorkerPool) -> 
     assert sum(isinstance(r, int) for r in results) == 1  # the other worker's job is untouched
     assert len(set(await asyncio.gather(*(pool.run(pid_after, 0.2) for _ in range(2))))) == 2  # replaced
     assert busy not in pool.pids and len(pool.pids) == 2
+    assert f"a scan worker died (pid {busy}, exit -9)" in caplog.text  # SIGKILL, for the SRE
 
 
 async def test_a_worker_that_cannot_start_is_not_restarted_in_a_tight_loop(monkeypatch: pytest.MonkeyPatch) -> None:

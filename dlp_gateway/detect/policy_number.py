@@ -98,7 +98,7 @@ class PolicyNumberFinder:
             line = chunk.lines[k]
             context = bool(CONTEXT.search(line))
             for (start, end), (value, matched) in sorted(hits[k].items()):
-                checked = self.checks and any(i in self.checks for i in matched)
+                checked = bool(self.checks) and any(i in self.checks for i in matched)
                 insurers = (
                     tuple(sorted(i for i in matched if i not in self.checks or self.checks[i](value)))
                     if checked or len(matched) > 1
