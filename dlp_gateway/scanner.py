@@ -73,23 +73,19 @@ def _start_worker(config: Config) -> None:
     from dlp_gateway.registry.open import registry_for  # noqa: PLC0415 - only workers need it here
 
     _WORKER = Pipeline(config, registry_for(config, quiet=True))
+    # Warmed up before the worker says it is ready (a replacement too), so no message waits for it.
+    _WORKER.scan(_WARM_UP, Envelope("warm-up@localhost", ("warm-up@localhost",)))
+    # What a worker holds for its life (configuration, detectors, the morphological dictionary) is
+    # moved out of the collector's reach: full collections walked it every few dozen messages,
+    # 0.15 ms a scan (measured). A worker lives until the next reload, and then its process ends.
     gc.freeze()
+    gc.set_threshold(*WORKER_GC_THRESHOLDS)
 
 
 def _scan_in_worker(raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
     # time.monotonic() is CLOCK_MONOTONIC, one clock for every process of the machine (Linux).
     assert _WORKER is not None
     return _WORKER.scan(raw, envelope, deadline)
-
-
-def _warm_worker() -> int:
-    _scan_in_worker(_WARM_UP, Envelope("warm-up@localhost", ("warm-up@localhost",)))
-    # What a worker holds for its life (configuration, detectors, the morphological dictionary) is
-    # moved out of the collector's reach: full collections walked it every few dozen messages,
-    # 0.15 ms a scan (measured). A worker lives until the next reload, and then its process ends.
-    gc.freeze()
-    gc.set_threshold(*WORKER_GC_THRESHOLDS)
-    return os.getpid()
 
 
 CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "<quota> <period>" or "max <period>"
@@ -117,10 +113,8 @@ class ProcessScanner:
         self._large = asyncio.Semaphore(workers - 1) if workers > 1 else None
 
     async def start(self, timeout: float = 120.0) -> list[int]:
-        """Start every worker now and warm it up (each takes one of these jobs: all are free);
-        returns their process ids."""
-        warmed = (self.pool.run(_warm_worker) for _ in range(self.workers))
-        return sorted(await asyncio.wait_for(asyncio.gather(*warmed), timeout))
+        """Start every worker now and wait until each has loaded and warmed up; their process ids."""
+        return await asyncio.wait_for(self.pool.started(), timeout)
 
     async def scan(self, raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
         if self._large is not None and len(raw) >= self.config.limits.large_message_size:

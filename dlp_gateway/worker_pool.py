@@ -82,10 +82,20 @@ class WorkerPool:
         self._idle: deque[_Worker] = deque()
         self._waiting: deque[asyncio.Future[_Worker]] = deque()
         self._closed = False
+        self._readiness = asyncio.Event()  # set whenever a worker becomes ready
 
     @property
     def pids(self) -> list[int]:
         return sorted(w.process.pid for w in self._workers if w.process.pid is not None)
+
+    async def started(self) -> list[int]:
+        """Start the workers if they are not, and wait until every one has said it is ready (has
+        run `start`); their process ids."""
+        self._ensure_started()
+        while len(self._workers) < self.size or not all(w.ready for w in self._workers):
+            self._readiness.clear()
+            await self._readiness.wait()
+        return self.pids
 
     def _ensure_started(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -147,6 +157,7 @@ class WorkerPool:
             ok, value = False, RuntimeError(f"unreadable reply: {type(exc).__name__}")
         if not worker.ready:
             worker.ready = True
+            self._readiness.set()
         elif job is not None and not job.done():
             if ok:
                 job.set_result(value)

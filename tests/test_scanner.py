@@ -178,7 +178,17 @@ async def test_large_messages_leave_one_worker_for_ordinary_mail() -> None:
 async def test_workers_keep_what_they_hold_for_life_out_of_the_collector(scanner: ProcessScanner) -> None:
     # Full collections walked the dictionaries and detectors every few dozen messages (0.15 ms a
     # scan); frozen after start-up and warm-up, they are no longer walked.
-    await scanner.start()
-    frozen = await scanner.pool.run(gc.get_freeze_count)  # the question is for a worker itself
-    assert await scanner.pool.run(gc.get_threshold) == WORKER_GC_THRESHOLDS != gc.get_threshold()
-    assert frozen > 10_000
+    pids = await scanner.start()
+    # Two jobs at once on two free workers: each worker answers for itself. (A worker that had
+    # missed its warm-up answered (700, 10, 10) here: warm-up is now part of its start.)
+    answers = await asyncio.gather(*(scanner.pool.run(collector_state, 0.3) for _ in pids))
+    assert sorted(pid for pid, _, _ in answers) == pids
+    for _, frozen, thresholds in answers:
+        assert frozen > 10_000
+        assert thresholds == WORKER_GC_THRESHOLDS != gc.get_threshold()
+
+
+def collector_state(pause: float) -> tuple[int, int, tuple[int, int, int]]:
+    """In a worker: its pid, how many objects it has frozen and its collector thresholds."""
+    time.sleep(pause)  # held long enough that the other job goes to the other worker
+    return os.getpid(), gc.get_freeze_count(), gc.get_threshold()

@@ -49,6 +49,8 @@ async def pool() -> AsyncIterator[WorkerPool]:
 
 
 async def test_jobs_run_in_the_workers_and_their_exceptions_come_back(pool: WorkerPool) -> None:
+    started = await pool.started()
+    assert len(started) == 2 and started == pool.pids
     pids = set(await asyncio.gather(*(pool.run(pid_after, 0.2) for _ in range(2))))
     assert pids == set(pool.pids) and os.getpid() not in pids and len(pids) == 2  # one job each: both free
     with pytest.raises(ValueError, match="bad"):
@@ -60,7 +62,7 @@ async def test_jobs_run_in_the_workers_and_their_exceptions_come_back(pool: Work
 
 
 async def test_jobs_beyond_the_workers_wait_their_turn(pool: WorkerPool) -> None:
-    await pool.run(pid_after, 0)
+    await pool.started()
     started = time.monotonic()
     results = await asyncio.gather(*(pool.run(pid_after, 0.3) for _ in range(6)))
     assert len(results) == 6 and set(results) == set(pool.pids)
@@ -68,7 +70,7 @@ async def test_jobs_beyond_the_workers_wait_their_turn(pool: WorkerPool) -> None
 
 
 async def test_a_cancelled_job_keeps_its_worker_until_it_ends(pool: WorkerPool) -> None:
-    await asyncio.gather(*(pool.run(pid_after, 0) for _ in range(2)))
+    await pool.started()
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(pool.run(pid_after, 1.0), 0.1)
     started = time.monotonic()
@@ -78,7 +80,7 @@ async def test_a_cancelled_job_keeps_its_worker_until_it_ends(pool: WorkerPool) 
 
 
 async def test_close_finishes_running_and_waiting_jobs_then_ends_the_workers(pool: WorkerPool) -> None:
-    await asyncio.gather(*(pool.run(pid_after, 0) for _ in range(2)))
+    await pool.started()
     pids = pool.pids
     jobs = [asyncio.create_task(pool.run(pid_after, 0.2)) for _ in range(3)]
     await asyncio.sleep(0.05)
@@ -93,7 +95,7 @@ async def test_close_finishes_running_and_waiting_jobs_then_ends_the_workers(poo
 
 
 async def test_a_worker_killed_mid_job_fails_that_job_only(pool: WorkerPool, caplog: pytest.LogCaptureFixture) -> None:
-    await asyncio.gather(*(pool.run(pid_after, 0) for _ in range(2)))
+    await pool.started()
     doomed = asyncio.create_task(pool.run(pid_after, 5))
     other = asyncio.create_task(pool.run(pid_after, 0.5))
     await asyncio.sleep(0.2)
