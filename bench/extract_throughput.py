@@ -15,7 +15,6 @@ import argparse
 import base64
 import csv
 import functools
-import gc
 import io
 import statistics
 import sys
@@ -38,7 +37,7 @@ from dlp_gateway.config import load_config
 from dlp_gateway.model import Envelope
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.registry import load_registry
-from dlp_gateway.scanner import WORKER_GC_THRESHOLDS
+from dlp_gateway.scanner import settle_collector
 
 FAMILY = ["山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤"]
 GIVEN = ["太郎", "花子", "一郎", "美咲", "健一", "由美", "大輔", "直子", "誠", "陽子"]
@@ -184,8 +183,7 @@ def main() -> None:
     pipeline = Pipeline(config, load_registry(args.registry)) if args.registry else Pipeline(config)
     envelope = Envelope("honbu@mirai-hoken.example.jp", ("tanaka@ms-ins.com",))
     pipeline.scan(mail("warm.txt", "text/plain", make_text(10)), envelope)
-    gc.freeze()  # measured as a scan worker runs (dlp_gateway/scanner.py)
-    gc.set_threshold(*WORKER_GC_THRESHOLDS)
+    settle_collector()  # measured as a scan worker runs
     n = args.rows
     cases = [
         ("text body", "text/plain", "list.txt", make_text(n), lib_text),

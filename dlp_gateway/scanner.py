@@ -75,9 +75,14 @@ def _start_worker(config: Config) -> None:
     _WORKER = Pipeline(config, registry_for(config, quiet=True))
     # Warmed up before the worker says it is ready (a replacement too), so no message waits for it.
     _WORKER.scan(_WARM_UP, Envelope("warm-up@localhost", ("warm-up@localhost",)))
-    # What a worker holds for its life (configuration, detectors, the morphological dictionary) is
-    # moved out of the collector's reach: full collections walked it every few dozen messages,
-    # 0.15 ms a scan (measured). A worker lives until the next reload, and then its process ends.
+    settle_collector()
+
+
+def settle_collector() -> None:
+    """The collector as a scan worker runs it (bench/extract_throughput.py measures that way too).
+    What the process holds for its life (configuration, detectors, the morphological dictionary)
+    is moved out of the collector's reach: full collections walked it every few dozen messages,
+    0.15 ms a scan (measured). A worker lives until the next reload, and then its process ends."""
     gc.freeze()
     gc.set_threshold(*WORKER_GC_THRESHOLDS)
 
