@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
-from dlp_gateway.model import Report
+from dlp_gateway.model import Record, Report
 
 
 def mask(value: str) -> str:
@@ -17,9 +19,60 @@ def mask(value: str) -> str:
     return value[:1] + "*" * (len(value) - 1)
 
 
-def report_json(report: Report, ref: str | None = None, masked: bool = False) -> dict[str, Any]:
+def _record(r: Record, show: Callable[[str], str]) -> dict[str, Any]:
+    return {
+        "policy_number": show(r.policy_number) if r.policy_number else None,
+        "name": show(r.name) if r.name else None,
+        "expiry": r.expiry,
+        "underwriter": r.underwriter,
+        "attribution": r.attribution,
+        "confidence": r.confidence,
+        "location": r.location,
+    }
+
+
+def record_total(summary: dict[str, Any]) -> int:
+    """How many records a kept summary's message held (a summary before `records_total` keeps all)."""
+    return int(summary.get("records_total", len(summary.get("records", []))))
+
+
+def kept_records(report: Report, limit: int) -> list[int]:
+    """Which records a summary of at most `limit` keeps: those a recipient's violation names first
+    (what a reviewer must see), then the others, each group in message order."""
+    if len(report.records) <= limit:
+        return list(range(len(report.records)))
+    named = sorted({i for r in report.decision.recipients for v in r.violations for i in v.records})[:limit]
+    if len(named) < limit:
+        taken = set(named)
+        named += [i for i in range(len(report.records)) if i not in taken][: limit - len(named)]
+    return sorted(named)
+
+
+def summary_json(report: Report, ref: str, max_records: int) -> dict[str, Any]:
+    """The masked summary the gateway keeps with a held message. A month-end list can hold 130,000
+    records: all of them made 25 MB of JSON, built and written on the gateway's event loop (0.4 s
+    of every other session's time) and parsed again by every console page that lists it. It keeps
+    `max_records` of them, each with its `index` in the message; `records_total`, each
+    violation's `count` and `records_by_underwriter` still count them all. The held message itself
+    is whole, for `scan` to list every record."""
+    keep = kept_records(report, max_records)
+    doc = report_json(report, ref, masked=True, keep=keep)
+    doc["records_total"] = len(report.records)
+    doc["records_by_underwriter"] = dict(Counter(r.underwriter or "unknown" for r in report.records))
+    for shown, r in zip(doc["recipients"], report.decision.recipients, strict=True):
+        for v_doc, v in zip(shown["violations"], r.violations, strict=True):
+            v_doc["count"] = len(v.records)
+    return doc
+
+
+def report_json(
+    report: Report, ref: str | None = None, masked: bool = False, keep: list[int] | None = None
+) -> dict[str, Any]:
+    """The `scan --json` document; with `keep`, only those records (each with its `index`), and
+    violations name only those."""
     show = mask if masked else (lambda v: v)
     d = report.decision
+    kept = set(keep) if keep is not None and len(keep) < len(report.records) else None
     doc: dict[str, Any] = {
         "verdict": d.verdict.label,
         "rules": list(d.rules),
@@ -28,23 +81,17 @@ def report_json(report: Report, ref: str | None = None, masked: bool = False) ->
                 "address": r.address,
                 "party": str(r.party),
                 "action": r.action.label,
-                "violations": [{"kind": v.kind, "records": list(v.records)} for v in r.violations],
+                "violations": [
+                    {"kind": v.kind, "records": [i for i in v.records if kept is None or i in kept]}
+                    for v in r.violations
+                ],
                 "rules": list(r.rules),
             }
             for r in d.recipients
         ],
-        "records": [
-            {
-                "policy_number": show(r.policy_number) if r.policy_number else None,
-                "name": show(r.name) if r.name else None,
-                "expiry": r.expiry,
-                "underwriter": r.underwriter,
-                "attribution": r.attribution,
-                "confidence": r.confidence,
-                "location": r.location,
-            }
-            for r in report.records
-        ],
+        "records": [_record(r, show) for r in report.records]
+        if keep is None
+        else [{"index": i, **_record(report.records[i], show)} for i in keep],
         "unscannable": [{"location": u.location, "reason": u.reason} for u in report.unscannable],
         "sender": {"address": report.envelope.mail_from, "party": str(report.sender_party)},
         "matches": [

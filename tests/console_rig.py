@@ -15,7 +15,7 @@ from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.review import Review
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.quarantine.store import HeldMessage, User
-from dlp_gateway.report import report_json
+from dlp_gateway.report import summary_json
 from dlp_gateway.smtp.relay import SmtpRelay
 from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, Sink, example_config, make_message
 
@@ -30,7 +30,7 @@ class ConsoleRig:
     reloads: list[str]
 
 
-async def held(store: SqliteStore, ref: str, at: str, rows: int = 12) -> bytes:
+async def held(store: SqliteStore, ref: str, at: str, rows: int = 12, keep: int = 1000) -> bytes:
     body = "\n".join(f"証券番号：81000000{i:02d}　契約者名：山田 太郎 様　引受：東京海上日動" for i in range(rows))
     raw = make_message(body, to=(BRANCH_A, SOMPO))
     report = Pipeline(example_config()).scan(raw, Envelope(HEAD_OFFICE, (BRANCH_A, SOMPO)))
@@ -43,7 +43,7 @@ async def held(store: SqliteStore, ref: str, at: str, rows: int = 12) -> bytes:
             raw,
             "quarantine",
             report.decision.rules,
-            report_json(report, ref=ref, masked=True),
+            summary_json(report, ref, keep),  # what the gateway stores
         )
     )
     return raw

@@ -125,6 +125,21 @@ async def test_raw_view_and_decisions_are_audited_and_exported(rig: ConsoleRig) 
     assert any(",suzuki,deny,ref2,他社顧客を含む," in line for line in lines)
 
 
+async def test_a_long_list_shows_its_kept_records_and_counts_them_all(rig: ConsoleRig) -> None:
+    await held(rig.store, "ref3", "2026-11-03T00:00:00+00:00", rows=30, keep=5)
+    async with client() as s:
+        await login(s, rig.url)
+        async with s.get(f"{rig.url}/messages/ref3?lang=en") as r:
+            page = await r.text()
+        async with s.get(f"{rig.url}/api/incident?ref=ref3", headers=basic("suzuki", PASSWORD)) as r:
+            incident = await r.json()
+    assert "Records (30)" in page and "Showing 5 of 30 records" in page
+    assert "By underwriter: tokio 30" in page
+    assert "cross_insurer (30)" in page  # the violation counts every record, not the five kept
+    assert page.count("81******") == 5
+    assert incident["本人の数 people"] == 30 and incident["messages"][0]["records"] == 30
+
+
 async def test_queue_filters_paging_and_bulk(rig: ConsoleRig) -> None:
     async with client() as s:
         csrf = await login(s, rig.url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 import time
 from collections.abc import AsyncIterator
 
@@ -33,6 +34,43 @@ class Unpicklable(Exception):  # noqa: N818 - named for what the test is about
         self.handle = lambda: secret  # a lambda does not pickle
 
 
+READ_ON: list[str] = []  # the thread each Witness was rebuilt on, in the gateway's process
+
+
+def _rebuilt(size: int) -> Witness:
+    READ_ON.append(threading.current_thread().name)
+    return Witness(size)
+
+
+class Witness:
+    """A reply that tells which thread unpickled it."""
+
+    def __init__(self, size: int) -> None:
+        self.padding = b"x" * size
+
+    def __reduce__(self) -> tuple[object, tuple[int]]:
+        return _rebuilt, (len(self.padding),)
+
+
+def witness(size: int, padding: int) -> tuple[Witness, bytes]:
+    return Witness(size), b"p" * padding
+
+
+def not_unpicklable() -> Unloadable:
+    return Unloadable()
+
+
+def _refuse() -> None:
+    raise ValueError("no")
+
+
+class Unloadable:
+    """Pickles in the worker; fails to unpickle in the gateway."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return _refuse, ()
+
+
 def raise_value_error(text: str) -> None:
     raise ValueError(text)
 
@@ -59,6 +97,22 @@ async def test_jobs_run_in_the_workers_and_their_exceptions_come_back(pool: Work
         await pool.run(raise_unpicklable, "山田 太郎 8100000001")
     assert "山田" not in repr(caught.value)
     assert await pool.run(pid_after, 0) in pids  # and the worker went on
+
+
+async def test_a_large_reply_is_read_off_the_event_loop(pool: WorkerPool) -> None:
+    await pool.started()
+    READ_ON.clear()
+    small, _ = await pool.run(witness, 10, 10)
+    large, _ = await pool.run(witness, 10, pool.large_reply)
+    assert isinstance(small, Witness) and isinstance(large, Witness)
+    loop_thread = threading.current_thread().name
+    assert READ_ON[0] == loop_thread and READ_ON[1] != loop_thread
+    with pytest.raises(RuntimeError, match=r"^unreadable reply: ValueError$"):  # small or large, its job fails
+        await pool.run(not_unpicklable)
+    pool.large_reply = 0
+    with pytest.raises(RuntimeError, match=r"^unreadable reply: ValueError$"):
+        await pool.run(not_unpicklable)
+    assert await pool.run(pid_after, 0) in pool.pids  # and the workers go on
 
 
 async def test_jobs_beyond_the_workers_wait_their_turn(pool: WorkerPool) -> None:

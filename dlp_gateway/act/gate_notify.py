@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from dlp_gateway.act.notify import Notice, _compose, _template
 from dlp_gateway.config.schema import Config
 from dlp_gateway.quarantine.store import HeldMessage
+from dlp_gateway.report import record_total
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -38,7 +39,7 @@ def _values(item: HeldMessage, **extra: str) -> dict[str, str]:
         "sender_name": item.mail_from.partition("@")[0],
         "approver": str(gate.get("approver") or "-"),
         "recipients": ", ".join(item.rcpt_tos),
-        "records": str(len(records)),
+        "records": str(record_total(summary)),
         "examples": " / ".join(e for e in examples if e) or "-",
         "rules": ", ".join(item.rules) or "-",
         "due_jst": dt.datetime.fromisoformat(due).astimezone(JST).strftime("%Y-%m-%d %H:%M") if due else "-",

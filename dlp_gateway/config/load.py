@@ -423,6 +423,7 @@ _LIMIT_KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "scan_timeout": ("top", (int, float)),
     "scan_workers": ("top", int),
     "large_message_size": ("top", int),
+    "summary_records": ("top", int),
     "max_mime_depth": ("mime", int),
     "max_parts": ("mime", int),
     "max_text_chars": ("extract", int),

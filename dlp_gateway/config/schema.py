@@ -145,6 +145,7 @@ class Limits:
     scan_timeout: float = 30.0
     scan_workers: int = 0  # processes that scan; 0: one per CPU core
     large_message_size: int = 256 * 1024  # bytes; such messages scan on all workers but one at most
+    summary_records: int = 1000  # masked records kept in a held message's summary (all are counted)
     mime: MimeLimits = field(default_factory=MimeLimits)
     extract: ExtractLimits = field(default_factory=ExtractLimits)
 

@@ -34,6 +34,7 @@ from dlp_gateway.quarantine.gates import Gates
 from dlp_gateway.quarantine.incident import incident_csv, incident_report, jst
 from dlp_gateway.quarantine.review import Review, iso
 from dlp_gateway.quarantine.store import STATUSES, AuditEntry, HeldMessage, QuarantineStore, Query
+from dlp_gateway.report import record_total
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 COOKIE = "dlp_session"
@@ -71,6 +72,7 @@ class ConsoleApp:
             undefined=jinja2.StrictUndefined,
         )
         self.env.filters["jst"] = jst
+        self.env.filters["record_total"] = record_total
         self.gate_pages = GatePages(Gates(review), self.env, on_reject)
 
     # --- plumbing ------------------------------------------------------------------------

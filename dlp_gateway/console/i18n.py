@@ -32,6 +32,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "ref": ("参照番号", "Reference"),
     "recipients": ("宛先", "Recipients"),
     "records": ("顧客情報", "Records"),
+    "records_shown": (
+        "%d 件を表示しています（全 %d 件、違反に関わるものを優先）。"
+        "全件は保留中の原文にあり、dlp-gateway scan で一覧できます",
+        "Showing %d of %d records, those in a violation first; "
+        "every record is in the held message (dlp-gateway scan lists them all)",
+    ),
+    "by_underwriter": ("引受別", "By underwriter"),
     "rules": ("ルール", "Rules"),
     "release": ("配信する", "Release"),
     "release_stripped": ("違反宛先を除いて配信", "Release without violating recipients"),

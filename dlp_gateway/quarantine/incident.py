@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dlp_gateway.quarantine.store import HeldMessage
+from dlp_gateway.report import record_total
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 TO_FILL = "要記入 / to be completed"
@@ -50,7 +51,7 @@ def incident_report(items: list[HeldMessage], scope: str, generated_at: str) -> 
         "発生日時 first_seen": jst(min((i.received_at for i in items), default=None)),
         "発覚日時 detected": jst(min((i.received_at for i in items), default=None)),
         "個人データの項目 data_items": data_items,
-        "本人の数 people": len(records),
+        "本人の数 people": sum(record_total(i.summary) for i in items),
         "本人の数の注記 people_note": "記録件数（同一人物の重複を含む場合あり）/ records found, may repeat a person",
         "原因 cause": (
             f"保険会社等の宛先への顧客情報の送信（該当ルール: {', '.join(rules) or '-'}）。"
@@ -73,7 +74,7 @@ def incident_report(items: list[HeldMessage], scope: str, generated_at: str) -> 
                 "decided_at": jst(i.decided_at),
                 "reason": i.reason or "",
                 "rules": list(i.rules),
-                "records": len(i.summary.get("records", [])),
+                "records": record_total(i.summary),
                 "masked_examples": [
                     " ".join(v for v in (r.get("policy_number"), r.get("name")) if v)
                     for r in i.summary.get("records", [])[:3]

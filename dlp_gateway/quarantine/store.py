@@ -41,6 +41,7 @@ class HeldMessage:
             if str(r.get("party", "")).startswith("insurer:")
         }
         found |= {r["underwriter"] for r in self.summary.get("records", []) if r.get("underwriter")}
+        found |= set(self.summary.get("records_by_underwriter", {})) - {"unknown"}
         return tuple(sorted(found))
 
     @property

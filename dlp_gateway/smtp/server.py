@@ -30,7 +30,7 @@ from dlp_gateway.observe import metrics
 from dlp_gateway.observe.logging import message_line
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.store import QuarantineStore
-from dlp_gateway.report import report_json
+from dlp_gateway.report import summary_json
 from dlp_gateway.scanner import Scanner, ThreadScanner
 from dlp_gateway.smtp.relay import Relay
 
@@ -61,7 +61,7 @@ def plan_for(report: Report, ref: str, config: Config) -> Plan:
         tuple(d.recipients_with(Action.STRIP)),
         tuple(d.recipients_with(Action.REDACT)),
         report.redacted,
-        summary=report_json(report, ref=ref, masked=True),
+        summary=summary_json(report, ref, config.limits.summary_records),
         simulated=d.simulated_verdict,
         gate=d.gate,
         hold_minutes=d.hold_minutes,

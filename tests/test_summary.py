@@ -1,0 +1,92 @@
+"""The masked summary kept with a held message: bounded for month-end lists, every record counted."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from dlp_gateway.config.schema import Upstream
+from dlp_gateway.model import Envelope, Report
+from dlp_gateway.pipeline import Pipeline
+from dlp_gateway.quarantine.incident import incident_report
+from dlp_gateway.quarantine.sqlite import SqliteStore
+from dlp_gateway.quarantine.store import HeldMessage, list_messages
+from dlp_gateway.report import record_total, report_json, summary_json
+from dlp_gateway.smtp.relay import SmtpRelay
+from dlp_gateway.smtp.server import Gateway
+from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, SOMPO, Sink, example_config, make_message
+from tests.test_e2e_smtp import submit
+
+
+def rows(insurer: str, numbers: range) -> list[str]:
+    return [f"証券番号：81{i:08d}　契約者名：山田 太郎{i % 7} 様　引受：{insurer}" for i in numbers]
+
+
+# 40 of Sompo's own customers first, then 20 of Tokio Marine's: only those cross to Sompo.
+MIXED = "\n".join(rows("損保ジャパン", range(40)) + rows("東京海上日動", range(40, 60)))
+
+
+def scan(body: str) -> Report:
+    return Pipeline(example_config()).scan(
+        make_message(body, to=(BRANCH_A, SOMPO)), Envelope(HEAD_OFFICE, (BRANCH_A, SOMPO))
+    )
+
+
+def test_a_long_list_keeps_the_violating_records_first_and_counts_them_all() -> None:
+    report = scan(MIXED)
+    assert len(report.records) == 60
+    doc = summary_json(report, "r1", 10)
+    full = report_json(report, "r1", masked=True)
+    assert [r["index"] for r in doc["records"]] == list(range(40, 50))  # Tokio's, not the first ten
+    for kept in doc["records"]:  # each kept record is the full summary's, masked, with its place
+        assert {k: v for k, v in kept.items() if k != "index"} == full["records"][kept["index"]]
+    [sompo] = [r for r in doc["recipients"] if r["address"] == SOMPO]
+    [cross] = [v for v in sompo["violations"] if v["kind"] == "cross_insurer"]
+    assert cross["count"] == 20 and cross["records"] == list(range(40, 50))
+    assert doc["records_total"] == record_total(doc) == 60
+    assert doc["records_by_underwriter"] == {"sompo": 40, "tokio": 20}
+    assert "8100000041" not in json.dumps(doc, ensure_ascii=False)  # masked
+    assert len(json.dumps(doc)) < len(json.dumps(full)) / 3
+
+
+def test_few_violating_records_are_followed_by_the_others_in_message_order() -> None:
+    report = scan(MIXED)
+    doc = summary_json(report, "r1", 25)
+    assert [r["index"] for r in doc["records"]] == [*range(5), *range(40, 60)]
+    assert summary_json(report, "r1", 60)["records"] == [
+        {"index": i, **r} for i, r in enumerate(report_json(report, "r1", masked=True)["records"])
+    ]  # a list within the limit is kept whole
+
+
+def test_a_summary_from_before_the_limit_still_counts_its_records() -> None:
+    assert record_total({"records": [{}, {}, {}]}) == 3
+    assert record_total({}) == 0
+
+
+async def test_the_gateway_keeps_a_bounded_summary_and_the_whole_message(tmp_path: Path, sink: Sink) -> None:
+    assert sink.server is not None
+    upstream = Upstream("127.0.0.1", sink.server.sockets[0].getsockname()[1], timeout=5)
+    base = example_config(upstream=upstream, quarantine_path=tmp_path / "q.db", notices=None)
+    config = dataclasses.replace(base, limits=dataclasses.replace(base.limits, summary_records=5))
+    # Tokio Marine's customers first and Sompo's after them, to Mitsui Sumitomo: the five kept are
+    # Tokio's, and the insurer filter and the incident report must still see Sompo's.
+    body = "\n".join(rows("東京海上日動", range(30)) + rows("損保ジャパン", range(30, 33)))
+    msg = make_message(body, to=(BRANCH_A,), cc=(MSI,))
+    store = SqliteStore(config.quarantine_path)
+    gw = Gateway(config, Pipeline(config), SmtpRelay(upstream), store)
+    await gw.start(port=0)
+    try:
+        code, reply = await submit(gw.port, HEAD_OFFICE, [BRANCH_A, MSI], msg)
+    finally:
+        await gw.stop()
+    assert code == 250 and "Held for compliance review" in reply
+    [held] = await list_messages(store)
+    item: HeldMessage = await store.get(held.ref)
+    assert item.raw == msg  # the whole message is held: `scan` lists every record
+    assert len(item.summary["records"]) == 5 and record_total(item.summary) == 33
+    assert item.summary["records_by_underwriter"] == {"tokio": 30, "sompo": 3}
+    assert {r["underwriter"] for r in item.summary["records"]} == {"tokio"}
+    assert item.insurers == ("msi", "sompo", "tokio")
+    report = incident_report([item], "test", "2026-11-30T00:00:00+00:00")
+    assert report["本人の数 people"] == 33 and report["messages"][0]["records"] == 33
