@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import statistics
 import sys
 import tempfile
@@ -34,6 +35,14 @@ from dlp_gateway.smtp.server import Gateway, Runtime
 
 SENDER, RIVAL = "honbu@mirai-hoken.example.jp", "tanaka@ms-ins.com"
 TICK = 0.005
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 async def longest_stall(stop: asyncio.Event) -> float:
@@ -99,6 +108,7 @@ async def main() -> None:
                     config, scanner.pool.large_reply = modes[mode]
                     gateway.reload(Runtime(config, scanner, relay))  # the same workers throughout
                     results[mode].append(await one(gateway, store, raw))
+            peaks = [peak_rss_mb(pid) for pid in scanner.pool.pids] + [peak_rss_mb(os.getpid())]
         finally:
             await gateway.stop()
             await store.close()
@@ -109,6 +119,7 @@ async def main() -> None:
         took = statistics.median(t for _, t in runs)
         rounds = ", ".join(f"{s * 1000:.0f}" for s, _ in runs)
         print(f"{mode:8} {stall * 1000:17.0f} ms {took:10.1f} s   (rounds: {rounds} ms)")
+    print(f"peak RSS: scan workers {', '.join(f'{m:.0f}' for m in peaks[:-1])} MB, gateway {peaks[-1]:.0f} MB")
     now, before = (statistics.median(s for s, _ in results[m]) for m in ("now", "before"))
     print(f"stall now / before: {now / before:.2f}")
 
