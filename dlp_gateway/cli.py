@@ -24,6 +24,7 @@ from dlp_gateway.model import Envelope, Report
 from dlp_gateway.observe import metrics
 from dlp_gateway.observe.http import health_app
 from dlp_gateway.observe.logging import setup as setup_logging
+from dlp_gateway.observe.loop_lag import watch_loop
 from dlp_gateway.parse.mime import parse_message
 from dlp_gateway.pipeline import Pipeline, envelope_from_headers
 from dlp_gateway.quarantine.gates import Gates
@@ -149,6 +150,8 @@ async def _started(runtime: Runtime) -> Runtime:
     if isinstance(runtime.scanner, ProcessScanner):
         pids = await runtime.scanner.start()
         log.info("%d scan worker process(es) ready", len(pids))
+    if isinstance(runtime.scanner, (ProcessScanner, ThreadScanner)):
+        runtime.scanner.watch()
     return runtime
 
 
@@ -240,6 +243,7 @@ async def _serve(path: str) -> None:
         loop.create_task(_retention(review, gateway)),
         loop.create_task(_watch_queue(store)),
         loop.create_task(_open_gates(Gates(review))),
+        loop.create_task(watch_loop()),
     ]
 
     async def on_reject(item: HeldMessage, reason: str) -> None:

@@ -17,12 +17,14 @@ import math
 import os
 import signal
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 from dlp_gateway.config.schema import Config
 from dlp_gateway.model import Envelope, Report
+from dlp_gateway.observe import metrics
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.worker_pool import WorkerPool
 
@@ -47,10 +49,24 @@ class ThreadScanner:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="dlp-scan")
+        self.busy = 0
+
+    def watch(self) -> None:
+        """Report this scanner's workers in the capacity gauges (the one in force after a reload)."""
+        metrics.SCAN_WORKERS.set(1)
+        metrics.SCAN_WORKERS_BUSY.set_function(lambda: self.busy)
 
     async def scan(self, raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self.pipeline.scan, raw, envelope, deadline)
+        return await loop.run_in_executor(self._pool, self._scan, raw, envelope, deadline, time.monotonic())
+
+    def _scan(self, raw: bytes, envelope: Envelope, deadline: float, queued: float) -> Report:
+        metrics.SCAN_WAIT_SECONDS.observe(time.monotonic() - queued)
+        self.busy += 1  # (one thread: no race)
+        try:
+            return self.pipeline.scan(raw, envelope, deadline)
+        finally:
+            self.busy -= 1
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
@@ -121,14 +137,23 @@ class ProcessScanner:
         """Start every worker now and wait until each has loaded and warmed up; their process ids."""
         return await asyncio.wait_for(self.pool.started(), timeout)
 
+    def watch(self) -> None:
+        """Report this scanner's workers in the capacity gauges (the one in force after a reload)."""
+        metrics.SCAN_WORKERS.set(self.workers)
+        metrics.SCAN_WORKERS_BUSY.set_function(lambda: self.pool.busy)
+
     async def scan(self, raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
+        queued = time.monotonic()
         if self._large is not None and len(raw) >= self.config.limits.large_message_size:
             async with self._large:
-                return await self._run(raw, envelope, deadline)
-        return await self._run(raw, envelope, deadline)
+                return await self._run(raw, envelope, deadline, queued)
+        return await self._run(raw, envelope, deadline, queued)
 
-    async def _run(self, raw: bytes, envelope: Envelope, deadline: float) -> Report:
-        report: Report = await self.pool.run(_scan_in_worker, raw, envelope, deadline)
+    async def _run(self, raw: bytes, envelope: Envelope, deadline: float, queued: float) -> Report:
+        def started() -> None:
+            metrics.SCAN_WAIT_SECONDS.observe(time.monotonic() - queued)
+
+        report: Report = await self.pool.run(_scan_in_worker, raw, envelope, deadline, on_start=started)
         return report
 
     def close(self) -> None:

@@ -143,9 +143,15 @@ class WorkerPool:
         self._workers.append(worker)
         self._loop.add_reader(ours.fileno(), self._on_readable, worker)
 
-    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+    @property
+    def busy(self) -> int:
+        """Workers with a job (a cancelled job's worker too, until the job ends)."""
+        return sum(1 for w in self._workers if w.job is not None)
+
+    async def run(self, fn: Callable[..., Any], *args: Any, on_start: Callable[[], None] | None = None) -> Any:
         """fn(*args) in a worker; its exception is raised here. ScanWorkerDiedError if the worker
-        died on it. Cancelled, the job still runs to its end and only then frees the worker."""
+        died on it. Cancelled, the job still runs to its end and only then frees the worker.
+        `on_start` is called when a worker takes the job (after any wait for one)."""
         loop = self._ensure_started()
         if self._closed:
             raise RuntimeError("the scan workers are closed")
@@ -162,6 +168,8 @@ class WorkerPool:
                 raise
         job: asyncio.Future[Any] = loop.create_future()
         worker.job = job
+        if on_start is not None:
+            on_start()
         try:
             worker.conn.send((fn, args))
         except (OSError, ValueError):  # its pipe is broken: it died while idle, unnoticed yet

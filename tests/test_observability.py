@@ -8,11 +8,13 @@ import json
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from dlp_gateway.observe.loop_lag import watch_loop
 from dlp_gateway.observe.metrics import unscannable_kind
 from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, ROOT, SOMPO, make_message
 from tests.test_cli import start_serve
@@ -34,7 +36,7 @@ def test_alert_rules_are_valid_and_their_unit_tests_pass() -> None:
         [promtool(), "check", "rules", "alerts.yml"], cwd=PROMETHEUS, capture_output=True, text=True, check=False
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "8 rules found" in check.stdout
+    assert "10 rules found" in check.stdout
     test = subprocess.run(
         [promtool(), "test", "rules", "alerts_test.yml"], cwd=PROMETHEUS, capture_output=True, text=True, check=False
     )
@@ -108,8 +110,13 @@ async def test_metrics_health_and_no_customer_data_in_logs_metrics_or_replies(si
         "dlp_message_duration_seconds_count 4.0",
         "dlp_messages_in_flight 0.0",
         "dlp_notices_total",
+        "dlp_scan_wait_seconds_count 4.0",  # every scan waited (or not) for a worker
+        "dlp_scan_workers_busy 0.0",
+        "dlp_event_loop_lag_seconds_count",
     ):
         assert name in exposition, name
+    [workers] = [float(line.split()[1]) for line in exposition.splitlines() if line.startswith("dlp_scan_workers ")]
+    assert workers >= 1
     assert 'dlp_config_reloads_total{result="ok"} 1.0' in after_reload
     assert "dlp_config_last_reload_failed 0.0" in after_reload
     for secret in [*SECRETS, BRANCH_A, SOMPO, MSI, "x@example.com"]:
@@ -135,3 +142,16 @@ async def test_readyz_fails_when_the_upstream_is_down(site: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.communicate(), 30)
+
+
+async def test_the_loop_lag_watch_sees_a_stalled_loop() -> None:
+    samples: list[float] = []
+    watch = asyncio.create_task(watch_loop(0.02, samples.append))
+    try:
+        await asyncio.sleep(0.2)
+        time.sleep(0.3)  # something holding the event loop (a callback that takes 0.3 s)
+        await asyncio.sleep(0.2)
+    finally:
+        watch.cancel()
+    assert max(samples) >= 0.25  # the stall
+    assert sorted(samples)[len(samples) // 2] < 0.05  # and the loop otherwise on time

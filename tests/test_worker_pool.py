@@ -118,9 +118,19 @@ async def test_a_large_reply_is_read_off_the_event_loop(pool: WorkerPool) -> Non
 async def test_jobs_beyond_the_workers_wait_their_turn(pool: WorkerPool) -> None:
     await pool.started()
     started = time.monotonic()
-    results = await asyncio.gather(*(pool.run(pid_after, 0.3) for _ in range(6)))
+    taken: list[float] = []  # when a worker took each job (what dlp_scan_wait_seconds observes)
+    busy: list[int] = []
+
+    def on_start() -> None:
+        taken.append(time.monotonic() - started)
+        busy.append(pool.busy)
+
+    results = await asyncio.gather(*(pool.run(pid_after, 0.3, on_start=on_start) for _ in range(6)))
     assert len(results) == 6 and set(results) == set(pool.pids)
     assert time.monotonic() - started >= 0.85  # three rounds of two, never more than two at once
+    assert len(taken) == 6 and max(taken[:2]) < 0.2 and min(taken[2:]) >= 0.25 and min(taken[4:]) >= 0.55
+    # (a worker handed to a waiting job counts once that job's coroutine has resumed)
+    assert busy[:2] == [1, 2] and all(1 <= b <= 2 for b in busy) and pool.busy == 0
 
 
 async def test_a_cancelled_job_keeps_its_worker_until_it_ends(pool: WorkerPool) -> None:

@@ -40,6 +40,21 @@ MESSAGE_SECONDS = Histogram(
 RELAY_SECONDS = Histogram(
     "dlp_relay_duration_seconds", "Time to hand a message to the upstream", buckets=LATENCY, registry=REGISTRY
 )
+# Capacity: whether the gateway itself is why mail waits (month-end bursts of lists).
+SCAN_WAIT_SECONDS = Histogram(
+    "dlp_scan_wait_seconds",
+    "Time a message waited for a scan worker (all busy, or a list waiting for the workers lists may take)",
+    buckets=LATENCY,
+    registry=REGISTRY,
+)
+SCAN_WORKERS = Gauge("dlp_scan_workers", "Scan workers (processes, or 1 for the in-process thread)", registry=REGISTRY)
+SCAN_WORKERS_BUSY = Gauge("dlp_scan_workers_busy", "Scan workers scanning now", registry=REGISTRY)
+LOOP_LAG_SECONDS = Histogram(
+    "dlp_event_loop_lag_seconds",
+    "How late the event loop woke a 0.1 s timer: what every SMTP session, the console and /metrics waited",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+    registry=REGISTRY,
+)
 SESSIONS = Gauge("dlp_smtp_sessions", "SMTP client sessions open now", registry=REGISTRY)
 IN_FLIGHT = Gauge("dlp_messages_in_flight", "Messages being scanned or delivered", registry=REGISTRY)
 QUARANTINE_DEPTH = Gauge("dlp_quarantine_held", "Messages awaiting review", registry=REGISTRY)
