@@ -6,13 +6,16 @@ import dataclasses
 import json
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from dlp_gateway.config.schema import Upstream
-from dlp_gateway.model import Envelope, Report
+from dlp_gateway.model import Action, Decision, Envelope, Party, RecipientDecision, Record, Report, Violation
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.incident import incident_report
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.quarantine.store import HeldMessage, list_messages
-from dlp_gateway.report import record_total, report_json, summary_json
+from dlp_gateway.report import kept_records, record_total, report_json, summary_json
 from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
 from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, SOMPO, Sink, example_config, make_message
@@ -90,3 +93,46 @@ async def test_the_gateway_keeps_a_bounded_summary_and_the_whole_message(tmp_pat
     assert item.insurers == ("msi", "sompo", "tokio")
     report = incident_report([item], "test", "2026-11-30T00:00:00+00:00")
     assert report["本人の数 people"] == 33 and report["messages"][0]["records"] == 33
+
+
+def reference_kept(report: Report, limit: int) -> list[int]:
+    named = sorted({i for r in report.decision.recipients for v in r.violations for i in v.records})[:limit]
+    rest = [i for i in range(len(report.records)) if i not in set(named)]
+    return sorted(named + rest[: limit - len(named)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    n=st.integers(0, 60),
+    picks=st.lists(st.lists(st.integers(0, 59), max_size=40), max_size=5),
+    limit=st.integers(1, 70),
+)
+def test_kept_records_match_their_definition(n: int, picks: list[list[int]], limit: int) -> None:
+    """However the violations of several recipients overlap: the first `limit` violating records,
+    then the others, in message order; and each violation names exactly the kept ones it holds."""
+    records = tuple(Record(f"81{i:08d}", None, None, "tokio", "pattern", 0.6, "body") for i in range(n))
+    recipients = tuple(
+        RecipientDecision(
+            f"r{k}@ms-ins.com",
+            Party("insurer", "msi"),
+            Action.QUARANTINE,
+            (Violation("cross_insurer", tuple(sorted({i for i in pick if i < n}))),),
+            ("rule",),
+        )
+        for k, pick in enumerate(picks)
+    )
+    report = Report(
+        Envelope(HEAD_OFFICE, tuple(r.address for r in recipients)),
+        Party("internal"),
+        Decision(Action.QUARANTINE, recipients, ()),
+        records,
+        (),
+    )
+    kept = kept_records(report, limit)
+    assert kept == reference_kept(report, limit)
+    doc = summary_json(report, "r1", limit)
+    assert [r["index"] for r in doc["records"]] == kept
+    for shown, r in zip(doc["recipients"], recipients, strict=True):
+        [v] = r.violations
+        assert shown["violations"][0]["records"] == [i for i in v.records if i in set(kept)]
+        assert shown["violations"][0]["count"] == len(v.records)
