@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
@@ -143,16 +144,23 @@ class ProcessScanner:
         metrics.SCAN_WORKERS_BUSY.set_function(lambda: self.pool.busy)
 
     async def scan(self, raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
-        queued = time.monotonic()
-        if self._large is not None and len(raw) >= self.config.limits.large_message_size:
-            async with self._large:
-                return await self._run(raw, envelope, deadline, queued)
-        return await self._run(raw, envelope, deadline, queued)
+        queued, waited = time.monotonic(), False
 
-    async def _run(self, raw: bytes, envelope: Envelope, deadline: float, queued: float) -> Report:
         def started() -> None:
+            nonlocal waited
+            waited = True
             metrics.SCAN_WAIT_SECONDS.observe(time.monotonic() - queued)
 
+        try:
+            if self._large is not None and len(raw) >= self.config.limits.large_message_size:
+                async with self._large:
+                    return await self._run(raw, envelope, deadline, started)
+            return await self._run(raw, envelope, deadline, started)
+        finally:
+            if not waited:  # it never got a worker (timed out waiting, say): the wait counts all the same
+                metrics.SCAN_WAIT_SECONDS.observe(time.monotonic() - queued)
+
+    async def _run(self, raw: bytes, envelope: Envelope, deadline: float, started: Callable[[], None]) -> Report:
         report: Report = await self.pool.run(_scan_in_worker, raw, envelope, deadline, on_start=started)
         return report
 

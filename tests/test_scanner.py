@@ -16,6 +16,7 @@ import pytest
 from dlp_gateway.config.schema import Upstream
 from dlp_gateway.errors import ScanTimeoutError, ScanWorkerDiedError
 from dlp_gateway.model import Envelope, Report
+from dlp_gateway.observe import metrics
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.quarantine.store import list_messages
@@ -171,6 +172,33 @@ async def test_large_messages_leave_one_worker_for_ordinary_mail() -> None:
         assert time.monotonic() - started < whole_seconds / 2
         assert sum(task.done() for task in lists) == 0
         assert all(len(r.records) == 30_000 for r in await asyncio.gather(*lists))  # both still scanned
+    finally:
+        scanner.close()
+
+
+def waits() -> tuple[float, float]:
+    """(count, sum) of dlp_scan_wait_seconds so far."""
+    count = metrics.REGISTRY.get_sample_value("dlp_scan_wait_seconds_count") or 0.0
+    return count, metrics.REGISTRY.get_sample_value("dlp_scan_wait_seconds_sum") or 0.0
+
+
+async def test_the_wait_for_a_worker_is_measured_even_when_the_message_gives_up() -> None:
+    limits = dataclasses.replace(example_config().limits, large_message_size=len(SEED) + 1)
+    scanner = ProcessScanner(example_config(notices=None, limits=limits), workers=2)
+    try:
+        await scanner.start()
+        scanner.watch()
+        count, total = waits()
+        first = asyncio.create_task(scanner.scan(BIG, ENVELOPE))
+        await asyncio.sleep(0.2)
+        assert metrics.REGISTRY.get_sample_value("dlp_scan_workers_busy") == 1
+        assert metrics.REGISTRY.get_sample_value("dlp_scan_workers") == 2
+        with pytest.raises(TimeoutError):  # a second list waits for the lane lists may take, and gives up
+            await asyncio.wait_for(scanner.scan(BIG, ENVELOPE), 0.5)
+        await first
+        after_count, after_total = waits()
+        assert after_count - count == 2  # the one that got a worker at once, and the one that gave up
+        assert after_total - total >= 0.45
     finally:
         scanner.close()
 
