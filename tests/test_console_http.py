@@ -173,6 +173,7 @@ async def test_json_api_with_basic_auth_and_admin_only_reload(rig: ConsoleRig, s
         async with s.get(f"{rig.url}/api/stats", headers=reviewer) as r:
             stats = await r.json()
             assert stats["held_now"] == 1 and dict(stats["top_rules"])["cross-insurer-bulk"] == 2
+            assert dict(stats["insurers"]) == {"sompo": 2, "tokio": 2}
         async with s.get(f"{rig.url}/api/incident?ref=ref1", headers=reviewer) as r:
             report = await r.json()
             assert report["本人の数 people"] == 12 and "証券番号" in report["個人データの項目 data_items"]

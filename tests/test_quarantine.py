@@ -21,6 +21,7 @@ from dlp_gateway.quarantine import sql
 from dlp_gateway.quarantine.postgres import PostgresStore
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.quarantine.store import (
+    Activity,
     AuditEntry,
     HeldMessage,
     MemoryStore,
@@ -117,6 +118,17 @@ async def test_filters_and_paging(store: QuarantineStore) -> None:
     assert await refs(search="c") == ["c"]
     page = await store.search(Query(limit=2, offset=2))
     assert ([i.ref for i in page.items], page.total) == (["c", "d"], 4)
+
+
+async def test_activity_is_read_from_the_columns(store: QuarantineStore) -> None:
+    await store.put(item("a", "2026-01-01T00:00:00+00:00", rules=("r1",)))
+    await store.put(item("b", "2026-01-03T00:00:00+00:00", rcpt="x@tokiomarine-nichido.co.jp", rules=("r2", "r3")))
+    await store.decide("a", "denied", "compliance", "customer data", "2026-01-04T00:00:00+00:00")
+    assert await store.activity("2026-01-01T00:00:00+00:00") == [
+        Activity("2026-01-01T00:00:00+00:00", "denied", ("r1",), ("msi", "tokio")),
+        Activity("2026-01-03T00:00:00+00:00", "held", ("r2", "r3"), ("tokio",)),
+    ]
+    assert [a.received_at for a in await store.activity("2026-01-02")] == ["2026-01-03T00:00:00+00:00"]
 
 
 async def test_claims_are_exclusive(store: QuarantineStore) -> None:

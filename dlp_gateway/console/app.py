@@ -203,7 +203,7 @@ class ConsoleApp:
 
     async def stats(self, days: int = 30) -> dict[str, Any]:
         now = self.review.clock()
-        items = await self.store.recent(iso(now - dt.timedelta(days=days)))
+        items = await self.store.activity(iso(now - dt.timedelta(days=days)))
         per_day: dict[str, Counter[str]] = {
             (now - dt.timedelta(days=d)).astimezone(TOKYO).strftime("%Y-%m-%d"): Counter()
             for d in range(days - 1, -1, -1)

@@ -14,7 +14,7 @@ import asyncpg
 
 from dlp_gateway.errors import NotFoundError, StoreError
 from dlp_gateway.quarantine import sql
-from dlp_gateway.quarantine.store import AuditEntry, HeldMessage, Page, Query, User
+from dlp_gateway.quarantine.store import Activity, AuditEntry, HeldMessage, Page, Query, User
 
 MIGRATION_LOCK = 0x0D1F_6A7E  # pg_advisory_xact_lock key
 PUT_USER = (
@@ -130,6 +130,9 @@ class PostgresStore:
 
     async def recent(self, since: str) -> list[HeldMessage]:
         return [sql.held_from_row(tuple(r)) for r in await self._rows(sql.RECENT, (since,))]
+
+    async def activity(self, since: str) -> list[Activity]:
+        return [sql.activity_from_row(tuple(r)) for r in await self._rows(sql.ACTIVITY, (since,))]
 
     async def append_audit(self, entry: AuditEntry) -> None:
         await self._execute(sql.INSERT_AUDIT, sql.audit_params(entry))

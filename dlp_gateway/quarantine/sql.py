@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from dlp_gateway.quarantine.store import AuditEntry, HeldMessage, Query, User
+from dlp_gateway.quarantine.store import Activity, AuditEntry, HeldMessage, Query, User
 
 _HELD_V1 = """CREATE TABLE IF NOT EXISTS held (
     ref TEXT PRIMARY KEY, received_at TEXT NOT NULL, mail_from TEXT NOT NULL, rcpt_tos TEXT NOT NULL,
@@ -79,6 +79,7 @@ EXPIRE = "UPDATE held SET status = 'expired', reviewer = 'system', reason = 'ret
 PURGEABLE = "SELECT ref FROM held WHERE raw IS NOT NULL AND received_at < ?"
 PURGE = "UPDATE held SET raw = NULL, purged_at = ? WHERE ref = ?"
 RECENT = f"SELECT {LIGHT_COLUMNS} FROM held WHERE received_at >= ? ORDER BY received_at"
+ACTIVITY = "SELECT received_at, status, rules, insurers FROM held WHERE received_at >= ? ORDER BY received_at"
 PUT_USER_SQLITE = (
     "INSERT INTO users (name, password_hash, role, disabled) VALUES (?,?,?,?) ON CONFLICT (name) "
     "DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, "
@@ -111,6 +112,10 @@ def held_params(item: HeldMessage) -> tuple[Any, ...]:
         tags(item.recipient_domains),
         item.purged_at,
     )
+
+
+def activity_from_row(r: Sequence[Any]) -> Activity:
+    return Activity(str(r[0]), str(r[1]), tuple(json.loads(str(r[2]))), tuple(t for t in str(r[3]).split(",") if t))
 
 
 def held_from_row(r: Sequence[Any]) -> HeldMessage:

@@ -12,7 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from dlp_gateway.errors import NotFoundError, StoreError
 from dlp_gateway.quarantine import sql
-from dlp_gateway.quarantine.store import AuditEntry, HeldMessage, Page, Query, User
+from dlp_gateway.quarantine.store import Activity, AuditEntry, HeldMessage, Page, Query, User
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -115,6 +115,9 @@ class SqliteStore:
 
     async def recent(self, since: str) -> list[HeldMessage]:
         return [sql.held_from_row(r) for r in await self._run(self._rows, sql.RECENT, (since,))]
+
+    async def activity(self, since: str) -> list[Activity]:
+        return [sql.activity_from_row(r) for r in await self._run(self._rows, sql.ACTIVITY, (since,))]
 
     # --- audit and users -----------------------------------------------------------------
 
