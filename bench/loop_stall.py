@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.extract_throughput import mail, make_xlsx
+from bench.relay_throughput import peak_rss_mb
 from dlp_gateway.config.load import load_config
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.scanner import ProcessScanner
@@ -34,14 +35,6 @@ from dlp_gateway.smtp.server import Gateway, Runtime
 
 SENDER, RIVAL = "honbu@mirai-hoken.example.jp", "tanaka@ms-ins.com"
 TICK = 0.005
-
-
-def peak_rss_mb(pid: int) -> float:
-    """The process's peak resident memory (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 async def longest_stall(stop: asyncio.Event) -> float:

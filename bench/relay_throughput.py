@@ -154,17 +154,19 @@ def own_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_mb(pid: int) -> float:
+    """One process's peak resident memory (VmHWM), in MB."""
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+
+
 def proc_stats(pid: int) -> tuple[float, float]:
     """(CPU seconds, peak RSS MB) of a process and its children (the scan workers), from /proc."""
     cpu = peak = 0.0
     for proc in [pid, *children(pid)]:
         cpu += own_cpu(proc)
-        peak += next(
-            int(line.split()[1])
-            for line in Path(f"/proc/{proc}/status").read_text().splitlines()
-            if line.startswith("VmHWM")
-        )
-    return cpu, peak / 1024
+        peak += peak_rss_mb(proc)
+    return cpu, peak
 
 
 def current_rss(pid: int) -> float:
