@@ -29,9 +29,10 @@ from bench.extract_throughput import mail, make_xlsx
 from bench.relay_throughput import peak_rss_mb
 from dlp_gateway.config.load import load_config
 from dlp_gateway.quarantine.sqlite import SqliteStore
+from dlp_gateway.runtime import Runtime
 from dlp_gateway.scanner import ProcessScanner
 from dlp_gateway.smtp.relay import relay_for
-from dlp_gateway.smtp.server import Gateway, Runtime
+from dlp_gateway.smtp.server import Gateway
 
 SENDER, RIVAL = "honbu@mirai-hoken.example.jp", "tanaka@ms-ins.com"
 TICK = 0.005
@@ -73,7 +74,7 @@ async def one(gateway: Gateway, store: SqliteStore, message: Path) -> tuple[floa
     stop.set()
     ref = reply.rpartition("(ref ")[2].rstrip(")")
     assert "Held" in reply, reply
-    assert "error" not in (await store.get(ref)).summary, "the scan failed"  # held after a whole scan
+    assert (await store.get(ref)).summary.scan_error is None, "the scan failed"  # held after a whole scan
     return await probe, took
 
 
@@ -114,7 +115,7 @@ async def main() -> None:
             for r in range(args.rounds):
                 for mode in sorted(modes, reverse=r % 2 == 1):  # the order flips every round
                     config, scanner.pool.large_reply = modes[mode]
-                    gateway.reload(Runtime(config, scanner, relay))  # the same workers throughout
+                    gateway.reload(Runtime(config, scanner, relay, store))  # the same workers throughout
                     results[mode].append(await one(gateway, store, message))
             peaks = [peak_rss_mb(pid) for pid in scanner.pool.pids] + [peak_rss_mb(os.getpid())]
         finally:

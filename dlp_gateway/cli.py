@@ -14,31 +14,32 @@ from pathlib import Path
 
 from aiohttp import web
 
-from dlp_gateway.act.gate_notify import rejection_notice
 from dlp_gateway.cli_review import add_review_commands
 from dlp_gateway.config import Config, load_config
 from dlp_gateway.console.app import ConsoleApp, start_console
-from dlp_gateway.console.auth import HASHER
 from dlp_gateway.errors import ConfigError, DlpError, NotFoundError
+from dlp_gateway.held import Query
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.observe import metrics
 from dlp_gateway.observe.http import health_app
 from dlp_gateway.observe.logging import setup as setup_logging
 from dlp_gateway.observe.loop_lag import watch_loop
 from dlp_gateway.parse.mime import parse_message
+from dlp_gateway.passwords import HASHER
 from dlp_gateway.pipeline import Pipeline, envelope_from_headers
+from dlp_gateway.ports import QuarantineStore, utc_now
 from dlp_gateway.quarantine.gates import Gates
 from dlp_gateway.quarantine.open import open_store
-from dlp_gateway.quarantine.review import Review, utc_now
-from dlp_gateway.quarantine.store import HeldMessage, QuarantineStore, Query
+from dlp_gateway.quarantine.review import Review
 from dlp_gateway.registry import Registry, RegistryIndex, load_registry
 from dlp_gateway.registry.importer import import_csv
 from dlp_gateway.registry.open import registry_for
 from dlp_gateway.report import report_json
 from dlp_gateway.ruletest import load_cases, run_cases
+from dlp_gateway.runtime import Runtime, Runtimes
 from dlp_gateway.scanner import ProcessScanner, Scanner, ThreadScanner, default_workers
 from dlp_gateway.smtp.relay import relay_for
-from dlp_gateway.smtp.server import Gateway, Runtime
+from dlp_gateway.smtp.server import Gateway
 
 log = logging.getLogger("dlp_gateway")
 HOLD_CHECK_SECONDS = 5.0  # how late a held message may go out after its time
@@ -133,7 +134,7 @@ def pid_file(config: Config) -> Path:
     return config.quarantine_path.parent / "dlp-gateway.pid"
 
 
-def _load_runtime(path: str) -> Runtime:
+def _load_runtime(path: str, store: QuarantineStore) -> Runtime:
     """Configuration, registry and relay, loaded and validated together (for start and reload).
 
     The registry is loaded here even when worker processes scan: a broken index refuses the reload
@@ -142,7 +143,7 @@ def _load_runtime(path: str) -> Runtime:
     registry = _registry(config)
     workers = config.limits.scan_workers or default_workers()
     scanner: Scanner = ProcessScanner(config, workers) if workers > 1 else ThreadScanner(Pipeline(config, registry))
-    return Runtime(config, scanner, relay_for(config))
+    return Runtime(config, scanner, relay_for(config), store)
 
 
 async def _started(runtime: Runtime) -> Runtime:
@@ -157,7 +158,8 @@ async def _started(runtime: Runtime) -> Runtime:
 
 async def _reload(gateway: Gateway, path: str) -> str:
     try:
-        runtime = await _started(await asyncio.to_thread(_load_runtime, path))
+        store = gateway.runtimes.current.store  # the store stays: its path or DSN needs a restart
+        runtime = await _started(await asyncio.to_thread(_load_runtime, path, store))
     except ConfigError as exc:
         log.error("reload refused, the running configuration stays in force: %s", "; ".join(exc.problems))
         metrics.RELOADS.labels("refused").inc()
@@ -205,11 +207,11 @@ async def _open_gates(gates: Gates) -> None:
         await asyncio.sleep(HOLD_CHECK_SECONDS)
 
 
-async def _retention(review: Review, gateway: Gateway) -> None:
+async def _retention(review: Review, runtimes: Runtimes) -> None:
     """Daily: held messages past retention expire, and their content is purged (the audit stays)."""
     while True:
         try:
-            expired, purged = await review.retention(gateway.config.retention_days)
+            expired, purged = await review.retention(runtimes.current.config.retention_days)
             if expired or purged:
                 log.info("retention: %d expired, %d purged", expired, purged)
         except DlpError as exc:
@@ -218,9 +220,9 @@ async def _retention(review: Review, gateway: Gateway) -> None:
 
 
 async def _serve(path: str) -> None:
-    runtime = await _started(_load_runtime(path))
+    store = await open_store(load_config(path))
+    runtime = await _started(_load_runtime(path, store))
     config = runtime.config
-    store = await open_store(config)
     gateway = Gateway(config, runtime.scanner, runtime.relay, store)
     await gateway.start()
     pid = pid_file(config)
@@ -238,19 +240,13 @@ async def _serve(path: str) -> None:
         task.add_done_callback(reloads.discard)
 
     loop.add_signal_handler(signal.SIGHUP, on_hup)
-    review = Review(store, runtime.relay)
+    review = Review(gateway.delivery)  # reads the runtime in force: a release after a reload uses the new one
     background = [
-        loop.create_task(_retention(review, gateway)),
+        loop.create_task(_retention(review, gateway.runtimes)),
         loop.create_task(_watch_queue(store)),
         loop.create_task(_open_gates(Gates(review))),
         loop.create_task(watch_loop()),
     ]
-
-    async def on_reject(item: HeldMessage, reason: str) -> None:
-        """The approver said no: the sender is told (a failure is logged; the decision stands)."""
-        notice = rejection_notice(gateway.config, item, reason)
-        if notice is not None:
-            await gateway.handler.send(gateway.handler.runtime, item.ref, [notice])
 
     metrics.CONFIG_LOADED.set_to_current_time()
     runners = []
@@ -262,7 +258,13 @@ async def _serve(path: str) -> None:
         log.info("metrics and health on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
     runner = None
     if config.console is not None:
-        console = ConsoleApp(store, review, config.console, reload=lambda: _reload(gateway, path), on_reject=on_reject)
+        console = ConsoleApp(
+            store,
+            review,
+            config.console,
+            reload=lambda: _reload(gateway, path),
+            on_reject=gateway.delivery.tell_rejection,
+        )
         runner = await start_console(console, config.console.host, config.console.port)
         log.info("review console on http://%s:%d/", config.console.host, config.console.port)
     where = (

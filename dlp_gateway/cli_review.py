@@ -13,11 +13,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from dlp_gateway.config import Config, load_config
+from dlp_gateway.delivery import DeliveryService
 from dlp_gateway.errors import DlpError
+from dlp_gateway.held import AuditEntry, User
+from dlp_gateway.pipeline import Pipeline
+from dlp_gateway.ports import QuarantineStore, iso, utc_now
 from dlp_gateway.quarantine.incident import incident_csv, incident_report
 from dlp_gateway.quarantine.open import open_store
-from dlp_gateway.quarantine.review import Review, iso, utc_now
-from dlp_gateway.quarantine.store import AuditEntry, QuarantineStore, User, list_messages
+from dlp_gateway.quarantine.review import Review
+from dlp_gateway.quarantine.store import list_messages
+from dlp_gateway.runtime import Runtime, Runtimes
+from dlp_gateway.scanner import ThreadScanner
 from dlp_gateway.smtp.relay import relay_for
 
 ROLES = ("reviewer", "admin")
@@ -34,6 +40,12 @@ def _run(args: argparse.Namespace, work: Callable[[Config, QuarantineStore], Awa
             await store.close()
 
     return asyncio.run(run())
+
+
+def _review(config: Config, store: QuarantineStore) -> Review:
+    """Review operations on the configuration's runtime (its relay; a release never scans)."""
+    runtime = Runtime(config, ThreadScanner(Pipeline(config)), relay_for(config), store)
+    return Review(DeliveryService(Runtimes(runtime)))
 
 
 def _actor(args: argparse.Namespace) -> str:
@@ -76,30 +88,34 @@ async def q_show(args: argparse.Namespace, config: Config, store: QuarantineStor
         "reviewer": item.reviewer,
         "reason": item.reason,
         "decided_at": item.decided_at,
-        "report": item.summary,
+        "report": item.summary.to_json(),
     }
     print(json.dumps(doc, ensure_ascii=False, indent=2))
     if args.raw:
-        raw = await Review(store, None).raw(args.ref, _actor(args), "cli show --raw")
+        raw = await _review(config, store).raw(args.ref, _actor(args), "cli show --raw")
         sys.stdout.flush()
         sys.stdout.buffer.write(raw)
     return 0
 
 
 async def q_release(args: argparse.Namespace, config: Config, store: QuarantineStore) -> int:
-    item = await Review(store, relay_for(config)).release(args.ref, _actor(args), args.reason or "", args.strip)
+    review = _review(config, store)
+    try:
+        item = await review.release(args.ref, _actor(args), args.reason or "", args.strip)
+    finally:
+        await review.delivery.runtimes.current.relay.close()
     print(f"{item.ref}: {item.status} by {item.reviewer}")
     return 0
 
 
 async def q_deny(args: argparse.Namespace, config: Config, store: QuarantineStore) -> int:
-    item = await Review(store, None).deny(args.ref, _actor(args), args.reason)
+    item = await _review(config, store).deny(args.ref, _actor(args), args.reason)
     print(f"{item.ref}: {item.status} by {item.reviewer}")
     return 0
 
 
 async def q_purge(args: argparse.Namespace, config: Config, store: QuarantineStore) -> int:
-    expired, purged = await Review(store, None).retention(args.days or config.retention_days)
+    expired, purged = await _review(config, store).retention(args.days or config.retention_days)
     print(f"期限切れ expired {expired}, 内容削除 purged {purged}")
     return 0
 

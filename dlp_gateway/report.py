@@ -9,6 +9,14 @@ from collections.abc import Callable
 from itertools import islice
 from typing import Any
 
+from dlp_gateway.held import (
+    HeldSummary,
+    MatchSummary,
+    RecipientSummary,
+    RecordSummary,
+    UnscannableSummary,
+    ViolationSummary,
+)
 from dlp_gateway.model import Record, Report
 
 
@@ -34,11 +42,6 @@ def _record(r: Record, show: Callable[[str], str]) -> dict[str, Any]:
     }
 
 
-def record_total(summary: dict[str, Any]) -> int:
-    """How many records a kept summary's message held (a summary before `records_total` keeps all)."""
-    return int(summary.get("records_total", len(summary.get("records", []))))
-
-
 def kept_records(report: Report, limit: int) -> list[int]:
     """Which records a summary of at most `limit` keeps: those a recipient's violation names first
     (what a reviewer must see), then the others, each group in message order."""
@@ -57,7 +60,7 @@ def kept_records(report: Report, limit: int) -> list[int]:
     return sorted([*named, *islice((i for i in range(n) if i not in taken), limit - len(named))])
 
 
-def summary_json(report: Report, ref: str, max_records: int) -> dict[str, Any]:
+def summary_of(report: Report, ref: str, max_records: int) -> HeldSummary:
     """The masked summary the gateway keeps with a held message. A month-end list can hold 130,000
     records: all of them made 25 MB of JSON, built and written on the gateway's event loop (0.4 s
     of every other session's time) and parsed again by every console page that lists it. It keeps
@@ -65,24 +68,46 @@ def summary_json(report: Report, ref: str, max_records: int) -> dict[str, Any]:
     violation's `count` and `records_by_underwriter` still count them all. The held message itself
     is whole, for `scan` to list every record."""
     keep = kept_records(report, max_records)
-    doc = report_json(report, ref, masked=True, keep=keep)
-    doc["records_total"] = len(report.records)
-    doc["records_by_underwriter"] = dict(Counter(r.underwriter or "unknown" for r in report.records))
-    for shown, r in zip(doc["recipients"], report.decision.recipients, strict=True):
-        for v_doc, v in zip(shown["violations"], r.violations, strict=True):
-            v_doc["count"] = len(v.records)
-    return doc
+    kept = set(keep) if len(keep) < len(report.records) else None
+    last = keep[-1] if keep else -1  # (keep is ascending, and so is each violation's list)
+
+    def named(records: tuple[int, ...]) -> tuple[int, ...]:
+        if kept is None:
+            return tuple(records)
+        return tuple(i for i in records[: bisect_right(records, last)] if i in kept)
+
+    d = report.decision
+    return HeldSummary(
+        reference=ref,
+        verdict=d.verdict.label,
+        rules=tuple(d.rules),
+        recipients=tuple(
+            RecipientSummary(
+                r.address,
+                str(r.party),
+                r.action.label,
+                tuple(ViolationSummary(v.kind, named(v.records), len(v.records)) for v in r.violations),
+                tuple(r.rules),
+            )
+            for r in d.recipients
+        ),
+        records=tuple(RecordSummary(i, **_record(report.records[i], mask)) for i in keep),
+        records_total=len(report.records),
+        records_by_underwriter=dict(Counter(r.underwriter or "unknown" for r in report.records)),
+        unscannable=tuple(UnscannableSummary(u.location, u.reason) for u in report.unscannable),
+        sender=report.envelope.mail_from,
+        sender_party=str(report.sender_party),
+        matches=tuple(MatchSummary(m.rule, m.action.label, tuple(m.recipients), m.why) for m in d.matches),
+        notes=tuple(d.notes),
+        gate_action=d.gate.label if d.gate else None,
+        hold_minutes=d.hold_minutes or None,
+    )
 
 
-def report_json(
-    report: Report, ref: str | None = None, masked: bool = False, keep: list[int] | None = None
-) -> dict[str, Any]:
-    """The `scan --json` document; with `keep`, only those records (each with its `index`), and
-    violations name only those."""
+def report_json(report: Report, ref: str | None = None, masked: bool = False) -> dict[str, Any]:
+    """The `scan --json` document (DESIGN §4); `masked` shows values as the gateway's summaries do."""
     show = mask if masked else (lambda v: v)
     d = report.decision
-    kept = set(keep) if keep is not None and len(keep) < len(report.records) else None
-    last = keep[-1] if keep else -1  # (keep is ascending, and so is each violation's list)
     doc: dict[str, Any] = {
         "verdict": d.verdict.label,
         "rules": list(d.rules),
@@ -91,22 +116,12 @@ def report_json(
                 "address": r.address,
                 "party": str(r.party),
                 "action": r.action.label,
-                "violations": [
-                    {
-                        "kind": v.kind,
-                        "records": list(v.records)
-                        if kept is None
-                        else [i for i in v.records[: bisect_right(v.records, last)] if i in kept],
-                    }
-                    for v in r.violations
-                ],
+                "violations": [{"kind": v.kind, "records": list(v.records)} for v in r.violations],
                 "rules": list(r.rules),
             }
             for r in d.recipients
         ],
-        "records": [_record(r, show) for r in report.records]
-        if keep is None
-        else [{"index": i, **_record(report.records[i], show)} for i in keep],
+        "records": [_record(r, show) for r in report.records],
         "unscannable": [{"location": u.location, "reason": u.reason} for u in report.unscannable],
         "sender": {"address": report.envelope.mail_from, "party": str(report.sender_party)},
         "matches": [

@@ -9,15 +9,14 @@ from aiohttp import web
 
 from dlp_gateway.config.schema import Console, Upstream
 from dlp_gateway.console.app import ConsoleApp, bound_port, start_console
-from dlp_gateway.console.auth import HASHER
+from dlp_gateway.held import HeldMessage, User
 from dlp_gateway.model import Envelope
+from dlp_gateway.passwords import HASHER
 from dlp_gateway.pipeline import Pipeline
-from dlp_gateway.quarantine.review import Review
 from dlp_gateway.quarantine.sqlite import SqliteStore
-from dlp_gateway.quarantine.store import HeldMessage, User
-from dlp_gateway.report import summary_json
+from dlp_gateway.report import summary_of
 from dlp_gateway.smtp.relay import SmtpRelay
-from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, Sink, example_config, make_message
+from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, Clock, Sink, example_config, make_message, review_for
 
 PASSWORD = "correct horse battery staple"
 
@@ -28,6 +27,7 @@ class ConsoleRig:
     store: SqliteStore
     runner: web.AppRunner
     reloads: list[str]
+    clock: Clock  # the console's "now": fixtures are dated from it, never from the calendar
 
 
 async def held(store: SqliteStore, ref: str, at: str, rows: int = 12, keep: int = 1000) -> bytes:
@@ -43,7 +43,7 @@ async def held(store: SqliteStore, ref: str, at: str, rows: int = 12, keep: int 
             raw,
             "quarantine",
             report.decision.rules,
-            summary_json(report, ref, keep),  # what the gateway stores
+            summary_of(report, ref, keep),  # what the gateway stores
         )
     )
     return raw
@@ -62,6 +62,7 @@ async def start(tmp_path: Path, sink: Sink) -> ConsoleRig:
         reloads.append("reload")
         return "configuration reloaded: 7 rule(s)"
 
-    app = ConsoleApp(store, Review(store, relay), Console(), reload=reload)
+    clock = Clock()
+    app = ConsoleApp(store, review_for(store, relay, clock=clock), Console(), reload=reload)
     runner = await start_console(app, "127.0.0.1", 0)
-    return ConsoleRig(f"http://127.0.0.1:{bound_port(runner)}", store, runner, reloads)
+    return ConsoleRig(f"http://127.0.0.1:{bound_port(runner)}", store, runner, reloads, clock)

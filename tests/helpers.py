@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from dlp_gateway.config import Config, load_config
+
+if TYPE_CHECKING:
+    from dlp_gateway.quarantine.review import Review
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"
@@ -122,11 +126,21 @@ def make_message(
 
 @dataclass
 class Sink:
-    """A recording upstream MTA on loopback; `answer` makes it refuse DATA (e.g. 451)."""
+    """A recording upstream MTA on loopback; `answer` makes it refuse DATA (e.g. 451), `refuse`
+    makes it refuse those recipients at RCPT (550 5.1.1 user unknown)."""
 
     received: list[tuple[str, tuple[str, ...], bytes]] = field(default_factory=list)
     answer: str | None = None
+    refuse: set[str] = field(default_factory=set)
     server: asyncio.Server | None = None
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 <" + address + ">: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.answer:
@@ -170,3 +184,33 @@ async def start_gateway(
     gw = Gateway(cfg, pipeline or Pipeline(cfg), SmtpRelay(upstream), SqliteStore(cfg.quarantine_path))
     await gw.start(port=0)
     return gw
+
+
+class Clock:
+    """A clock the test sets: fixtures are dated from it, so none ages out as the calendar moves."""
+
+    def __init__(self, now: str = "2026-06-15T03:00:00+00:00") -> None:
+        self.now = dt.datetime.fromisoformat(now)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, minutes: float) -> None:
+        self.now += dt.timedelta(minutes=minutes)
+
+    def ago(self, days: float = 0, minutes: float = 0) -> str:
+        return (self.now - dt.timedelta(days=days, minutes=minutes)).isoformat(timespec="seconds")
+
+
+def review_for(store: Any, relay: Any, config: Config | None = None, clock: Any = None) -> Review:
+    """Review operations (and the delivery service under them) over `store` and `relay`."""
+    from dlp_gateway.delivery import DeliveryService  # noqa: PLC0415
+    from dlp_gateway.pipeline import Pipeline  # noqa: PLC0415
+    from dlp_gateway.ports import utc_now  # noqa: PLC0415
+    from dlp_gateway.quarantine.review import Review  # noqa: PLC0415
+    from dlp_gateway.runtime import Runtime, Runtimes  # noqa: PLC0415
+    from dlp_gateway.scanner import ThreadScanner  # noqa: PLC0415
+
+    cfg = config or example_config()
+    runtime = Runtime(cfg, ThreadScanner(Pipeline(cfg)), relay, store)
+    return Review(DeliveryService(Runtimes(runtime), clock or utc_now))

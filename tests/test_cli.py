@@ -16,7 +16,9 @@ from tests.test_e2e_smtp import free_port, submit
 EXAMPLE = ROOT / "examples" / "seed-scenario.eml"
 
 
-def cli(*args: str, cwd: Path = ROOT, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, cwd: Path | None = None, check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [sys.executable, "-m", "dlp_gateway", *args],
@@ -205,7 +207,10 @@ async def test_quarantine_cli_list_show_release_deny(site: Path, sink: Sink) -> 
     shown = json.loads((await asyncio.to_thread(run, "show", first)).stdout)
     assert shown["report"]["verdict"] == "quarantine"
     assert "8100000001" not in json.dumps(shown)
-    out = await asyncio.to_thread(run, "release", first, "--reviewer", "officer")
+    # A full release sends to the rival insurer the policy withheld: only with a reason.
+    bare = await asyncio.to_thread(cli, "quarantine", "release", first, "--config", "rules", cwd=site, check=False)
+    assert bare.returncode == 1 and "reason is required" in bare.stderr and not sink.received
+    out = await asyncio.to_thread(run, "release", first, "--reviewer", "officer", "--reason", "本社確認済み")
     assert "released by officer" in out.stdout
     assert [r[1] for r in sink.received] == [(BRANCH_A, SOMPO)]
     out = await asyncio.to_thread(run, "deny", second, "--reason", "他社顧客を含むため", "--reviewer", "officer")

@@ -22,8 +22,8 @@ FLAGS = [
 
 async def test_a_reviewer_signs_in_reviews_and_releases_with_stripping(tmp_path: Path, sink: Sink) -> None:
     rig = await start(tmp_path, sink)
-    await held(rig.store, "brw1", "2026-11-20T01:00:00+00:00")
-    await held(rig.store, "brw2", "2026-11-21T01:00:00+00:00")
+    await held(rig.store, "brw1", rig.clock.ago(days=2))
+    await held(rig.store, "brw2", rig.clock.ago(days=1))
     try:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)

@@ -16,8 +16,8 @@ from tests.helpers import BRANCH_A, SOMPO, Sink
 @pytest.fixture
 async def rig(tmp_path: Path, sink: Sink) -> AsyncIterator[ConsoleRig]:
     r = await start(tmp_path, sink)
-    await held(r.store, "ref1", "2026-11-01T00:00:00+00:00")
-    await held(r.store, "ref2", "2026-11-02T00:00:00+00:00")
+    await held(r.store, "ref1", r.clock.ago(days=2))
+    await held(r.store, "ref2", r.clock.ago(days=1))
     yield r
     await r.runner.cleanup()
 
@@ -126,7 +126,7 @@ async def test_raw_view_and_decisions_are_audited_and_exported(rig: ConsoleRig) 
 
 
 async def test_a_long_list_shows_its_kept_records_and_counts_them_all(rig: ConsoleRig) -> None:
-    await held(rig.store, "ref3", "2026-11-03T00:00:00+00:00", rows=30, keep=5)
+    await held(rig.store, "ref3", rig.clock.ago(minutes=5), rows=30, keep=5)
     async with client() as s:
         await login(s, rig.url)
         async with s.get(f"{rig.url}/messages/ref3?lang=en") as r:
@@ -143,7 +143,7 @@ async def test_a_long_list_shows_its_kept_records_and_counts_them_all(rig: Conso
 async def test_queue_filters_paging_and_bulk(rig: ConsoleRig) -> None:
     async with client() as s:
         csrf = await login(s, rig.url)
-        async with s.get(f"{rig.url}/queue?insurer=sompo&since=2026-11-02") as r:
+        async with s.get(f"{rig.url}/queue?insurer=sompo&since={rig.clock.ago(days=1)[:10]}") as r:
             page = await r.text()
             assert "ref2" in page and "ref1" not in page
         async with s.post(

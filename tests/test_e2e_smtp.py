@@ -16,7 +16,6 @@ import pytest
 from dlp_gateway.config.schema import Condition, Config, Rule, Upstream
 from dlp_gateway.model import Action, Envelope, Report
 from dlp_gateway.pipeline import Pipeline
-from dlp_gateway.quarantine.review import Review
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.quarantine.store import list_messages
 from dlp_gateway.registry import Registry, RegistryIndex
@@ -33,6 +32,7 @@ from tests.helpers import (
     Sink,
     example_config,
     make_message,
+    review_for,
 )
 
 
@@ -152,8 +152,8 @@ async def test_bulk_list_is_quarantined_then_released_to_the_original_envelope(r
     assert (await rig.store.get(held.ref)).raw == msg
     assert held.rules == ("cross-insurer", "cross-insurer-bulk")
     assert "8100000001" not in str(held.summary)  # the stored summary is masked
-    assert held.summary["records"][1]["policy_number"] == "81******01"
-    done = await Review(rig.store, rig.relay).release(held.ref, "compliance-officer")
+    assert held.summary.records[1].policy_number == "81******01"
+    done = await review_for(rig.store, rig.relay, rig.config).release(held.ref, "compliance-officer", "本社の了承済み")
     assert done.status == "released"
     assert done.reviewer == "compliance-officer"
     assert rig.sink.received == [(HEAD_OFFICE, (BRANCH_A, SOMPO), msg)]
@@ -164,7 +164,7 @@ async def test_release_with_violating_recipients_stripped(rig: Rig) -> None:
     msg = make_message(rows, to=(BRANCH_A,), cc=(SOMPO,))
     await submit(rig.port, HEAD_OFFICE, [BRANCH_A, SOMPO], msg)
     [held] = await list_messages(rig.store)
-    await Review(rig.store, rig.relay).release(held.ref, "officer", strip_violating=True)
+    await review_for(rig.store, rig.relay, rig.config).release(held.ref, "officer", strip_violating=True)
     [(_, rcpts, data)] = rig.sink.received
     assert rcpts == (BRANCH_A,)
     assert headers(data)["Cc"] is None
@@ -235,7 +235,7 @@ async def test_scanner_failure_follows_on_error_and_never_passes(tmp_path: Path,
         assert sink.received == []
         [held] = await list_messages(r.store)
         assert held.rules == ("on_error",)
-        assert "RuntimeError" in held.summary["error"]
+        assert "RuntimeError" in str(held.summary.scan_error)
     finally:
         await r.gateway.stop()
 

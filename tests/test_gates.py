@@ -23,11 +23,21 @@ from dlp_gateway.model import Action
 from dlp_gateway.observe import metrics
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.gates import Gates
-from dlp_gateway.quarantine.review import Review
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
-from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, TOKIO, TOKIO_LIST, Sink, example_config, make_message
+from tests.helpers import (
+    BRANCH_A,
+    HEAD_OFFICE,
+    SOMPO,
+    TOKIO,
+    TOKIO_LIST,
+    Clock,
+    Sink,
+    example_config,
+    make_message,
+    review_for,
+)
 from tests.test_e2e_smtp import submit
 
 APPROVER = "bucho@mirai-hoken.example.jp"
@@ -41,17 +51,6 @@ GATE_RULES = (
     ),
     Rule("approve-branch-b", Condition(senders=("shiten-b@mirai-hoken.example.jp",), min_records=1), Action.APPROVE),
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime.now(dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, minutes: float) -> None:
-        self.now += dt.timedelta(minutes=minutes)
 
 
 @dataclasses.dataclass
@@ -68,7 +67,7 @@ async def rig(tmp_path: Path, sink: Sink) -> AsyncIterator[Rig]:
     clock = Clock()
     store = SqliteStore(tmp_path / "q.db")
     relay = SmtpRelay(Upstream("127.0.0.1", sink.port, timeout=5))
-    review = Review(store, relay, clock=clock)
+    review = review_for(store, relay, clock=clock)
     base = example_config()
     config = dataclasses.replace(
         base, rules=base.rules + GATE_RULES, approvers=(Approver(("shiten-b@mirai-hoken.example.jp",), APPROVER),)
@@ -88,7 +87,7 @@ async def rig(tmp_path: Path, sink: Sink) -> AsyncIterator[Rig]:
         upstream=relay.upstream,
         console=Console(port=bound_port(runner), public_url=f"http://127.0.0.1:{bound_port(runner)}"),
     )
-    gateway = Gateway(config, Pipeline(config), relay, store)
+    gateway = Gateway(config, Pipeline(config), relay, store, clock=clock)
     await gateway.start(port=0)
     yield Rig(gateway, store, Gates(review), clock, runner)
     await gateway.stop(timeout=1)
@@ -158,7 +157,7 @@ async def test_held_mail_survives_a_restart(rig: Rig, sink: Sink, tmp_path: Path
     relay = SmtpRelay(Upstream("127.0.0.1", sink.port, timeout=5))
     later = Clock()
     later.advance(11)
-    assert await Gates(Review(again, relay, clock=later)).deliver_due() == 1
+    assert await Gates(review_for(again, relay, clock=later)).deliver_due() == 1
     assert await rig.gates.deliver_due() == 0  # the first instance's scheduler cannot deliver it again
     assert len(mail_to(sink, HEAD_OFFICE)) == 1
 
@@ -210,15 +209,16 @@ async def test_the_approver_rejects_and_the_sender_is_told(rig: Rig, sink: Sink)
 async def test_serve_runs_the_scheduler(tmp_path: Path, sink: Sink, monkeypatch: pytest.MonkeyPatch) -> None:
     """The loop `serve` starts: a message whose hold ended while no instance ran goes out by itself."""
     from dlp_gateway import cli  # noqa: PLC0415
-    from dlp_gateway.quarantine.store import HeldMessage  # noqa: PLC0415
+    from dlp_gateway.held import GateInfo, HeldMessage, HeldSummary  # noqa: PLC0415
 
     store = SqliteStore(tmp_path / "q.db")
     past = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(timespec="seconds")
     raw = make_message("会議資料です。")
-    await store.put(HeldMessage("a1b2c3", past, HEAD_OFFICE, (BRANCH_A,), raw, "hold", ("h",), {"gate": {"due": past}}))
+    summary = HeldSummary("a1b2c3", "deliver", gate=GateInfo("hold", "x", due=past))
+    await store.put(HeldMessage("a1b2c3", past, HEAD_OFFICE, (BRANCH_A,), raw, "hold", ("h",), summary))
     monkeypatch.setattr(cli, "HOLD_CHECK_SECONDS", 0.05)
     relay = SmtpRelay(Upstream("127.0.0.1", sink.port, timeout=5))
-    task = asyncio.get_running_loop().create_task(cli._open_gates(Gates(Review(store, relay))))
+    task = asyncio.get_running_loop().create_task(cli._open_gates(Gates(review_for(store, relay))))
     try:
         for _ in range(100):
             if mail_to(sink, HEAD_OFFICE):
@@ -231,8 +231,8 @@ async def test_serve_runs_the_scheduler(tmp_path: Path, sink: Sink, monkeypatch:
 
 
 async def test_a_reviewer_denying_an_approval_in_the_console_tells_the_sender(rig: Rig, sink: Sink) -> None:
-    from dlp_gateway.console.auth import HASHER  # noqa: PLC0415
-    from dlp_gateway.quarantine.store import User  # noqa: PLC0415
+    from dlp_gateway.held import User  # noqa: PLC0415
+    from dlp_gateway.passwords import HASHER  # noqa: PLC0415
 
     await rig.store.put_user(User("suzuki", HASHER.hash("pw-pw-pw-pw"), "reviewer"))
     branch_b = "shiten-b@mirai-hoken.example.jp"

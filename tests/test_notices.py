@@ -11,12 +11,14 @@ from pathlib import Path
 
 from dlp_gateway.act.notify import notices_for
 from dlp_gateway.config.schema import Notices
+from dlp_gateway.delivery import DeliveryService
 from dlp_gateway.model import Action, Envelope, Report
 from dlp_gateway.pipeline import Pipeline
+from dlp_gateway.ports import Refused
 from dlp_gateway.quarantine.store import MemoryStore
+from dlp_gateway.runtime import Runtime, Runtimes
 from dlp_gateway.scanner import ThreadScanner
 from dlp_gateway.smtp.relay import MemoryRelay
-from dlp_gateway.smtp.server import GatewayHandler, Runtime
 from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, SOMPO, example_config, make_message
 
 NOTICES = Notices(
@@ -93,12 +95,12 @@ class SlowRelay(MemoryRelay):
         super().__init__()
         self.in_flight = self.most = 0
 
-    async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
+    async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> Refused:
         self.in_flight += 1
         self.most = max(self.most, self.in_flight)
         await asyncio.sleep(0.05)
         self.in_flight -= 1
-        await super().send(mail_from, rcpt_tos, data)
+        return await super().send(mail_from, rcpt_tos, data)
 
 
 async def test_the_notices_of_a_message_are_sent_side_by_side() -> None:
@@ -108,7 +110,7 @@ async def test_the_notices_of_a_message_are_sent_side_by_side() -> None:
     notices = notices_for(report(), "ref1", cfg.notices, False)
     assert len(notices) == 2
     relay = SlowRelay()
-    handler = GatewayHandler(Runtime(cfg, ThreadScanner(Pipeline(cfg)), relay), MemoryStore())
-    assert await handler.send(handler.runtime, "ref1", notices) == 2
+    runtime = Runtime(cfg, ThreadScanner(Pipeline(cfg)), relay, MemoryStore())
+    assert await DeliveryService(Runtimes(runtime)).send_notices(runtime, "ref1", notices) == 2
     assert relay.most == 2
     assert sorted(to for _, (to,), _ in relay.sent) == sorted(n.to for n in notices)

@@ -17,19 +17,12 @@ import asyncpg
 import pytest
 
 from dlp_gateway.errors import NotFoundError, StoreError
+from dlp_gateway.held import Activity, AuditEntry, HeldMessage, HeldSummary, Query, User
+from dlp_gateway.ports import QuarantineStore
 from dlp_gateway.quarantine import sql
 from dlp_gateway.quarantine.postgres import PostgresStore
 from dlp_gateway.quarantine.sqlite import SqliteStore
-from dlp_gateway.quarantine.store import (
-    Activity,
-    AuditEntry,
-    HeldMessage,
-    MemoryStore,
-    QuarantineStore,
-    Query,
-    User,
-    list_messages,
-)
+from dlp_gateway.quarantine.store import MemoryStore, list_messages
 
 POSTGRES = os.environ.get("DLP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -41,10 +34,12 @@ def item(
     rcpt: str = "b@ms-ins.com",
     rules: tuple[str, ...] = ("cross-insurer-bulk",),
 ) -> HeldMessage:
-    summary = {
-        "records": [{"policy_number": "81******01", "underwriter": "tokio"}],
-        "recipients": [{"address": rcpt, "party": "insurer:msi" if "ms-ins" in rcpt else "internal"}],
-    }
+    summary = HeldSummary.read(
+        {
+            "records": [{"policy_number": "81******01", "underwriter": "tokio"}],
+            "recipients": [{"address": rcpt, "party": "insurer:msi" if "ms-ins" in rcpt else "internal"}],
+        }
+    )
     return HeldMessage(ref, at, sender, (rcpt,), b"raw\r\n\x00\xff", "quarantine", rules, summary)
 
 
@@ -83,7 +78,7 @@ async def test_put_get_list_decide(store: QuarantineStore) -> None:
     await store.put(item("r2", "2026-01-02T00:00:00+00:00"))
     await store.put(item("r1", "2026-01-01T00:00:00+00:00"))
     got = await store.get("r1")
-    assert got.raw == b"raw\r\n\x00\xff" and got.rcpt_tos == ("b@ms-ins.com",) and got.summary["records"]
+    assert got.raw == b"raw\r\n\x00\xff" and got.rcpt_tos == ("b@ms-ins.com",) and got.summary.records
     assert [i.ref for i in await list_messages(store)] == ["r1", "r2"]  # oldest first
     audit = AuditEntry("2026-01-03T00:00:00+00:00", "compliance", "deny", "r1", "customer data")
     done = await store.decide("r1", "denied", "compliance", "customer data", "2026-01-03T00:00:00+00:00", audit)

@@ -94,7 +94,7 @@ async def test_through_the_gateway_a_dead_worker_means_on_error_not_a_pass(
         assert code == 250 and "Held" in reply  # on_error: quarantine
         assert sink.received == []
         [held] = await list_messages(store)
-        assert held.summary["error"] == "scan failed: ScanWorkerDiedError"
+        assert held.summary.scan_error == "scan failed: ScanWorkerDiedError"
         code, _ = await submit(gw.port, HEAD_OFFICE, [BRANCH_A, SOMPO, TOKIO], SEED)
         assert code == 250 and len(sink.received) == 1  # fresh workers scan (and strip) the next one
         assert SOMPO not in sink.received[0][1]
@@ -149,7 +149,7 @@ async def test_through_the_gateway_a_scan_timeout_means_on_error(tmp_path: Path,
         code, reply = await submit(gw.port, HEAD_OFFICE, [BRANCH_A, SOMPO], BIG)
         assert code == 250 and "Held" in reply  # on_error: quarantine
         [held] = await list_messages(store)
-        assert held.summary["error"] == "scan failed: timeout"
+        assert held.summary.scan_error == "scan failed: timeout"
         code, _ = await submit(gw.port, HEAD_OFFICE, [BRANCH_A, SOMPO, TOKIO], SEED)
         assert code == 250 and sink.received  # the scan thread was free for the next message
     finally:

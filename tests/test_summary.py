@@ -10,12 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlp_gateway.config.schema import Upstream
+from dlp_gateway.held import HeldMessage, HeldSummary
 from dlp_gateway.model import Action, Decision, Envelope, Party, RecipientDecision, Record, Report, Violation
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.incident import incident_report
 from dlp_gateway.quarantine.sqlite import SqliteStore
-from dlp_gateway.quarantine.store import HeldMessage, list_messages
-from dlp_gateway.report import kept_records, record_total, report_json, summary_json
+from dlp_gateway.quarantine.store import list_messages
+from dlp_gateway.report import kept_records, report_json, summary_of
 from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
 from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, SOMPO, Sink, example_config, make_message
@@ -39,7 +40,7 @@ def scan(body: str) -> Report:
 def test_a_long_list_keeps_the_violating_records_first_and_counts_them_all() -> None:
     report = scan(MIXED)
     assert len(report.records) == 60
-    doc = summary_json(report, "r1", 10)
+    doc = summary_of(report, "r1", 10).to_json()
     full = report_json(report, "r1", masked=True)
     assert [r["index"] for r in doc["records"]] == list(range(40, 50))  # Tokio's, not the first ten
     for kept in doc["records"]:  # each kept record is the full summary's, masked, with its place
@@ -47,7 +48,7 @@ def test_a_long_list_keeps_the_violating_records_first_and_counts_them_all() -> 
     [sompo] = [r for r in doc["recipients"] if r["address"] == SOMPO]
     [cross] = [v for v in sompo["violations"] if v["kind"] == "cross_insurer"]
     assert cross["count"] == 20 and cross["records"] == list(range(40, 50))
-    assert doc["records_total"] == record_total(doc) == 60
+    assert doc["records_total"] == HeldSummary.read(doc).records_total == 60
     assert doc["records_by_underwriter"] == {"sompo": 40, "tokio": 20}
     assert "8100000041" not in json.dumps(doc, ensure_ascii=False)  # masked
     assert len(json.dumps(doc)) < len(json.dumps(full)) / 3
@@ -55,16 +56,16 @@ def test_a_long_list_keeps_the_violating_records_first_and_counts_them_all() -> 
 
 def test_few_violating_records_are_followed_by_the_others_in_message_order() -> None:
     report = scan(MIXED)
-    doc = summary_json(report, "r1", 25)
+    doc = summary_of(report, "r1", 25).to_json()
     assert [r["index"] for r in doc["records"]] == [*range(5), *range(40, 60)]
-    assert summary_json(report, "r1", 60)["records"] == [
+    assert summary_of(report, "r1", 60).to_json()["records"] == [
         {"index": i, **r} for i, r in enumerate(report_json(report, "r1", masked=True)["records"])
     ]  # a list within the limit is kept whole
 
 
 def test_a_summary_from_before_the_limit_still_counts_its_records() -> None:
-    assert record_total({"records": [{}, {}, {}]}) == 3
-    assert record_total({}) == 0
+    assert HeldSummary.read({"records": [{}, {}, {}]}).records_total == 3
+    assert HeldSummary.read({}).records_total == 0
 
 
 async def test_the_gateway_keeps_a_bounded_summary_and_the_whole_message(tmp_path: Path, sink: Sink) -> None:
@@ -87,9 +88,9 @@ async def test_the_gateway_keeps_a_bounded_summary_and_the_whole_message(tmp_pat
     [held] = await list_messages(store)
     item: HeldMessage = await store.get(held.ref)
     assert item.raw == msg  # the whole message is held: `scan` lists every record
-    assert len(item.summary["records"]) == 5 and record_total(item.summary) == 33
-    assert item.summary["records_by_underwriter"] == {"tokio": 30, "sompo": 3}
-    assert {r["underwriter"] for r in item.summary["records"]} == {"tokio"}
+    assert len(item.summary.records) == 5 and item.summary.records_total == 33
+    assert item.summary.records_by_underwriter == {"tokio": 30, "sompo": 3}
+    assert {r.underwriter for r in item.summary.records} == {"tokio"}
     assert item.insurers == ("msi", "sompo", "tokio")
     report = incident_report([item], "test", "2026-11-30T00:00:00+00:00")
     assert report["本人の数 people"] == 33 and report["messages"][0]["records"] == 33
@@ -130,7 +131,7 @@ def test_kept_records_match_their_definition(n: int, picks: list[list[int]], lim
     )
     kept = kept_records(report, limit)
     assert kept == reference_kept(report, limit)
-    doc = summary_json(report, "r1", limit)
+    doc = summary_of(report, "r1", limit).to_json()
     assert [r["index"] for r in doc["records"]] == kept
     for shown, r in zip(doc["recipients"], recipients, strict=True):
         [v] = r.violations

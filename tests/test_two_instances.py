@@ -13,9 +13,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from dlp_gateway.console.auth import HASHER
+from dlp_gateway.held import User
+from dlp_gateway.passwords import HASHER
 from dlp_gateway.quarantine.postgres import PostgresStore
-from dlp_gateway.quarantine.store import User
 from tests.helpers import BRANCH_A, HEAD_OFFICE, RULES, SOMPO, Sink, make_message
 from tests.test_cli import start_serve
 from tests.test_e2e_smtp import free_port, submit

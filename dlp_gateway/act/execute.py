@@ -9,15 +9,14 @@ would make the client resend the redacted copy too.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
-from dlp_gateway.act.gate import KIND, gate_reply, gate_summary
+from dlp_gateway.act.gate import KIND, gate_info, gate_reply
 from dlp_gateway.act.rewrite import add_headers, remove_recipients
 from dlp_gateway.errors import RelayError, StoreError
+from dlp_gateway.held import HeldMessage, HeldSummary
 from dlp_gateway.model import Action, Envelope
-from dlp_gateway.quarantine.store import HeldMessage, QuarantineStore
-from dlp_gateway.smtp.relay import Relay
+from dlp_gateway.ports import QuarantineStore, Refusal, Refused, Relay
 
 
 @dataclass(frozen=True)
@@ -29,6 +28,7 @@ class Outcome:
     redacted: int = 0
     held: bool = False
     gated: str = ""  # "hold" or "approve" when the delivery waits
+    refused: Refused = field(default_factory=dict)  # recipients the upstream refused after accepting others
 
     @property
     def reply(self) -> str:
@@ -45,7 +45,7 @@ class Plan:
     strip: tuple[str, ...] = ()
     redact: tuple[str, ...] = ()
     redacted: bytes | None = None
-    summary: dict[str, Any] | None = None
+    summary: HeldSummary | None = None
     simulated: Action | None = None  # the verdict simulation held back, shown in the headers
     gate: Action | None = None  # HOLD or APPROVE: store the delivery instead of making it now
     hold_minutes: int = 0
@@ -70,9 +70,9 @@ async def hold(
     rcpt_tos: tuple[str, ...] | None = None,
     note: str | None = None,
 ) -> Outcome:
-    summary = dict(plan.summary or {})
+    summary = plan.summary or HeldSummary(plan.ref, plan.verdict.label, plan.rules)
     if note:
-        summary["notes"] = [*summary.get("notes", []), note]
+        summary = summary.with_note(note)
     failed = await _store(plan, envelope, raw, store, now, rcpt_tos or envelope.rcpt_tos, summary, "quarantine")
     return failed or Outcome(250, f"2.0.0 Held for compliance review (ref {plan.ref})", held=True)
 
@@ -84,7 +84,7 @@ async def _store(
     store: QuarantineStore,
     now: dt.datetime | None,
     rcpt_tos: tuple[str, ...],
-    summary: dict[str, Any],
+    summary: HeldSummary,
     verdict: str,
 ) -> Outcome | None:
     """Put the message in the quarantine store; the 451 to answer if that fails, else None."""
@@ -127,23 +127,22 @@ async def carry_out(
         original = add_headers(original, _trace(plan))
     if plan.gate is not None:
         when = now or dt.datetime.now(dt.UTC)
-        summary = {
-            **(plan.summary or {}),
-            "gate": gate_summary(plan.gate, plan.token, when, plan.hold_minutes, plan.approver),
-        }
+        gate = gate_info(plan.gate, plan.token, when, plan.hold_minutes, plan.approver)
+        summary = (plan.summary or HeldSummary(ref, plan.verdict.label, plan.rules)).with_gate(gate)
         failed = await _store(plan, envelope, original, store, when, tuple(rest), summary, KIND[plan.gate])
-        return failed or Outcome(250, gate_reply(plan.gate, summary, ref), stripped=len(gone), gated=KIND[plan.gate])
+        return failed or Outcome(250, gate_reply(gate, ref), stripped=len(gone), gated=KIND[plan.gate])
+    refused: dict[str, Refusal] = {}
     if redact_to and plan.redacted is not None:
         copy = add_headers(
             remove_recipients(plan.redacted, set(plan.strip)) if plan.strip else plan.redacted, _trace(plan)
         )
         try:
-            await relay.send(envelope.mail_from, redact_to, copy)
+            refused.update(await relay.send(envelope.mail_from, redact_to, copy))
         except RelayError as exc:
             return _relay_failure(exc, ref)
     if rest:
         try:
-            await relay.send(envelope.mail_from, rest, original)
+            refused.update(await relay.send(envelope.mail_from, rest, original))
         except RelayError as exc:
             if not redact_to:
                 return _relay_failure(exc, ref)
@@ -160,9 +159,10 @@ async def carry_out(
     return Outcome(
         250,
         f"2.0.0 Ok (ref {ref})",
-        delivered_to=len(rest) + len(redact_to),
+        delivered_to=len(rest) + len(redact_to) - len(refused),
         stripped=len(gone),
         redacted=len(redact_to),
+        refused=refused,
     )
 
 

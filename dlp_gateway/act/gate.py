@@ -13,10 +13,9 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from typing import Any
 
+from dlp_gateway.held import GateInfo, HeldMessage
 from dlp_gateway.model import Action
-from dlp_gateway.quarantine.store import HeldMessage
 
 KIND = {Action.HOLD: "hold", Action.APPROVE: "approve"}
 
@@ -30,21 +29,19 @@ def token_hash(token: str) -> str:
 
 
 def token_matches(item: HeldMessage, token: str) -> bool:
-    expected = str(item.summary.get("gate", {}).get("token_sha256", ""))
+    expected = item.summary.gate.token_sha256 if item.summary.gate else ""
     return bool(expected) and hmac.compare_digest(expected, token_hash(token))
 
 
-def gate_summary(gate: Action, token: str, now: dt.datetime, hold_minutes: int, approver: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": KIND[gate], "token_sha256": token_hash(token)}
+def gate_info(gate: Action, token: str, now: dt.datetime, hold_minutes: int, approver: str | None) -> GateInfo:
     if gate == Action.HOLD:
-        out["due"] = (now + dt.timedelta(minutes=hold_minutes)).isoformat(timespec="seconds")
-    else:
-        out["approver"] = approver
-    return out
+        due = (now + dt.timedelta(minutes=hold_minutes)).isoformat(timespec="seconds")
+        return GateInfo(KIND[gate], token_hash(token), due=due)
+    return GateInfo(KIND[gate], token_hash(token), approver=approver)
 
 
-def gate_reply(gate: Action, summary: dict[str, Any], ref: str) -> str:
+def gate_reply(gate: GateInfo, ref: str) -> str:
     """The 250 text for a delivery that now waits (stored by act/execute.py like a held message)."""
-    if gate == Action.HOLD:
-        return f"2.0.0 Held until {summary['gate']['due']} UTC, the sender may cancel (ref {ref})"
+    if gate.kind == "hold":
+        return f"2.0.0 Held until {gate.due} UTC, the sender may cancel (ref {ref})"
     return f"2.0.0 Awaiting approval by the sender's approver (ref {ref})"

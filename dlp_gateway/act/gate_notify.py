@@ -4,13 +4,11 @@ sender's notice (approval), and the sender's notice when the approver rejects. M
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from dlp_gateway.act.notify import Notice, _compose, _template
 from dlp_gateway.config.schema import Config
-from dlp_gateway.quarantine.store import HeldMessage
-from dlp_gateway.report import record_total
+from dlp_gateway.held import HeldMessage
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -28,18 +26,17 @@ def gate_link(config: Config, item: HeldMessage, token: str) -> str:
 
 
 def _values(item: HeldMessage, **extra: str) -> dict[str, str]:
-    summary: dict[str, Any] = item.summary
-    records = summary.get("records", [])
-    examples = [" ".join(str(r[k]) for k in ("policy_number", "name") if r.get(k)) for r in records[:3]]
-    gate = summary.get("gate", {})
-    due = gate.get("due")
+    summary = item.summary
+    examples = [" ".join(v for v in (r.policy_number, r.name) if v) for r in summary.records[:3]]
+    gate = summary.gate
+    due = gate.due if gate else None
     return {
         "ref": item.ref,
         "sender": item.mail_from,
         "sender_name": item.mail_from.partition("@")[0],
-        "approver": str(gate.get("approver") or "-"),
+        "approver": (gate.approver if gate else None) or "-",
         "recipients": ", ".join(item.rcpt_tos),
-        "records": str(record_total(summary)),
+        "records": str(summary.records_total),
         "examples": " / ".join(e for e in examples if e) or "-",
         "rules": ", ".join(item.rules) or "-",
         "due_jst": dt.datetime.fromisoformat(due).astimezone(JST).strftime("%Y-%m-%d %H:%M") if due else "-",

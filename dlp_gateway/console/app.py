@@ -24,17 +24,18 @@ import jinja2
 from aiohttp import web
 
 from dlp_gateway.config.schema import Console
-from dlp_gateway.console.auth import Session, Sessions, Throttle, verify
+from dlp_gateway.console.auth import Session, Sessions, verify
 from dlp_gateway.console.charts import bars, stacked_days
 from dlp_gateway.console.gate_pages import PUBLIC_PREFIXES, GatePages, Rejected
 from dlp_gateway.console.i18n import texts
 from dlp_gateway.errors import DlpError, NotFoundError, RelayError
+from dlp_gateway.held import STATUSES, AuditEntry, HeldMessage, Query
 from dlp_gateway.parse.mime import decode_header_value
+from dlp_gateway.passwords import Throttle
+from dlp_gateway.ports import QuarantineStore, iso
 from dlp_gateway.quarantine.gates import Gates
 from dlp_gateway.quarantine.incident import incident_csv, incident_report, jst
-from dlp_gateway.quarantine.review import Review, iso
-from dlp_gateway.quarantine.store import STATUSES, AuditEntry, HeldMessage, QuarantineStore, Query
-from dlp_gateway.report import record_total
+from dlp_gateway.quarantine.review import Review
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 COOKIE = "dlp_session"
@@ -72,7 +73,6 @@ class ConsoleApp:
             undefined=jinja2.StrictUndefined,
         )
         self.env.filters["jst"] = jst
-        self.env.filters["record_total"] = record_total
         self.gate_pages = GatePages(Gates(review), self.env, on_reject)
 
     # --- plumbing ------------------------------------------------------------------------
@@ -405,7 +405,7 @@ class ConsoleApp:
             "decided_at": item.decided_at,
         }
         if full:
-            doc["report"] = item.summary
+            doc["report"] = item.summary.to_json()
         return doc
 
     async def api_messages(self, request: web.Request) -> web.Response:

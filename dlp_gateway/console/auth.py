@@ -1,28 +1,18 @@
-"""Console sign-in: Argon2id password hashes, server-side sessions, CSRF tokens, login throttling."""
+"""Console sign-in: server-side sessions and CSRF tokens (passwords and throttling: passwords.py)."""
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
-from dlp_gateway.quarantine.store import User
-
-HASHER = PasswordHasher()
-# Verifying against this keeps an unknown user as slow as a wrong password (no user enumeration).
-_DUMMY = HASHER.hash(secrets.token_hex(16))
+from dlp_gateway.held import User
+from dlp_gateway.passwords import check_password
 
 
 def verify(user: User | None, password: str) -> bool:
-    try:
-        ok = HASHER.verify(user.password_hash if user else _DUMMY, password)
-    except (VerificationError, InvalidHashError):
-        return False
-    return bool(ok and user is not None and not user.disabled)
+    ok = check_password(user.password_hash if user else None, password)
+    return ok and user is not None and not user.disabled
 
 
 @dataclass
@@ -54,30 +44,3 @@ class Sessions:
 
     def drop(self, token: str | None) -> None:
         self.items.pop(token or "", None)
-
-
-@dataclass
-class Throttle:
-    """At most `limit` failed sign-ins per key (address, user name) in `window` seconds."""
-
-    limit: int = 5
-    window: float = 900.0
-    failures: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-
-    def blocked(self, *keys: str) -> bool:
-        now = time.time()
-        for key in keys:
-            q = self.failures[key]
-            while q and q[0] < now - self.window:
-                q.popleft()
-            if len(q) >= self.limit:
-                return True
-        return False
-
-    def fail(self, *keys: str) -> None:
-        for key in keys:
-            self.failures[key].append(time.time())
-
-    def clear(self, *keys: str) -> None:
-        for key in keys:
-            self.failures.pop(key, None)

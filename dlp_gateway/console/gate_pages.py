@@ -10,9 +10,9 @@ import jinja2
 from aiohttp import web
 
 from dlp_gateway.errors import DlpError, RelayError
+from dlp_gateway.held import HeldMessage
 from dlp_gateway.quarantine.gates import Gates
 from dlp_gateway.quarantine.incident import jst
-from dlp_gateway.quarantine.store import HeldMessage
 
 PUBLIC_PREFIXES = ("/hold/", "/approval/")
 Rejected = Callable[[HeldMessage, str], Awaitable[None]]
@@ -45,7 +45,7 @@ class GatePages:
             item = await self._pending(request, "hold")
         except DlpError as exc:
             return self._page(404, error=str(exc))
-        return self._page(item=item, kind="hold", due=jst(item.summary["gate"]["due"]))
+        return self._page(item=item, kind="hold", due=jst(item.summary.gate.due if item.summary.gate else None))
 
     async def cancel(self, request: web.Request) -> web.Response:
         try:

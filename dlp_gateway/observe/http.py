@@ -16,8 +16,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dlp_gateway.config.schema import Config
 from dlp_gateway.errors import DlpError
+from dlp_gateway.held import Query
 from dlp_gateway.observe.metrics import REGISTRY
-from dlp_gateway.quarantine.store import QuarantineStore, Query
+from dlp_gateway.ports import QuarantineStore
 
 CHECK_TIMEOUT = 2.0
 

@@ -27,6 +27,12 @@ SCAN_ERRORS = Counter("dlp_scan_errors_total", "Scans that failed and followed o
 REPLIES = Counter("dlp_smtp_replies_total", "SMTP replies to clients after DATA", ["code"], registry=REGISTRY)
 RELAY = Counter("dlp_relay_total", "Deliveries to the upstream by result", ["result"], registry=REGISTRY)
 NOTICES = Counter("dlp_notices_total", "Notices sent", ["result"], registry=REGISTRY)
+DSNS = Counter(
+    "dlp_dsn_total", "Delivery status notifications for recipients the upstream refused", ["result"], registry=REGISTRY
+)
+UNEXPECTED = Counter(
+    "dlp_unexpected_errors_total", "Unexpected errors answered 451 (a bug: see the log's traceback)", registry=REGISTRY
+)
 GATED = Counter(
     "dlp_gated_total",
     "Held (hold) or approval-gated messages by what became of them: waiting, delivered, cancelled, approved, rejected",

@@ -11,9 +11,10 @@ import logging
 
 from dlp_gateway.act.gate import token_matches
 from dlp_gateway.errors import DlpError, NotFoundError, RelayError, StoreError
+from dlp_gateway.held import AuditEntry, HeldMessage, Query
 from dlp_gateway.observe import metrics
+from dlp_gateway.ports import QuarantineStore
 from dlp_gateway.quarantine.review import Review
-from dlp_gateway.quarantine.store import AuditEntry, HeldMessage, Query
 
 log = logging.getLogger(__name__)
 DUE_BATCH = 500
@@ -26,7 +27,10 @@ class GateError(DlpError):
 class Gates:
     def __init__(self, review: Review) -> None:
         self.review = review
-        self.store = review.store
+
+    @property
+    def store(self) -> QuarantineStore:
+        return self.review.store
 
     async def deliver_due(self) -> int:
         """Deliver every held (hold) message whose time has come; returns how many went out."""
@@ -34,7 +38,8 @@ class Gates:
         page = await self.store.search(Query(status="held", verdict="hold", limit=DUE_BATCH))
         delivered = 0
         for item in page.items:
-            if str(item.summary.get("gate", {}).get("due", "~")) > now:
+            gate = item.summary.gate
+            if gate is None or gate.due is None or gate.due > now:
                 continue
             try:
                 await self.review.release(item.ref, "scheduler", "hold period over", action="hold_delivered")
@@ -73,7 +78,7 @@ class Gates:
 
     async def approve(self, ref: str, token: str) -> HeldMessage:
         item = await self.pending(ref, token, "approve")
-        approver = str(item.summary["gate"].get("approver"))
+        approver = str(item.summary.gate.approver if item.summary.gate else None)
         done = await self.review.release(ref, f"approver:{approver}", "approved", action="approve")
         metrics.GATED.labels("approve", "approved").inc()
         return done
@@ -82,7 +87,7 @@ class Gates:
         if not reason.strip():
             raise DlpError("a reason is required to reject a message")
         item = await self.pending(ref, token, "approve")
-        actor = f"approver:{item.summary['gate'].get('approver')}"
+        actor = f"approver:{item.summary.gate.approver if item.summary.gate else None}"
         now = self.review._now()
         done = await self.store.decide(
             ref, "denied", actor, reason, now, AuditEntry(now, actor, "approval_reject", ref, reason)

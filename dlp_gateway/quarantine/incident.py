@@ -10,8 +10,7 @@ import io
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dlp_gateway.quarantine.store import HeldMessage
-from dlp_gateway.report import record_total
+from dlp_gateway.held import HeldMessage
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 TO_FILL = "要記入 / to be completed"
@@ -25,12 +24,12 @@ def jst(iso: str | None) -> str:
 
 
 def _affected(item: HeldMessage) -> list[str]:
-    return [r["address"] for r in item.summary.get("recipients", []) if r.get("violations")]
+    return [r.address for r in item.summary.recipients if r.violations]
 
 
 def incident_report(items: list[HeldMessage], scope: str, generated_at: str) -> dict[str, Any]:
-    records = [r for i in items for r in i.summary.get("records", [])]
-    data_items = sorted({ITEM_NAMES[k] for r in records for k in ITEM_NAMES if r.get(k)})
+    records = [r for i in items for r in i.summary.records]
+    data_items = sorted({ITEM_NAMES[k] for r in records for k in ITEM_NAMES if getattr(r, k)})
     delivered = [i for i in items if i.status == "released"]
     prevented = [i for i in items if i.status in ("held", "denied", "expired", "releasing")]
     rules = sorted({r for i in items for r in i.rules})
@@ -51,7 +50,7 @@ def incident_report(items: list[HeldMessage], scope: str, generated_at: str) -> 
         "発生日時 first_seen": jst(min((i.received_at for i in items), default=None)),
         "発覚日時 detected": jst(min((i.received_at for i in items), default=None)),
         "個人データの項目 data_items": data_items,
-        "本人の数 people": sum(record_total(i.summary) for i in items),
+        "本人の数 people": sum(i.summary.records_total for i in items),
         "本人の数の注記 people_note": "記録件数（同一人物の重複を含む場合あり）/ records found, may repeat a person",
         "原因 cause": (
             f"保険会社等の宛先への顧客情報の送信（該当ルール: {', '.join(rules) or '-'}）。"
@@ -74,11 +73,8 @@ def incident_report(items: list[HeldMessage], scope: str, generated_at: str) -> 
                 "decided_at": jst(i.decided_at),
                 "reason": i.reason or "",
                 "rules": list(i.rules),
-                "records": record_total(i.summary),
-                "masked_examples": [
-                    " ".join(v for v in (r.get("policy_number"), r.get("name")) if v)
-                    for r in i.summary.get("records", [])[:3]
-                ],
+                "records": i.summary.records_total,
+                "masked_examples": [" ".join(v for v in (r.policy_number, r.name) if v) for r in i.summary.records[:3]],
             }
             for i in items
         ],

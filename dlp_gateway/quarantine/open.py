@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dlp_gateway.config.schema import Config
-from dlp_gateway.quarantine.store import QuarantineStore
+from dlp_gateway.ports import QuarantineStore
 
 
 async def open_store(config: Config) -> QuarantineStore:

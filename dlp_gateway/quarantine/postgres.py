@@ -13,8 +13,8 @@ from typing import Any
 import asyncpg
 
 from dlp_gateway.errors import NotFoundError, StoreError
+from dlp_gateway.held import Activity, AuditEntry, HeldMessage, Page, Query, User
 from dlp_gateway.quarantine import sql
-from dlp_gateway.quarantine.store import Activity, AuditEntry, HeldMessage, Page, Query, User
 
 MIGRATION_LOCK = 0x0D1F_6A7E  # pg_advisory_xact_lock key
 PUT_USER = (

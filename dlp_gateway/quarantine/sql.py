@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from dlp_gateway.quarantine.store import Activity, AuditEntry, HeldMessage, Query, User
+from dlp_gateway.held import Activity, AuditEntry, HeldMessage, HeldSummary, Query, User
 
 _HELD_V1 = """CREATE TABLE IF NOT EXISTS held (
     ref TEXT PRIMARY KEY, received_at TEXT NOT NULL, mail_from TEXT NOT NULL, rcpt_tos TEXT NOT NULL,
@@ -103,7 +103,7 @@ def held_params(item: HeldMessage) -> tuple[Any, ...]:
         item.raw or None,
         item.verdict,
         json.dumps(list(item.rules)),
-        json.dumps(item.summary, ensure_ascii=False),
+        json.dumps(item.summary.to_json(), ensure_ascii=False),
         item.status,
         item.reviewer,
         item.reason,
@@ -130,7 +130,7 @@ def held_from_row(r: Sequence[Any]) -> HeldMessage:
         raw=bytes(r[4]) if r[4] is not None else b"",
         verdict=str(r[5]),
         rules=tuple(json.loads(str(r[6]))),
-        summary=json.loads(str(r[7])),
+        summary=HeldSummary.read(json.loads(str(r[7]))),
         status=str(r[8]),
         reviewer=text(r[9]),
         reason=text(r[10]),

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from dlp_gateway.errors import NotFoundError, StoreError
+from dlp_gateway.held import Activity, AuditEntry, HeldMessage, Page, Query, User
 from dlp_gateway.quarantine import sql
-from dlp_gateway.quarantine.store import Activity, AuditEntry, HeldMessage, Page, Query, User
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -1,6 +1,6 @@
-"""The quarantine store boundary: the records it holds, the Protocol, and an in-memory fake.
+"""The quarantine store's in-memory fake (the Protocol is in ports.py, the records in held.py).
 
-Two implementations share one SQL core (sql.py): SQLite, the embedded default, and PostgreSQL,
+Two real implementations share one SQL core (sql.py): SQLite, the embedded default, and PostgreSQL,
 for several gateway instances sharing one queue. Both keep an append-only audit log and the
 console's users.
 """
@@ -8,142 +8,10 @@ console's users.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
 
 from dlp_gateway.errors import NotFoundError, StoreError
-
-STATUSES = ("held", "releasing", "released", "denied", "cancelled", "expired")
-
-
-class Activity(NamedTuple):
-    """What the dashboard counts of a message: from the store's columns, never its summary (a month
-    of summaries, lists among them, took the event loop 0.4 s to parse for every dashboard view)."""
-
-    received_at: str
-    status: str
-    rules: tuple[str, ...]
-    insurers: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class HeldMessage:
-    ref: str
-    received_at: str  # ISO 8601, UTC
-    mail_from: str
-    rcpt_tos: tuple[str, ...]
-    raw: bytes  # empty once purged by retention
-    verdict: str
-    rules: tuple[str, ...]
-    summary: dict[str, Any]  # the masked report: no full policy numbers or names
-    status: str = "held"
-    reviewer: str | None = None
-    reason: str | None = None
-    decided_at: str | None = None
-    purged_at: str | None = None
-
-    @property
-    def insurers(self) -> tuple[str, ...]:
-        """Insurers involved: recipients' and the records' underwriters (for filters and charts)."""
-        found = {
-            r["party"].split(":", 1)[1]
-            for r in self.summary.get("recipients", [])
-            if str(r.get("party", "")).startswith("insurer:")
-        }
-        found |= {r["underwriter"] for r in self.summary.get("records", []) if r.get("underwriter")}
-        found |= set(self.summary.get("records_by_underwriter", {})) - {"unknown"}
-        return tuple(sorted(found))
-
-    @property
-    def recipient_domains(self) -> tuple[str, ...]:
-        return tuple(sorted({a.rpartition("@")[2].lower() for a in self.rcpt_tos}))
-
-
-@dataclass(frozen=True)
-class Query:
-    status: str | None = "held"
-    rule: str | None = None
-    sender: str | None = None  # part of the sender address
-    recipient_domain: str | None = None
-    insurer: str | None = None
-    since: str | None = None  # ISO, UTC, inclusive
-    until: str | None = None  # ISO, UTC, exclusive
-    search: str | None = None  # a reference id or part of the sender
-    verdict: str | None = None  # quarantine, hold or approve (what put it here)
-    offset: int = 0
-    limit: int = 50
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[HeldMessage]
-    total: int
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    at: str  # ISO, UTC
-    actor: str
-    action: str  # quarantine, release, release_stripped, deny, view_raw, expire, purge, login, reload …
-    ref: str | None = None
-    reason: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class User:
-    name: str
-    password_hash: str
-    role: str  # reviewer | admin
-    disabled: bool = False
-
-
-class QuarantineStore(Protocol):
-    async def put(self, item: HeldMessage) -> None:
-        """Return only once the message is durably stored; raise StoreError otherwise."""
-
-    async def get(self, ref: str) -> HeldMessage: ...
-
-    async def search(self, query: Query) -> Page:
-        """Oldest first."""
-
-    async def decide(
-        self,
-        ref: str,
-        status: str,
-        reviewer: str,
-        reason: str,
-        at: str,
-        audit: AuditEntry | None = None,
-        expected: str = "held",
-    ) -> HeldMessage:
-        """Move a message from `expected` to `status` (with its audit entry, atomically); StoreError if it
-        is no longer in `expected` — which is how two reviewers, or two instances, never both act."""
-
-    async def append_audit(self, entry: AuditEntry) -> None: ...
-
-    async def audit(
-        self, ref: str | None = None, since: str | None = None, until: str | None = None, limit: int = 10000
-    ) -> list[AuditEntry]:
-        """Oldest first."""
-
-    async def expire_and_purge(self, before: str, at: str) -> tuple[int, int]:
-        """Retention: held messages received before `before` expire; content before it is purged.
-        Returns (expired, purged); the audit keeps a record of both."""
-
-    async def recent(self, since: str) -> list[HeldMessage]:
-        """Messages received since `since` without their content, for reports."""
-
-    async def activity(self, since: str) -> list[Activity]:
-        """What the dashboard counts of each message received since `since`, oldest first."""
-
-    async def put_user(self, user: User) -> None: ...
-
-    async def get_user(self, name: str) -> User | None: ...
-
-    async def users(self) -> list[User]: ...
-
-    async def close(self) -> None: ...
+from dlp_gateway.held import Activity, AuditEntry, HeldMessage, Page, Query, User
+from dlp_gateway.ports import QuarantineStore
 
 
 class MemoryStore:

@@ -6,7 +6,6 @@ All third-party SMTP client errors are converted to RelayError here, in one plac
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -15,36 +14,29 @@ import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import aiosmtplib
 
 from dlp_gateway.config.schema import Config, Upstream
 from dlp_gateway.errors import RelayError
 from dlp_gateway.observe import metrics
+from dlp_gateway.ports import Refusal, Refused, Relay
 
 log = logging.getLogger(__name__)
 
 
-class Relay(Protocol):
-    async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
-        """Return only once the message is accepted for every recipient; raise RelayError otherwise."""
-
-    async def close(self) -> None:
-        """Let go of any connections kept open; sends still running finish on their own."""
-
-
-async def observed(send: Awaitable[None]) -> None:
+async def observed(send: Awaitable[Refused]) -> Refused:
     """Count and time a delivery: dlp_relay_total{result} and dlp_relay_duration_seconds."""
     started = time.perf_counter()
     try:
-        await send
+        refused = await send
     except RelayError as exc:
         metrics.RELAY.labels("tempfail" if exc.temporary else "permfail").inc()
         raise
     finally:
         metrics.RELAY_SECONDS.observe(time.perf_counter() - started)
-    metrics.RELAY.labels("delivered").inc()
+    metrics.RELAY.labels("partial" if refused else "delivered").inc()
+    return refused
 
 
 # Kept connections: an upstream closes an idle session after minutes (Postfix: smtpd_timeout 300 s);
@@ -71,8 +63,8 @@ class SmtpRelay:
         self._idle: list[_Kept] = []
         self._closed = False
 
-    async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
-        await observed(self._send(mail_from, rcpt_tos, data))
+    async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> Refused:
+        return await observed(self._send(mail_from, rcpt_tos, data))
 
     def _client(self) -> aiosmtplib.SMTP:
         up = self.upstream
@@ -111,7 +103,7 @@ class SmtpRelay:
         self._idle.append(kept)
         return True
 
-    async def _send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
+    async def _send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> Refused:
         kept = await self._kept()
         if kept is None:
             kept = _Kept(self._client(), time.monotonic(), 0)
@@ -120,7 +112,8 @@ class SmtpRelay:
         try:
             if not client.is_connected:
                 await client.connect()
-            refused, _ = await client.sendmail(mail_from, list(rcpt_tos), data)
+            # "" is the null reverse-path: aiosmtplib sends it as MAIL FROM:<>.
+            refused, _ = await client.sendmail(null_path(mail_from), list(rcpt_tos), data)
             ok = True
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
@@ -133,16 +126,16 @@ class SmtpRelay:
             raise RelayError(f"upstream answered {exc.code}", temporary=exc.code < 500, code=exc.code) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise RelayError(f"upstream unreachable: {type(exc).__name__}", temporary=True) from exc
+        except ValueError as exc:  # (after OSError: a certificate error is a ValueError too)
+            # aiosmtplib refuses an address it cannot put on a command line safely: permanent.
+            raise RelayError("address not acceptable to the SMTP client", temporary=False, code=553) from exc
         finally:
             # A session that saw an error is not used again.
             if not (ok and self._keep(kept)):
                 await _quit(client)
-        if refused:
-            # Some recipients accepted, some refused. Answering 4xx now would duplicate the mail to the
-            # accepted ones, so the message counts as delivered; the refusal is logged (count only).
-            log.warning(
-                json.dumps({"event": "upstream_partial_refusal", "refused": len(refused), "recipients": len(rcpt_tos)})
-            )
+        # Some recipients accepted, some refused: answering 4xx now would duplicate the mail to the
+        # accepted ones, so the caller tells the sender of the refused ones (a DSN) instead.
+        return {address: Refusal(r.code, r.message) for address, r in refused.items()}
 
     async def close(self) -> None:
         self._closed = True
@@ -159,6 +152,11 @@ async def _quit(client: aiosmtplib.SMTP) -> None:
             client.close()
 
 
+def null_path(mail_from: str) -> str:
+    """The reverse-path as the SMTP client takes it: aiosmtpd hands a bounce's `<>` over as is."""
+    return "" if mail_from.strip() in ("", "<>") else mail_from
+
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
 
 
@@ -168,19 +166,19 @@ class OutboxRelay:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
-        await observed(self._write(mail_from, rcpt_tos, data))
+    async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> Refused:
+        return await observed(self._write(mail_from, rcpt_tos, data))
 
     async def close(self) -> None:
         """Nothing is kept open."""
 
-    async def _write(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
+    async def _write(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> Refused:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
             name = f"{stamp}-{secrets.token_hex(4)}.eml"
             trace = (
-                f"Return-Path: <{_UNSAFE.sub('_', mail_from)}>\r\n"
+                f"Return-Path: <{_UNSAFE.sub('_', null_path(mail_from))}>\r\n"
                 f"X-DLP-Envelope-To: {', '.join(_UNSAFE.sub('_', r) for r in rcpt_tos)}\r\n"
             ).encode()
             tmp = self.path / f".{name}.tmp"
@@ -191,19 +189,25 @@ class OutboxRelay:
             os.replace(tmp, self.path / name)
         except OSError as exc:
             raise RelayError(f"outbox not writable: {exc.strerror}", temporary=True) from exc
+        return {}
 
 
 @dataclass
 class MemoryRelay:
-    """In-memory fake for tests: records deliveries, or fails as told."""
+    """In-memory fake for tests: records deliveries, refuses the recipients in `refuse`, or fails as told."""
 
     sent: list[tuple[str, tuple[str, ...], bytes]] = field(default_factory=list)
     fail: RelayError | None = None
+    refuse: dict[str, Refusal] = field(default_factory=dict)
 
-    async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> None:
+    async def send(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> Refused:
         if self.fail is not None:
             raise self.fail
-        self.sent.append((mail_from, tuple(rcpt_tos), data))
+        refused = {r: self.refuse[r] for r in rcpt_tos if r in self.refuse}
+        if len(refused) == len(rcpt_tos):
+            raise RelayError("upstream refused every recipient", temporary=False, code=550)
+        self.sent.append((null_path(mail_from), tuple(r for r in rcpt_tos if r not in refused), data))
+        return refused
 
     async def close(self) -> None:
         """Nothing is kept open."""

@@ -1,5 +1,5 @@
-"""The SMTP adapter: aiosmtpd hands us an envelope and bytes; we run the pipeline off the event
-loop, carry out the verdict and translate the outcome into an SMTP reply. Nothing else."""
+"""The SMTP adapter: aiosmtpd hands us an envelope and bytes; the delivery service (delivery.py)
+does the rest, and we translate its outcome into an SMTP reply. Nothing else."""
 
 from __future__ import annotations
 
@@ -7,67 +7,26 @@ import asyncio
 import ipaddress
 import logging
 import re
-import secrets
 import ssl
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, Session
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
-from argon2.exceptions import InvalidHashError, VerificationError
 
-from dlp_gateway.act.execute import Outcome, Plan, carry_out
-from dlp_gateway.act.gate import new_token
-from dlp_gateway.act.gate_notify import gate_notices
-from dlp_gateway.act.notify import Notice, notices_for
 from dlp_gateway.config.schema import Config
-from dlp_gateway.console.auth import HASHER
-from dlp_gateway.errors import DlpError, RelayError, ScanTimeoutError
-from dlp_gateway.model import Action, Envelope, Report
+from dlp_gateway.delivery import DeliveryService, new_ref
+from dlp_gateway.model import Envelope
 from dlp_gateway.observe import metrics
-from dlp_gateway.observe.logging import message_line
+from dlp_gateway.passwords import Throttle, check_password
 from dlp_gateway.pipeline import Pipeline
-from dlp_gateway.quarantine.store import QuarantineStore
-from dlp_gateway.report import summary_json
+from dlp_gateway.ports import Clock, QuarantineStore, Relay, utc_now
+from dlp_gateway.runtime import Runtime, Runtimes
 from dlp_gateway.scanner import Scanner, ThreadScanner
-from dlp_gateway.smtp.relay import Relay
+from dlp_gateway.smtp.relay import null_path
 
 log = logging.getLogger(__name__)
-NOTICE_TIMEOUT = 30.0
-
-
-def new_ref() -> str:
-    return secrets.token_hex(6)
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """What a message is handled with. Replaced whole on reload; a message keeps the one it began with."""
-
-    config: Config
-    scanner: Scanner
-    relay: Relay
-
-
-def plan_for(report: Report, ref: str, config: Config) -> Plan:
-    d = report.decision
-    approver = config.approver_for(report.envelope.mail_from) if d.gate == Action.APPROVE else None
-    return Plan(
-        d.verdict,
-        ref,
-        d.rules,
-        tuple(d.recipients_with(Action.STRIP)),
-        tuple(d.recipients_with(Action.REDACT)),
-        report.redacted,
-        summary=summary_json(report, ref, config.limits.summary_records),
-        simulated=d.simulated_verdict,
-        gate=d.gate,
-        hold_minutes=d.hold_minutes,
-        approver=approver,
-        token=new_token() if d.gate else "",
-    )
 
 
 # SMTP smuggling: only CRLF ends a line. A bare CR, a bare LF or a NUL in DATA is how one message
@@ -95,11 +54,16 @@ def normalize_newlines(data: bytes) -> bytes:
 
 
 class GatewayHandler:
-    def __init__(self, runtime: Runtime, store: QuarantineStore) -> None:
-        self.runtime = runtime
-        self.store = store
+    """Translates SMTP to the delivery service and back; nothing else."""
+
+    def __init__(self, delivery: DeliveryService) -> None:
+        self.delivery = delivery
         self.in_flight = 0
         self.sent_by: dict[str, deque[float]] = defaultdict(deque)
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.delivery.runtimes.current
 
     def _allowed(self, session: Session) -> bool:
         if session.authenticated:
@@ -144,113 +108,59 @@ class GatewayHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:
-        rt = self.runtime  # in-flight messages finish under the configuration they started with
         self.in_flight += 1
+        ref = new_ref()
         try:
             with metrics.IN_FLIGHT.track_inprogress():
-                return await self._handle(rt, envelope)
+                return await self._handle(envelope, ref)
+        except Exception:  # noqa: BLE001 - the last resort: the client retries, nothing is lost
+            return unexpected(ref)
         finally:
             self.in_flight -= 1
 
-    async def _handle(self, rt: Runtime, envelope: SmtpEnvelope) -> str:
-        started = time.perf_counter()
-        ref = new_ref()
+    async def _handle(self, envelope: SmtpEnvelope, ref: str) -> str:
         raw = envelope.original_content or b""
         if has_bare_newline_or_nul(raw):
-            if rt.config.smtp.bare_newlines != "normalize":  # anything but an explicit opt-in refuses
+            if self.runtime.config.smtp.bare_newlines != "normalize":  # anything but an explicit opt-in refuses
                 metrics.REPLIES.labels("550").inc()
                 log.warning("refused bare CR/LF/NUL in DATA ref=%s", ref)
                 return f"550 5.5.2 Bare CR, LF or NUL in message refused (ref {ref})"
             raw = normalize_newlines(raw)
-        env = Envelope(envelope.mail_from or "", tuple(envelope.rcpt_tos))
-        fields: dict[str, Any] = {"ref": ref, "size": len(raw), "recipients": len(env.rcpt_tos)}
-        report = None
-        try:
-            timeout = rt.config.limits.scan_timeout
-            report = await asyncio.wait_for(rt.scanner.scan(raw, env, time.monotonic() + timeout), timeout)
-            plan = plan_for(report, ref, rt.config)
-            metrics.observe_report(report)
-            fields.update(
-                records=len(report.records), unscannable=len(report.unscannable), findings=report.finding_counts
-            )
-            if report.decision.simulated_verdict:
-                fields["simulated_verdict"] = report.decision.simulated_verdict.label
-        except Exception as exc:  # noqa: BLE001 - any scanner failure must fail closed, never pass
-            timed_out = isinstance(exc, (TimeoutError, ScanTimeoutError))  # the worker may stop first
-            reason = "timeout" if timed_out else type(exc).__name__
-            log.error("scan failed ref=%s reason=%s", ref, reason)
-            plan = Plan(
-                rt.config.on_error,
-                ref,
-                ("on_error",),
-                summary={"reference": ref, "error": f"scan failed: {reason}", "verdict": "error"},
-            )
-            fields["error"] = reason
-            metrics.SCAN_ERRORS.labels(reason).inc()
-            metrics.MESSAGES.labels(plan.verdict.label).inc()
-        scan_seconds = time.perf_counter() - started
-        metrics.SCAN_SECONDS.observe(scan_seconds)
-        scan_ms = round(scan_seconds * 1000, 1)
-        outcome = await carry_out(plan, env, raw, rt.relay, self.store)
-        if report is not None and outcome.code in (250, 550):
-            fields["notices"] = await self.notify(rt, report, ref, outcome)
-        if outcome.gated:
-            metrics.GATED.labels(outcome.gated, "waiting").inc()
-            try:
-                links = gate_notices(rt.config, await self.store.get(ref), plan.token)
-                fields["notices"] = fields.get("notices", 0) + await self.send(rt, ref, links)
-            except DlpError as exc:  # the message is safely stored: the reply stays 250
-                log.warning("gate notices not sent ref=%s reason=%s", ref, type(exc).__name__)
-        metrics.REPLIES.labels(str(outcome.code)).inc()
-        metrics.MESSAGE_SECONDS.observe(time.perf_counter() - started)
-        message_line(
-            **fields,
-            verdict=plan.verdict.label,
-            rules=list(plan.rules),
-            reply=outcome.code,
-            delivered_to=outcome.delivered_to,
-            stripped=outcome.stripped,
-            redacted=outcome.redacted,
-            held=outcome.held,
-            scan_ms=scan_ms,
-            total_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
+        # A bounce's null reverse-path arrives as "<>": it is relayed as MAIL FROM:<> ("").
+        env = Envelope(null_path(envelope.mail_from or ""), tuple(envelope.rcpt_tos))
+        outcome = await self.delivery.receive(raw, env, ref)
         return outcome.reply
 
-    async def notify(self, rt: Runtime, report: Report, ref: str, outcome: Outcome) -> int:
-        """Send the notices; a failure is logged and never changes the reply (the mail is safe)."""
-        notices = rt.config.notices
-        if notices is None:
-            return 0
-        return await self.send(rt, ref, notices_for(report, ref, notices, report.auto_submitted))
+    async def handle_exception(self, error: Exception) -> str:
+        """aiosmtpd's hook for an exception outside DATA: 451 with a reference, never its text."""
+        return unexpected(new_ref(), error)
 
-    async def send(self, rt: Runtime, ref: str, notices: list[Notice]) -> int:
-        """Send the notices side by side (each on its own upstream connection): the reply to the
-        client waits for them, and two in a row took two round trips."""
-        if rt.config.notices is None:
-            return 0
-        sender = rt.config.notices.sender
 
-        async def one(notice: Notice) -> int:
-            try:
-                await asyncio.wait_for(rt.relay.send(sender, [notice.to], notice.data), NOTICE_TIMEOUT)
-            except (RelayError, TimeoutError) as exc:
-                metrics.NOTICES.labels("failed").inc()
-                log.warning("notice not sent ref=%s reason=%s", ref, type(exc).__name__)
-                return 0
-            metrics.NOTICES.labels("sent").inc()
-            return 1
-
-        return sum(await asyncio.gather(*(one(n) for n in notices)))
+def unexpected(ref: str, error: BaseException | None = None) -> str:
+    """Log the traceback under `ref`; the client gets a temporary failure and retries."""
+    metrics.UNEXPECTED.inc()
+    metrics.REPLIES.labels("451").inc()
+    log.error("unexpected error ref=%s", ref, exc_info=error or True)
+    return f"451 4.3.0 Internal error, try again later (ref {ref})"
 
 
 class Gateway:
     """The listening gateway. `port=0` picks a free port (tests); `.port` tells which."""
 
-    def __init__(self, config: Config, scanner: Scanner | Pipeline, relay: Relay, store: QuarantineStore) -> None:
+    def __init__(
+        self,
+        config: Config,
+        scanner: Scanner | Pipeline,
+        relay: Relay,
+        store: QuarantineStore,
+        clock: Clock = utc_now,
+    ) -> None:
         if isinstance(scanner, Pipeline):
             scanner = ThreadScanner(scanner)
-        self.handler = GatewayHandler(Runtime(config, scanner, relay), store)
+        self.runtimes = Runtimes(Runtime(config, scanner, relay, store))
+        self.delivery = DeliveryService(self.runtimes, clock)
+        self.handler = GatewayHandler(self.delivery)
+        self.auth_throttle = Throttle()
         self.server: asyncio.Server | None = None
         self.sessions: set[SMTP] = set()
         self._closing: set[asyncio.Task[None]] = set()  # old relays letting go of their connections
@@ -262,13 +172,13 @@ class Gateway:
 
     @property
     def config(self) -> Config:
-        return self.handler.runtime.config
+        return self.runtimes.current.config
 
     def reload(self, runtime: Runtime) -> None:
         """Swap in a new configuration, registry and relay at once (messages in flight keep theirs)."""
         if (runtime.config.listen, runtime.config.quarantine_path) != (self.config.listen, self.config.quarantine_path):
             log.warning("listen address and quarantine path changes take effect only after a restart")
-        old, self.handler.runtime = self.handler.runtime, runtime
+        old = self.runtimes.swap(runtime)
         if old.scanner is not runtime.scanner:
             old.scanner.close()  # its scans in flight still finish
         if old.relay is not runtime.relay:
@@ -299,16 +209,21 @@ class Gateway:
     def _authenticate(
         self, server: SMTP, session: Session, envelope: SmtpEnvelope, mechanism: str, auth_data: Any
     ) -> AuthResult:
-        """AUTH PLAIN/LOGIN against `smtp.auth_users` (Argon2 hashes); aiosmtpd offers it only over TLS."""
+        """AUTH PLAIN/LOGIN against `smtp.auth_users` (Argon2 hashes); aiosmtpd offers it only over TLS.
+        The same check as the console's sign-in: an unknown user costs a verification too, and
+        failures are throttled per client address and per user name."""
+        peer = peer_host(session)
         if isinstance(auth_data, LoginPassword):
-            users = dict(self.config.smtp.auth_users)
             name = auth_data.login.decode("utf-8", "replace")
-            try:
-                if name in users and HASHER.verify(users[name], auth_data.password.decode("utf-8", "replace")):
-                    return AuthResult(success=True, auth_data=name)
-            except (VerificationError, InvalidHashError):
-                pass
-        log.warning("SMTP AUTH failed from %s", peer_host(session))
+            if self.auth_throttle.blocked(peer, name):
+                log.warning("SMTP AUTH throttled from %s", peer)
+                return AuthResult(success=False, handled=False)
+            stored = dict(self.config.smtp.auth_users).get(name)
+            if check_password(stored, auth_data.password.decode("utf-8", "replace")):
+                self.auth_throttle.clear(peer, name)
+                return AuthResult(success=True, auth_data=name)
+            self.auth_throttle.fail(peer, name)
+        log.warning("SMTP AUTH failed from %s", peer)
         return AuthResult(success=False, handled=False)
 
     async def start(self, host: str | None = None, port: int | None = None) -> None:
@@ -333,8 +248,8 @@ class Gateway:
             if protocol.transport is not None:
                 protocol.transport.close()
         await self.server.wait_closed()
-        self.handler.runtime.scanner.close()
-        await self.handler.runtime.relay.close()
+        self.runtimes.current.scanner.close()
+        await self.runtimes.current.relay.close()
 
 
 class LimitedSMTP(SMTP):
