@@ -182,3 +182,18 @@ async def test_json_api_with_basic_auth_and_admin_only_reload(rig: ConsoleRig, s
             assert r.status == 401
     assert rig.reloads == ["reload"]
     assert len(sink.received) == 1
+
+
+async def test_a_message_older_than_every_window_still_counts_as_held(rig: ConsoleRig) -> None:
+    """Dated from the rig's clock, not the calendar: a year-old held message is in the queue and
+    in "held now", and outside the dashboard's 30-day chart."""
+    await held(rig.store, "old1", rig.clock.ago(days=400))
+    reviewer = basic("suzuki", PASSWORD)
+    async with client() as s:
+        async with s.get(f"{rig.url}/api/stats", headers=reviewer) as r:
+            stats = await r.json()
+        async with s.get(f"{rig.url}/api/messages?status=held", headers=reviewer) as r:
+            queue = await r.json()
+    assert stats["held_now"] == 3 and stats["oldest_held"] == rig.clock.ago(days=400)
+    assert sum(sum(day.values()) for _, day in stats["per_day"]) == 2  # ref1 and ref2, not old1
+    assert [i["ref"] for i in queue["items"]] == ["old1", "ref1", "ref2"]
