@@ -24,6 +24,7 @@ from dlp_gateway.passwords import HASHER
 from dlp_gateway.quarantine.review import Review
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.quarantine.store import list_messages
+from dlp_gateway.smtp.relay import OutboxRelay
 from tests.helpers import (
     BRANCH_A,
     BRANCH_B,
@@ -264,3 +265,10 @@ async def test_after_sighup_a_release_goes_to_the_new_upstream(site: Path) -> No
         await asyncio.wait_for(proc.wait(), 30)
         await old.stop()
         await new.stop()
+
+
+@pytest.mark.parametrize("mail_from", ["", "<>"])
+async def test_the_outbox_keeps_a_bounce_s_null_reverse_path(tmp_path: Path, mail_from: str) -> None:
+    await OutboxRelay(tmp_path / "outbox").send(mail_from, [BRANCH_A], b"Subject: x\r\n\r\nbody\r\n")
+    [written] = (tmp_path / "outbox").glob("*.eml")
+    assert written.read_bytes().startswith(b"Return-Path: <>\r\n")

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlp_gateway.config.schema import Upstream
-from dlp_gateway.held import HeldMessage, HeldSummary
+from dlp_gateway.held import GateInfo, HeldMessage, HeldSummary
 from dlp_gateway.model import Action, Decision, Envelope, Party, RecipientDecision, Record, Report, Violation
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.incident import incident_report
@@ -137,3 +137,19 @@ def test_kept_records_match_their_definition(n: int, picks: list[list[int]], lim
         [v] = r.violations
         assert shown["violations"][0]["records"] == [i for i in v.records if i in set(kept)]
         assert shown["violations"][0]["count"] == len(v.records)
+
+
+def test_the_stored_summary_reads_back_as_it_was_written() -> None:
+    summary = summary_of(scan(MIXED), "r1", 10)
+    assert HeldSummary.read(json.loads(json.dumps(summary.to_json()))) == summary
+    gated = summary.with_gate(GateInfo("hold", "ab" * 32, due="2026-06-15T03:10:00+00:00")).with_note("n")
+    assert HeldSummary.read(json.loads(json.dumps(gated.to_json()))) == gated
+
+
+def test_a_summary_stored_before_versions_reads_its_gate_and_its_failure() -> None:
+    v1 = {"verdict": "strip", "gate": {"kind": "hold", "token_sha256": "ab", "due": "2026-06-15T03:10:00+00:00"}}
+    old = HeldSummary.read(v1)
+    assert old.gate == GateInfo("hold", "ab", due="2026-06-15T03:10:00+00:00") and old.gate_action == "hold"
+    assert old.inspected and old.to_json()["version"] == 2  # read, it is the current version
+    failed = HeldSummary.read({"reference": "r", "error": "scan failed: timeout", "verdict": "error"})
+    assert not failed.inspected and failed.scan_error == "scan failed: timeout"
