@@ -178,3 +178,30 @@ async def test_smtp_auth_over_tls_lets_a_client_outside_the_networks_relay(
         assert [r for _, r, _ in sink.received] == [(BRANCH_A,)]
     finally:
         await gw.stop(timeout=1)
+
+
+async def test_smtp_auth_failures_are_throttled_like_the_console_sign_in(tmp_path: Path, sink: Sink, pki: Pki) -> None:
+    hashed = cli("hash-password", stdin="branch office password\n").stdout.strip()
+    policy = dataclasses.replace(
+        SmtpPolicy(), client_networks=(ipaddress.ip_network("10.0.0.0/8"),), auth_users=(("branch", hashed),)
+    )
+    gw = await start_gateway(tmp_path, sink, notices=None, smtp=policy, tls=InboundTls(str(pki.cert), str(pki.key)))
+    try:
+
+        async def login(user: str, password: str) -> bool:
+            c = aiosmtplib.SMTP(hostname="127.0.0.1", port=gw.port, start_tls=True, cert_bundle=str(pki.ca), timeout=5)
+            await c.connect()
+            try:
+                await c.login(user, password)
+                return True
+            except aiosmtplib.SMTPAuthenticationError:
+                return False
+            finally:
+                c.close()
+
+        assert not await login("nobody", "guess")  # an unknown user is refused like a wrong password
+        for _ in range(5):
+            assert not await login("branch", "not the password")
+        assert not await login("branch", "branch office password")  # locked: five failures in 15 minutes
+    finally:
+        await gw.stop(timeout=1)
