@@ -23,12 +23,14 @@ import regex
 from dlp_gateway.errors import DlpError
 from dlp_gateway.extract.delimited import decode_csv
 from dlp_gateway.extract.sniff import sniff
+from dlp_gateway.invisible import INVISIBLE_CLASS
 from dlp_gateway.model import Record
 from dlp_gateway.parse import charsets
 from dlp_gateway.parse.mime import decode_header_value, leaf_nodes
 from dlp_gateway.report import mask
 
-_SEP = r"[-‐‑‒–—―−ー－ｰ \u3000]?"
+_HIDDEN = INVISIBLE_CLASS + "*"  # a value split by zero-width characters is still masked whole
+_SEP = _HIDDEN + r"[-‐‑‒–—―−ー－ｰ﹣⁃ \u3000]?" + _HIDDEN
 _FULLWIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"}
 REWRITABLE = ("text", "html", "csv", "xlsx")
 
@@ -51,7 +53,7 @@ def value_patterns(records: list[Record]) -> list[tuple[regex.Pattern[str], str]
             out.append((regex.compile(rf"(?<![0-9０-９]){body}(?![0-9０-９])"), mask(r.policy_number)))
         if r.name:
             parts = r.name.split(" ")
-            body = r"[ \u3000]?".join(regex.escape(p) for p in parts)
+            body = (_HIDDEN + r"[ \u3000]?" + _HIDDEN).join(_HIDDEN.join(map(regex.escape, p)) for p in parts)
             out.append((regex.compile(body), mask(r.name)))
     # Longest first, so a number is masked whole before a shorter value could touch part of it.
     return sorted(out, key=lambda p: -len(p[0].pattern))

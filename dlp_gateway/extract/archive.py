@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -49,10 +49,11 @@ def _read_bounded(stream: IO[bytes] | gzip.GzipFile, compressed: int, budget: Bu
             raise LimitExceededError(f"compression ratio above {limits.max_compression_ratio} (zip bomb?)")
 
 
-def zip_members(data: bytes, budget: Budget) -> Iterator[Member]:
+def zip_members(data: bytes, budget: Budget, wanted: Callable[[str], bool] | None = None) -> Iterator[Member]:
+    """Each member read under the budget's limits; with `wanted`, only the members it names."""
     limits = budget.limits
     archive = zipfile.ZipFile(io.BytesIO(data))
-    infos = [i for i in archive.infolist() if not i.is_dir()]
+    infos = [i for i in archive.infolist() if not i.is_dir() and (wanted is None or wanted(member_name(i)))]
     if len(infos) > limits.max_archive_members:
         yield Member("", None, f"more than {limits.max_archive_members} members")
         infos = infos[: limits.max_archive_members]

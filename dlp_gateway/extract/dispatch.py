@@ -7,6 +7,7 @@ out of this stage and never a silent skip.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import math
@@ -18,8 +19,10 @@ from dlp_gateway.errors import EncryptedError, LimitExceededError, ScanTimeoutEr
 from dlp_gateway.extract import archive
 from dlp_gateway.extract.budget import Budget, ExtractLimits
 from dlp_gateway.extract.delimited import csv_segment
+from dlp_gateway.extract.package import Embedded, package_text, seen_text
 from dlp_gateway.extract.sniff import sniff
 from dlp_gateway.extract.text import html_segment, text_segment
+from dlp_gateway.invisible import has_invisible, strip_invisible
 from dlp_gateway.model import Message, Part, Segment, Unscannable
 from dlp_gateway.parse import charsets
 from dlp_gateway.parse.mime import MimeLimits, parse_message
@@ -32,7 +35,11 @@ _READERS = {
     "docx": ("word", "docx_segments"),
     "pptx": ("word", "pptx_segments"),
     "pdf": ("pdf", "pdf_segments"),
+    "ods": ("spreadsheet", "spreadsheet_segments"),
 }
+# Office packages (ZIP of XML parts): after the structured reader, package.py reads every other
+# text node and hands back embedded files. ODF text and slides have no structured reader.
+_PACKAGES = frozenset({"xlsx", "docx", "pptx", "ods", "odt", "odp"})
 
 
 @dataclass
@@ -46,7 +53,10 @@ class _Extraction:
     def add(self, segments: list[Segment]) -> None:
         for seg in segments:
             self.budget.add_text(sum(map(len, seg.lines)))
-            self.segments.append(seg)
+            if any(map(has_invisible, seg.lines)):  # one normalisation, before every detector
+                self.segments.append(dataclasses.replace(seg, lines=tuple(map(strip_invisible, seg.lines))))
+            else:
+                self.segments.append(seg)
 
     def message(self, message: Message, depth: int) -> None:
         self.add([Segment(loc, (text,), kind="header") for loc, text in message.inner_subjects])
@@ -55,7 +65,14 @@ class _Extraction:
                 return
             self.part(part.location, part.payload, part.content_type, part.filename, part, depth)
 
+    def file_name(self, location: str, name: str | None) -> None:
+        """A file's name is text the recipient reads (「山田太郎様_更改.xlsx」), even when its
+        content cannot be opened (an encrypted archive still lists its members)."""
+        if name and name.strip():
+            self.add([Segment(f"{location} (file name)", (name,), kind="header")])
+
     def part(self, location: str, data: bytes, ctype: str, filename: str | None, part: Part | None, depth: int) -> None:
+        self.file_name(location, filename)
         kind = sniff(data, ctype, filename)
         self.budget.start_part()
         try:
@@ -81,10 +98,15 @@ class _Extraction:
             self.add([html_segment(location, charsets.decode(data, label)[0])])
         elif kind == "csv":
             self.add([csv_segment(location, data, label, self.budget)])
-        elif kind in _READERS:
-            module, function = _READERS[kind]
-            reader = getattr(importlib.import_module(f"dlp_gateway.extract.{module}"), function)
-            self.add(reader(location, data, self.budget))
+        elif kind in _READERS or kind in _PACKAGES:
+            segments: list[Segment] = []
+            if kind in _READERS:
+                module, function = _READERS[kind]
+                reader = getattr(importlib.import_module(f"dlp_gateway.extract.{module}"), function)
+                segments = reader(location, data, self.budget)
+                self.add(segments)
+            if kind in _PACKAGES:
+                self.package(location, data, segments, depth)
         elif kind in ("zip", "gzip"):
             self.archive(kind, location, data, depth)
         elif kind == "eml":
@@ -108,6 +130,18 @@ class _Extraction:
             label = part.content_type if part else "archive member"
             self.unscannable.append(Unscannable(location, f"unsupported content ({kind}, {label})"))
 
+    def package(self, location: str, data: bytes, read: list[Segment], depth: int) -> None:
+        for item in package_text(location, data, self.budget, seen_text(read)):
+            if isinstance(item, Segment):
+                self.add([item])
+            elif isinstance(item, Embedded):
+                if depth + 1 >= self.budget.limits.max_archive_depth:
+                    self.unscannable.append(Unscannable(item.location, "embedded files nested too deep"))
+                elif not self.stopped:
+                    self.part(item.location, item.data, "application/octet-stream", item.name, None, depth + 1)
+            else:
+                self.unscannable.append(Unscannable(*item))
+
     def archive(self, kind: str, location: str, data: bytes, depth: int) -> None:
         limits = self.budget.limits
         if depth >= limits.max_archive_depth:
@@ -130,6 +164,7 @@ class _Extraction:
         for m in members:
             where = f"{location}/{m.name}" if m.name else location
             if m.data is None:
+                self.file_name(where, m.name)
                 self.unscannable.append(Unscannable(where, m.problem or "unreadable"))
             elif not self.stopped:
                 self.part(where, m.data, "application/octet-stream", m.name, None, depth + 1)

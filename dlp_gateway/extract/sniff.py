@@ -18,6 +18,9 @@ _EXT = {
     ".xls": "xls",
     ".docx": "docx",
     ".pptx": "pptx",
+    ".ods": "ods",
+    ".odt": "odt",
+    ".odp": "odp",
     ".pdf": "pdf",
     ".zip": "zip",
     ".gz": "gzip",
@@ -54,6 +57,14 @@ def _zip_kind(data: bytes) -> str:
         names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         return "zip"  # let the archive reader report what is wrong
+    if "mimetype" in names:  # ODF: the package's first member names its kind
+        try:
+            mimetype = zipfile.ZipFile(io.BytesIO(data)).read("mimetype")[:100]
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, NotImplementedError):
+            mimetype = b""
+        for suffix, kind in ((b"spreadsheet", "ods"), (b"text", "odt"), (b"presentation", "odp")):
+            if mimetype.startswith(b"application/vnd.oasis.opendocument." + suffix):
+                return kind
     if "[Content_Types].xml" in names:
         if any(n.startswith("xl/") for n in names):
             return "xlsx"
@@ -76,7 +87,8 @@ _ENCRYPTED_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime", "appli
 
 
 def sniff(data: bytes, content_type: str, filename: str | None) -> str:
-    """One of: text html csv eml xlsx xls docx pptx pdf zip gzip encrypted ole image media binary empty."""
+    """One of: text html csv eml xlsx xls ods docx pptx odt odp pdf zip gzip encrypted ole image media
+    binary empty."""
     if not data.strip():
         return "empty"
     if content_type in _ENCRYPTED_TYPES or data.lstrip()[:27] == b"-----BEGIN PGP MESSAGE-----":

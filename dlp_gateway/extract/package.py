@@ -1,0 +1,187 @@
+"""Every piece of text an Office package holds, by the crudest complete method: each text node of
+each XML part of an OOXML (.docx/.xlsx/.pptx) or ODF (.odt/.ods/.odp) file.
+
+The structured readers (word.py, spreadsheet.py) read the body as a person reads it: paragraphs,
+tables, rows with their headers. A package holds text in more places, and a recipient sees it with
+a click: comments and notes, headers and footers, footnotes, text boxes and shapes (grouped too),
+speaker notes, tracked insertions and deletions, charts, SmartArt, pivot caches, document
+properties. This reader takes every XML part but those that hold no text a person wrote (styles,
+themes, settings, relationships) and those a structured reader reads whole (a workbook's cells),
+and for the parts a structured reader read in part (a document's body, a slide) keeps only the
+lines it did not already give. Files embedded in the package are handed back to be read like
+attachments. Each line keeps its part as provenance: `…docx!word/comments.xml (comment)`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from dlp_gateway.errors import LimitExceededError
+from dlp_gateway.extract.archive import zip_members
+from dlp_gateway.extract.budget import Budget
+from dlp_gateway.extract.text import lines_segment
+from dlp_gateway.model import Segment
+
+# Elements whose text makes one line: OOXML paragraphs (w:p, a:p), shared and inline strings,
+# a spreadsheet comment's text, ODF paragraphs and headings.
+_PARAGRAPHS = frozenset({"p", "h", "si", "is", "text"})
+# Elements that stand for white space inside a line.
+_SPACES = frozenset({"tab", "br", "cr", "s", "line-break", "ptab"})
+# Field codes (`HYPERLINK "…"`, `PAGE`) are instructions, not text the reader sees.
+_NOT_TEXT = frozenset({"instrText", "delInstrText", "script", "binData"})
+# Attributes that hold text: pivot cache items (<s v="山田 太郎"/>), ODF annotations' values.
+_TEXT_ATTRIBUTES = {"s": "v", "m": "v"}
+MAX_DEPTH = 256  # XML nested deeper than this is not an Office file a person made
+
+_NO_TEXT_PART = re.compile(
+    r"(^|/)(\[Content_Types\]\.xml|styles\.xml|stylesWithEffects\.xml|fontTable\.xml|settings\.xml|"
+    r"webSettings\.xml|numbering\.xml|calcChain\.xml|manifest\.xml|meta-inf/manifest\.xml|"
+    r"presProps\.xml|viewProps\.xml|tableStyles\.xml|commentsIds\.xml|commentsExtensible\.xml)$"
+    r"|(^|/)theme/|(^|/)_rels/|\.rels$|(^|/)(slideMasters|slideLayouts|handoutMasters|notesMasters)/"
+    r"|(^|/)customXml/itemProps|(^|/)printerSettings/|(^|/)Configurations2/",
+    re.IGNORECASE,
+)
+# Read whole by the structured reader: every shared string a cell shows (calamine reads the cells).
+_READ_WHOLE = re.compile(r"^xl/sharedStrings\.xml$", re.IGNORECASE)
+# A worksheet's cells are calamine's; only its page header and footer are read here. They sit in
+# one element after the cells: found by a byte search, not by parsing a 50 MB sheet again.
+_SHEET = re.compile(r"^xl/worksheets/sheet\d+\.xml$", re.IGNORECASE)
+_HEADER_FOOTER = re.compile(rb"<(?:\w+:)?headerFooter\b.*?</(?:\w+:)?headerFooter>", re.DOTALL)
+_HF_PART = re.compile(rb"<(?:\w+:)?(?:odd|even|first)(?:Header|Footer)>(.*?)</", re.DOTALL)
+# Excel's header codes: &L &C &R (sections), &P &N &D &T &F &A (fields), &"font,style", &12 (size).
+_HF_CODES = re.compile(r'&(?:"[^"]*"|\d+|[LCRPNDTFABIUSEXYGK&])')
+# Read in part by a structured reader: only lines it did not give are kept.
+_READ_IN_PART = re.compile(r"^(word/document\.xml|ppt/slides/slide\d+\.xml|content\.xml)$", re.IGNORECASE)
+_EMBEDDED = re.compile(r"(^|/)(embeddings|Object \d+)/|^Object \d+$", re.IGNORECASE)
+_KINDS = (
+    (re.compile(r"comment|annotation|threadedComment", re.IGNORECASE), "comment"),
+    (re.compile(r"(^|/)header\d*\.xml$", re.IGNORECASE), "header"),
+    (re.compile(r"(^|/)footer\d*\.xml$", re.IGNORECASE), "footer"),
+    (re.compile(r"footnotes|endnotes", re.IGNORECASE), "footnote"),
+    (re.compile(r"notesSlide", re.IGNORECASE), "speaker notes"),
+    (re.compile(r"drawings?/|diagrams/|charts?/", re.IGNORECASE), "shape"),
+    (re.compile(r"pivotCache", re.IGNORECASE), "pivot cache"),
+    (re.compile(r"docProps/|meta\.xml$", re.IGNORECASE), "properties"),
+    (_READ_IN_PART, "outside the body text: text boxes, tracked changes, grouped shapes"),
+)
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A file inside the package, to be read like an attachment."""
+
+    location: str
+    name: str
+    data: bytes
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def xml_lines(data: bytes) -> list[str]:
+    """Every text node of an XML document, one line per paragraph (and per stray text node)."""
+    root = ET.fromstring(data)  # noqa: S314 - expat resolves no external entities and caps expansion
+    out: list[str] = []
+
+    def walk(element: ET.Element, line: list[str] | None, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise LimitExceededError(f"XML nested deeper than {MAX_DEPTH}")
+        name = _local(element.tag)
+        own = [] if name in _PARAGRAPHS else line
+        pieces = own if own is not None else None
+        if name in _SPACES and pieces is not None:
+            pieces.append(" ")
+        attribute = _TEXT_ATTRIBUTES.get(name)
+        value = element.get(attribute) if attribute else None
+        if value and value.strip():
+            out.append(value)
+        if element.text and name not in _NOT_TEXT:
+            if pieces is not None:
+                pieces.append(element.text)
+            elif element.text.strip():
+                out.append(element.text)
+        for child in element:
+            walk(child, own, depth + 1)
+            if child.tail:
+                if pieces is not None:
+                    pieces.append(child.tail)
+                elif child.tail.strip():
+                    out.append(child.tail)
+        if own is not None and own is not line:
+            text = " ".join("".join(own).split())
+            if text:
+                out.append(text)
+
+    walk(root, None, 0)
+    return [" ".join(line.split()) for line in out]
+
+
+def sheet_header_footer(data: bytes) -> list[str]:
+    """The page header and footer texts of a worksheet part, without Excel's codes."""
+    block = _HEADER_FOOTER.search(data)
+    if block is None:
+        return []
+    out = []
+    for raw in _HF_PART.findall(block.group(0)):
+        text = _HF_CODES.sub(" ", html.unescape(raw.decode("utf-8", "replace")))
+        if text.strip():
+            out.append(" ".join(text.split()))
+    return out
+
+
+def _kind(part: str) -> str:
+    return next((label for pattern, label in _KINDS if pattern.search(part)), "package part")
+
+
+def _wanted(name: str) -> bool:
+    if _EMBEDDED.search(name):
+        return True
+    return name.lower().endswith(".xml") and not _NO_TEXT_PART.search(name) and not _READ_WHOLE.match(name)
+
+
+def seen_text(segments: Iterable[Segment]) -> set[str]:
+    """What the structured reader gave: each line, each cell, each cell's value after its header."""
+    seen: set[str] = set()
+    for seg in segments:
+        for line in seg.lines:
+            seen.add(" ".join(line.split()))
+            for raw in line.split("\t"):
+                cell = " ".join(raw.split())
+                seen.add(cell)
+                seen.add(cell.partition(":")[2].strip())
+    return seen
+
+
+def package_text(
+    location: str, data: bytes, budget: Budget, seen: set[str]
+) -> Iterator[Segment | Embedded | tuple[str, str]]:
+    """Segments for the text outside the structured reader's, the embedded files, and
+    (location, reason) for a part that could not be read."""
+    for member in zip_members(data, budget, _wanted):
+        budget.check()
+        where = f"{location}!{member.name}"
+        if member.data is None:
+            yield where, member.problem or "unreadable"
+            continue
+        if _EMBEDDED.search(member.name):
+            yield Embedded(where, member.name.rsplit("/", 1)[-1], member.data)
+            continue
+        if _SHEET.match(member.name):
+            lines = sheet_header_footer(member.data)
+            if lines:
+                yield lines_segment(f"{where} (page header or footer)", lines)
+            continue
+        try:
+            lines = xml_lines(member.data)
+        except ET.ParseError:
+            yield where, "corrupt XML"
+            continue
+        if _READ_IN_PART.match(member.name):
+            lines = [line for line in lines if line not in seen]
+        if lines:
+            yield lines_segment(f"{where} ({_kind(member.name)})", lines)

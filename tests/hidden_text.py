@@ -1,0 +1,194 @@
+"""Files that hold a customer record where a reader of the body would not look: comments, headers,
+footers, text boxes, tracked deletions, speaker notes, grouped shapes, ODF paragraphs, HTML comments
+and attributes, file names, zero-width characters. Each builder takes the record's text and returns
+(file name, content type, bytes). `crude_text` is the oracle: every text node of every XML part,
+by stripping tags, with nothing in common with the gateway's reader."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import zipfile
+from collections.abc import Callable
+
+import docx
+import openpyxl
+import pptx
+from openpyxl.comments import Comment
+from pptx.util import Inches
+
+RECORD = "証券番号：8100000077　契約者名：佐々木 花子 様"
+NUMBER = "8100000077"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+Built = tuple[str, str, bytes]
+
+
+def _save(obj: docx.document.Document | openpyxl.Workbook | pptx.presentation.Presentation) -> bytes:
+    buf = io.BytesIO()
+    obj.save(buf)
+    return buf.getvalue()
+
+
+def _plain_sheet() -> openpyxl.Workbook:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["会議日程", "場所"])
+    sheet.append(["11月5日", "本社"])
+    return book
+
+
+def xlsx_comment(text: str) -> Built:
+    book = _plain_sheet()
+    sheet = book.active
+    assert sheet is not None
+    sheet["B2"].comment = Comment(text, "担当")
+    return "日程.xlsx", XLSX, _save(book)
+
+
+def xlsx_header(text: str) -> Built:
+    book = _plain_sheet()
+    sheet = book.active
+    assert sheet is not None
+    header = sheet.oddHeader
+    assert header is not None
+    header.center.text = text
+    return "日程.xlsx", XLSX, _save(book)
+
+
+def docx_header(text: str) -> Built:
+    d = docx.Document()
+    d.add_paragraph("会議のご案内です。")
+    d.sections[0].header.paragraphs[0].text = text
+    return "案内.docx", DOCX, _save(d)
+
+
+def docx_footer(text: str) -> Built:
+    d = docx.Document()
+    d.add_paragraph("会議のご案内です。")
+    d.sections[0].footer.paragraphs[0].text = text
+    return "案内.docx", DOCX, _save(d)
+
+
+def docx_comment(text: str) -> Built:
+    d = docx.Document()
+    paragraph = d.add_paragraph("会議のご案内です。")
+    d.add_comment(paragraph.runs, text=text, author="担当")
+    return "案内.docx", DOCX, _save(d)
+
+
+def _docx_with_body_xml(fragment: str) -> bytes:
+    """A document whose body gets `fragment` (raw WordprocessingML) before its section settings."""
+    d = docx.Document()
+    d.add_paragraph("会議のご案内です。")
+    src = zipfile.ZipFile(io.BytesIO(_save(d)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "word/document.xml":
+                data = data.replace(b"<w:sectPr", fragment.encode() + b"<w:sectPr", 1)
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+def docx_tracked_deletion(text: str) -> Built:
+    fragment = (
+        '<w:p><w:del w:id="91" w:author="a" w:date="2024-01-01T00:00:00Z"><w:r>'
+        f'<w:delText xml:space="preserve">{html.escape(text)}</w:delText></w:r></w:del></w:p>'
+    )
+    return "案内.docx", DOCX, _docx_with_body_xml(fragment)
+
+
+def docx_text_box(text: str) -> Built:
+    fragment = (
+        '<w:p><w:r><w:pict><v:shape style="width:200pt;height:50pt"><v:textbox><w:txbxContent>'
+        f"<w:p><w:r><w:t>{html.escape(text)}</w:t></w:r></w:p>"
+        "</w:txbxContent></v:textbox></v:shape></w:pict></w:r></w:p>"
+    )
+    return "案内.docx", DOCX, _docx_with_body_xml(fragment)
+
+
+def pptx_notes(text: str) -> Built:
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[5])
+    assert slide.shapes.title is not None
+    slide.shapes.title.text = "会議資料"
+    notes = slide.notes_slide.notes_text_frame
+    assert notes is not None
+    notes.text = text
+    return "会議.pptx", PPTX, _save(deck)
+
+
+def pptx_group(text: str) -> Built:
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[6])
+    group = slide.shapes.add_group_shape()
+    group.shapes.add_textbox(Inches(1), Inches(1), Inches(6), Inches(1)).text_frame.text = text
+    return "会議.pptx", PPTX, _save(deck)
+
+
+def odt(text: str) -> Built:
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        "<office:body><office:text><text:p>会議のご案内です。</text:p>"
+        f"<text:p>{html.escape(text)}</text:p></office:text></office:body></office:document-content>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.text", compress_type=zipfile.ZIP_STORED)
+        z.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+    return "案内.odt", "application/vnd.oasis.opendocument.text", out.getvalue()
+
+
+def html_comment(text: str) -> Built:
+    page = f"<html><body><p>会議のご案内です。</p><!-- {text} --></body></html>"
+    return "案内.html", "text/html; charset=UTF-8", page.encode()
+
+
+def html_alt(text: str) -> Built:
+    page = f'<html><body><p>会議のご案内です。<img src="cid:x" alt="{html.escape(text)}"></p></body></html>'
+    return "案内.html", "text/html; charset=UTF-8", page.encode()
+
+
+def file_name(text: str) -> Built:
+    return f"{NUMBER}_佐々木花子様.txt", "text/plain; charset=UTF-8", "会議のご案内です。".encode()
+
+
+def zero_width(text: str) -> Built:
+    hidden = text.replace("81000", "81\u200b000\u2060").replace("佐々木", "佐\u00ad々木")
+    return "メモ.txt", "text/plain; charset=UTF-8", hidden.encode()
+
+
+HIDING_PLACES: dict[str, Callable[[str], Built]] = {
+    "xlsx cell comment": xlsx_comment,
+    "xlsx page header": xlsx_header,
+    "docx header": docx_header,
+    "docx footer": docx_footer,
+    "docx comment": docx_comment,
+    "docx tracked deletion": docx_tracked_deletion,
+    "docx text box": docx_text_box,
+    "pptx speaker notes": pptx_notes,
+    "pptx grouped shape": pptx_group,
+    "odt paragraph": odt,
+    "html comment": html_comment,
+    "html image alt": html_alt,
+    "file name": file_name,
+    "zero-width characters": zero_width,
+}
+
+
+def crude_text(data: bytes) -> str:
+    """The oracle: every XML part of a ZIP package with its tags stripped and entities decoded."""
+    out = []
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for name in z.namelist():
+            if name.endswith(".xml"):
+                raw = z.read(name).decode("utf-8", "replace")
+                out.append(html.unescape(re.sub(r"<[^>]*>", " ", raw)))
+    return "\n".join(out)

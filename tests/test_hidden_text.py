@@ -1,0 +1,80 @@
+"""Text the recipient can see but a body reader skips: each hiding place is read (against a crude
+oracle), and end to end over SMTP a record hidden there to a rival insurer is stripped while the
+same file to its own underwriter is delivered byte for byte."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from dlp_gateway.extract.package import xml_lines
+from dlp_gateway.model import Envelope
+from dlp_gateway.pipeline import Pipeline
+from tests.fixtures import multipart
+from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, TOKIO, Sink, example_config, start_gateway
+from tests.hidden_text import HIDING_PLACES, NUMBER, RECORD, crude_text
+from tests.test_e2e_smtp import submit
+
+PLACES = sorted(HIDING_PLACES)
+
+
+def message(place: str, to: str) -> bytes:
+    name, ctype, data = HIDING_PLACES[place](RECORD)
+    raw = multipart("資料を添付します。", [(ctype, f'attachment; filename="{name}"', data)], to=to)
+    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")  # SMTP lines end in CRLF
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_the_hidden_record_is_read(place: str) -> None:
+    msg = message(place, SOMPO)
+    report = Pipeline(example_config()).scan(msg, Envelope(HEAD_OFFICE, (SOMPO,)))
+    assert [r.policy_number for r in report.records] == [NUMBER], report.records
+    assert not report.unscannable
+    [sompo] = report.decision.recipients
+    assert [v.kind for v in sompo.violations] == ["cross_insurer"]
+
+
+@pytest.mark.parametrize("place", [p for p in PLACES if p.startswith(("xlsx", "docx", "pptx", "odt"))])
+def test_the_oracle_and_the_gateway_read_the_same_numbers(place: str) -> None:
+    """Every policy-number-shaped token the crude oracle finds in the package is in the gateway's
+    segments."""
+    name, ctype, data = HIDING_PLACES[place](RECORD)
+    from dlp_gateway.extract.dispatch import extract  # noqa: PLC0415
+    from dlp_gateway.parse.mime import parse_message  # noqa: PLC0415
+
+    parsed, _ = parse_message(multipart("添付", [(ctype, f'attachment; filename="{name}"', data)]))
+    segments, _ = extract(parsed)
+    read = "\n".join(line for s in segments for line in s.lines)
+    oracle = set(re.findall(r"(?<!\d)8\d{9}(?!\d)", crude_text(data)))
+    assert oracle == {NUMBER}
+    assert all(n in read for n in oracle)
+
+
+def test_xml_lines_keeps_paragraphs_and_drops_field_codes() -> None:
+    xml = (
+        b'<w:document xmlns:w="urn:w"><w:body><w:p><w:r><w:t>\xe5\xb1\xb1</w:t></w:r><w:r><w:tab/>'
+        b"<w:t>A</w:t></w:r><w:r><w:instrText>HYPERLINK x</w:instrText></w:r></w:p>"
+        b"<w:p><w:r><w:t>B</w:t></w:r></w:p></w:body></w:document>"
+    )
+    assert xml_lines(xml) == ["山 A", "B"]
+
+
+@pytest.mark.parametrize("place", PLACES)
+async def test_end_to_end_stripped_for_a_rival_and_delivered_whole_to_the_underwriter(
+    tmp_path: Path, sink: Sink, place: str
+) -> None:
+    gw = await start_gateway(tmp_path, sink, notices=None)
+    try:
+        rival = message(place, SOMPO)
+        code, reply = await submit(gw.port, HEAD_OFFICE, [BRANCH_A, SOMPO], rival)
+        assert code == 250, reply
+        own = message(place, TOKIO)
+        code, reply = await submit(gw.port, HEAD_OFFICE, [TOKIO], own)
+        assert code == 250, reply
+    finally:
+        await gw.stop()
+    [(_, to_rival, _), (_, to_own, data)] = sink.received
+    assert to_rival == (BRANCH_A,)  # the rival insurer was stripped
+    assert to_own == (TOKIO,) and data == own  # its own underwriter gets it byte for byte
