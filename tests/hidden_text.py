@@ -15,8 +15,13 @@ from collections.abc import Callable
 import docx
 import openpyxl
 import pptx
+import pypdf
 from openpyxl.comments import Comment
 from pptx.util import Inches
+from pypdf.annotations import FreeText
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
 
 RECORD = "証券番号：8100000077　契約者名：佐々木 花子 様"
 NUMBER = "8100000077"
@@ -165,6 +170,49 @@ def zero_width(text: str) -> Built:
     return "メモ.txt", "text/plain; charset=UTF-8", hidden.encode()
 
 
+def _pdf_page(title: str = "会議資料") -> bytes:
+    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.setFont("HeiseiKakuGo-W5", 12)
+    c.drawString(72, 750, title)
+    return _finish(c, buf)
+
+
+def _finish(c: canvas.Canvas, buf: io.BytesIO) -> bytes:
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _with_pypdf(data: bytes, change: Callable[[pypdf.PdfWriter], object]) -> bytes:
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(data)))
+    change(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def pdf_annotation(text: str) -> Built:
+    note = FreeText(text=text, rect=(50, 600, 400, 650))
+    return "資料.pdf", "application/pdf", _with_pypdf(_pdf_page(), lambda w: w.add_annotation(0, note))
+
+
+def pdf_form_field(text: str) -> Built:
+    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.setFont("HeiseiKakuGo-W5", 12)
+    c.drawString(72, 750, "申込書")
+    c.acroForm.textfield(name="policy", value=NUMBER, x=72, y=650, width=200, height=20)
+    return "申込書.pdf", "application/pdf", _finish(c, buf)
+
+
+def pdf_attached_file(text: str) -> Built:
+    data = _with_pypdf(_pdf_page(), lambda w: w.add_attachment("名簿.txt", text.encode("utf-8")))
+    return "資料.pdf", "application/pdf", data
+
+
 HIDING_PLACES: dict[str, Callable[[str], Built]] = {
     "xlsx cell comment": xlsx_comment,
     "xlsx page header": xlsx_header,
@@ -180,6 +228,9 @@ HIDING_PLACES: dict[str, Callable[[str], Built]] = {
     "html image alt": html_alt,
     "file name": file_name,
     "zero-width characters": zero_width,
+    "pdf annotation": pdf_annotation,
+    "pdf form field": pdf_form_field,
+    "pdf attached file": pdf_attached_file,
 }
 
 

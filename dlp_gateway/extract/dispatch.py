@@ -13,6 +13,7 @@ import logging
 import math
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dlp_gateway.errors import EncryptedError, LimitExceededError, ScanTimeoutError
@@ -103,10 +104,11 @@ class _Extraction:
             if kind in _READERS:
                 module, function = _READERS[kind]
                 reader = getattr(importlib.import_module(f"dlp_gateway.extract.{module}"), function)
-                segments = reader(location, data, self.budget)
-                self.add(segments)
+                items = reader(location, data, self.budget)
+                segments = [i for i in items if isinstance(i, Segment)]
+                self.take(items, depth)
             if kind in _PACKAGES:
-                self.package(location, data, segments, depth)
+                self.take(package_text(location, data, self.budget, seen_text(segments)), depth)
         elif kind in ("zip", "gzip"):
             self.archive(kind, location, data, depth)
         elif kind == "eml":
@@ -130,8 +132,10 @@ class _Extraction:
             label = part.content_type if part else "archive member"
             self.unscannable.append(Unscannable(location, f"unsupported content ({kind}, {label})"))
 
-    def package(self, location: str, data: bytes, read: list[Segment], depth: int) -> None:
-        for item in package_text(location, data, self.budget, seen_text(read)):
+    def take(self, items: Iterable[Segment | Embedded | tuple[str, str]], depth: int) -> None:
+        """A reader's output: text, files embedded in the document (read like attachments), and
+        (location, reason) for what it could not read."""
+        for item in items:
             if isinstance(item, Segment):
                 self.add([item])
             elif isinstance(item, Embedded):

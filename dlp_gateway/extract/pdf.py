@@ -11,17 +11,20 @@ columns with runs of spaces is cut where a space is followed by a gap wider than
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from dlp_gateway.errors import EncryptedError
+from dlp_gateway.errors import EncryptedError, LimitExceededError
 from dlp_gateway.extract.budget import Budget
+from dlp_gateway.extract.package import Embedded
 from dlp_gateway.extract.table import table_segment
+from dlp_gateway.extract.text import lines_segment
 from dlp_gateway.model import Segment
 
 _CELL_END = re.compile(r"[ \r\n]")
@@ -30,7 +33,10 @@ _LOCK = threading.Lock()
 Cell = tuple[float, float, str]  # baseline y, x, text
 
 
-def pdf_segments(location: str, data: bytes, budget: Budget) -> list[Segment]:
+def pdf_segments(location: str, data: bytes, budget: Budget) -> list[Segment | Embedded]:
+    """Each page's text as table rows, then what a viewer shows beside it: annotations (comments,
+    sticky notes, free text) and form fields (`契約者名：山田 太郎`), and the files attached to
+    the document, handed back to be read like attachments."""
     with _LOCK:
         try:
             doc = pdfium.PdfDocument(data)
@@ -39,14 +45,69 @@ def pdf_segments(location: str, data: bytes, budget: Budget) -> list[Segment]:
                 raise EncryptedError from exc
             raise
         try:
-            out = []
+            with contextlib.suppress(pdfium.PdfiumError):
+                doc.init_forms()  # form fields' values are read through the form environment
+            out: list[Segment | Embedded] = []
             for number in range(len(doc)):
                 budget.check()
-                rows = [(cells, [""]) for cells in _page_rows(doc[number])]
+                page = doc[number]
+                try:
+                    rows = [(cells, [""]) for cells in _page_rows(page)]
+                    notes = list(_annotations(page, getattr(doc, "formenv", None)))
+                finally:
+                    page.close()
                 out.append(table_segment(f"{location}:page {number + 1}", rows))
+                if notes:
+                    out.append(lines_segment(f"{location}:page {number + 1} (annotations and form fields)", notes))
+            out.extend(_attachments(doc, location, budget))
             return out
         finally:
             doc.close()
+
+
+def _string(get: Callable[..., int], *args: object) -> str:
+    """A UTF-16 string from one of PDFium's two-call getters (ask the size, then fill)."""
+    size = get(*args, None, 0)
+    if size <= 2:
+        return ""
+    buffer = (pdfium_c.FPDF_WCHAR * (size // 2))()
+    get(*args, buffer, size)
+    return bytes(memoryview(buffer).cast("B"))[: size - 2].decode("utf-16-le", "replace")
+
+
+def _annotations(page: pdfium.PdfPage, form: object) -> Iterator[str]:
+    for i in range(pdfium_c.FPDFPage_GetAnnotCount(page.raw)):
+        annot = pdfium_c.FPDFPage_GetAnnot(page.raw, i)
+        if not annot:
+            continue
+        try:
+            if form is not None and pdfium_c.FPDFAnnot_GetSubtype(annot) == pdfium_c.FPDF_ANNOT_WIDGET:
+                name = _string(pdfium_c.FPDFAnnot_GetFormFieldName, form, annot)
+                value = _string(pdfium_c.FPDFAnnot_GetFormFieldValue, form, annot)
+                if value.strip():
+                    yield f"{name}：{value}" if name else value  # the field's name labels its value
+            for key in (b"Contents", b"RC"):
+                text = _string(pdfium_c.FPDFAnnot_GetStringValue, annot, key)
+                if text.strip():
+                    yield from text.splitlines()
+                    break
+        finally:
+            pdfium_c.FPDFPage_CloseAnnot(annot)
+
+
+def _attachments(doc: pdfium.PdfDocument, location: str, budget: Budget) -> Iterator[Embedded]:
+    limits = budget.limits
+    for i in range(pdfium_c.FPDFDoc_GetAttachmentCount(doc.raw)):
+        budget.check()
+        attachment = doc.get_attachment(i)
+        name = attachment.get_name() or f"attachment {i + 1}"
+        size = ctypes.c_ulong()
+        pdfium_c.FPDFAttachment_GetFile(attachment.raw, None, 0, size)
+        if budget.decompressed + size.value > limits.max_decompressed_bytes:
+            raise LimitExceededError(f"attached files expand to more than {limits.max_decompressed_bytes} bytes")
+        budget.add_bytes(size.value)
+        data = bytes(attachment.get_data()) if size.value else b""
+        yield Embedded(f"{location}/{name}", name, data)
 
 
 def _page_rows(page: pdfium.PdfPage) -> Iterator[list[str]]:
@@ -55,7 +116,6 @@ def _page_rows(page: pdfium.PdfPage) -> Iterator[list[str]]:
         cells = list(_cells(textpage))
     finally:
         textpage.close()
-        page.close()
     rows: list[tuple[float, list[tuple[float, str]]]] = []
     for y, x, text in sorted(cells, key=lambda c: (-c[0], c[1])):
         if rows and abs(rows[-1][0] - y) <= 2.0:
