@@ -213,6 +213,49 @@ def pdf_attached_file(text: str) -> Built:
     return "資料.pdf", "application/pdf", data
 
 
+def rtf(text: str) -> Built:
+    """As Japanese Word writes it: 7-bit, non-ASCII as \\'xx cp932 bytes (kana and kanji)."""
+    body = "".join(c if ord(c) < 128 else "".join(f"\\'{b:02x}" for b in c.encode("cp932")) for c in text)
+    doc = (
+        "{\\rtf1\\ansi\\ansicpg932\\deff0{\\fonttbl{\\f0\\fnil\\fcharset128 MS Gothic;}}\\f0 会議\\par "
+        + body
+        + "\\par}"
+    )
+    doc = doc.replace("会議", "\\u20250?\\u35696?")  # and \\uN, as newer writers do
+    return "メモ.rtf", "application/rtf", doc.encode("ascii")
+
+
+def vcard(text: str) -> Built:
+    """vCard 2.1 with a quoted-printable, Shift_JIS note split by soft line breaks."""
+    qp = "".join(f"={b:02X}" for b in text.encode("cp932"))
+    folded = "=\r\n".join(qp[i : i + 60] for i in range(0, len(qp), 60))
+    card = (
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=SHIFT_JIS:\r\n"
+        f"NOTE;CHARSET=SHIFT_JIS;ENCODING=QUOTED-PRINTABLE:{folded}\r\nEND:VCARD\r\n"
+    )
+    return "連絡先.vcf", "text/x-vcard", card.encode("ascii")
+
+
+def icalendar(text: str) -> Built:
+    """An invitation whose description is folded mid-number and escapes its commas."""
+    desc = ("打合せ\\, 本社\\n" + text + "\\; 以上").encode("utf-8")
+    lines = [desc[:20], *[b" " + desc[i : i + 20] for i in range(20, len(desc), 20)]]
+    folded = b"\r\n".join(lines)
+    cal = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:打合せ\r\nDESCRIPTION:".encode()
+    cal += folded + b"\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    return "invite.ics", "text/calendar; charset=UTF-8", cal
+
+
+def utf16_text(text: str) -> Built:
+    """Excel's "Unicode text" export: UTF-16LE with a BOM, tab-separated."""
+    tsv = "証券番号\t契約者名\r\n8100000077\t佐々木 花子\r\n"
+    return "一覧.txt", "application/octet-stream", b"\xff\xfe" + tsv.encode("utf-16-le")
+
+
+def utf16_no_bom(text: str) -> Built:
+    return "メモ.dat", "application/octet-stream", text.encode("utf-16-be")
+
+
 HIDING_PLACES: dict[str, Callable[[str], Built]] = {
     "xlsx cell comment": xlsx_comment,
     "xlsx page header": xlsx_header,
@@ -231,6 +274,11 @@ HIDING_PLACES: dict[str, Callable[[str], Built]] = {
     "pdf annotation": pdf_annotation,
     "pdf form field": pdf_form_field,
     "pdf attached file": pdf_attached_file,
+    "rtf escapes": rtf,
+    "vcard quoted-printable": vcard,
+    "icalendar folding": icalendar,
+    "utf-16 with a bom": utf16_text,
+    "utf-16 without a bom": utf16_no_bom,
 }
 
 

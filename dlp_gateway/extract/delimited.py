@@ -11,13 +11,9 @@ from dlp_gateway.extract.table import table_segment
 from dlp_gateway.model import Segment
 from dlp_gateway.parse.charsets import decode
 
-_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
-
 
 def decode_csv(data: bytes, label: str | None) -> str:
-    for bom, codec in _BOMS:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(codec, "replace")
+    """UTF-8 with a BOM, UTF-16/32 (Excel's "Unicode text"), or what the bytes and label say."""
     return decode(data, label)[0]
 
 

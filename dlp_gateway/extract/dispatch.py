@@ -23,6 +23,7 @@ from dlp_gateway.extract.delimited import csv_segment
 from dlp_gateway.extract.package import Embedded, package_text, seen_text
 from dlp_gateway.extract.sniff import sniff
 from dlp_gateway.extract.text import html_segment, text_segment
+from dlp_gateway.extract.wrappers import directory_segment, rtf_segment
 from dlp_gateway.invisible import has_invisible, strip_invisible
 from dlp_gateway.model import Message, Part, Segment, Unscannable
 from dlp_gateway.parse import charsets
@@ -97,6 +98,10 @@ class _Extraction:
             self.add([text_segment(location, charsets.decode(data, label)[0], flowed=flowed, delsp=delsp)])
         elif kind == "html":
             self.add([html_segment(location, charsets.decode(data, label)[0])])
+        elif kind == "rtf":
+            self.add([rtf_segment(location, data)])
+        elif kind == "directory":
+            self.add([directory_segment(location, data, label)])
         elif kind == "csv":
             self.add([csv_segment(location, data, label, self.budget)])
         elif kind in _READERS or kind in _PACKAGES:

@@ -95,12 +95,20 @@ def _annotations(page: pdfium.PdfPage, form: object) -> Iterator[str]:
             pdfium_c.FPDFPage_CloseAnnot(annot)
 
 
+def _pdf_text_string(name: str) -> str:
+    """A file name PDFium handed over still in UTF-16BE with its BOM (as PDF text strings are
+    written), read one byte a character; and no control characters in a location."""
+    if name.startswith("\xfe\xff"):
+        name = name.encode("latin-1", "replace")[2:].decode("utf-16-be", "replace")
+    return "".join(ch for ch in name if ch >= " ")
+
+
 def _attachments(doc: pdfium.PdfDocument, location: str, budget: Budget) -> Iterator[Embedded]:
     limits = budget.limits
     for i in range(pdfium_c.FPDFDoc_GetAttachmentCount(doc.raw)):
         budget.check()
         attachment = doc.get_attachment(i)
-        name = attachment.get_name() or f"attachment {i + 1}"
+        name = _pdf_text_string(attachment.get_name()) or f"attachment {i + 1}"
         size = ctypes.c_ulong()
         pdfium_c.FPDFAttachment_GetFile(attachment.raw, None, 0, size)
         if budget.decompressed + size.value > limits.max_decompressed_bytes:

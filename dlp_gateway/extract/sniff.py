@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import zipfile
 
+from dlp_gateway.parse.charsets import unicode_form
+
 _EXT = {
     ".csv": "csv",
     ".tsv": "csv",
@@ -25,6 +27,10 @@ _EXT = {
     ".zip": "zip",
     ".gz": "gzip",
     ".json": "text",
+    ".rtf": "rtf",
+    ".vcf": "directory",
+    ".ics": "directory",
+    ".vcs": "directory",
     ".xml": "text",
 }
 _TYPES = {
@@ -38,6 +44,12 @@ _TYPES = {
     "application/gzip": "gzip",
     "application/x-gzip": "gzip",
     "application/vnd.ms-excel": "xls",
+    "application/rtf": "rtf",
+    "text/rtf": "rtf",
+    "text/vcard": "directory",
+    "text/x-vcard": "directory",
+    "text/directory": "directory",
+    "text/calendar": "directory",
 }
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*", b"RIFF")
@@ -106,12 +118,21 @@ def sniff(data: bytes, content_type: str, filename: str | None) -> str:
         return "gzip"
     if head.startswith(_IMAGES) or content_type.startswith("image/"):
         return "image"
+    if data[:6] == b"{\\rtf1" or data[:5] == b"{\\rtf":
+        return "rtf"
+    if (
+        data.lstrip()[:15].upper() in (b"BEGIN:VCARD\r\nV", b"BEGIN:VCALENDAR")
+        or data.lstrip()[:11].upper() == b"BEGIN:VCARD"
+    ):
+        return "directory"
     ext = ""
     if filename and "." in filename:
         ext = filename[filename.rfind(".") :].lower()
     by_label = _EXT.get(ext) or _TYPES.get(content_type)
-    if by_label in ("text", "html", "csv", "eml"):
+    if by_label in ("text", "html", "csv", "eml", "rtf", "directory"):
         return by_label
+    if unicode_form(data) is not None:  # UTF-16/32 text: NULs everywhere, but text
+        return by_label or "text"
     if content_type.startswith("text/"):
         return "html" if "html" in content_type else "text"
     # Unlabelled or mislabelled: text if it looks like text (few control bytes).

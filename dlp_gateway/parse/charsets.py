@@ -237,11 +237,65 @@ def _try(data: bytes, codec: str) -> str | None:
         return None
 
 
+_UNICODE_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def unicode_form(data: bytes) -> tuple[str, int] | None:
+    """(codec, BOM length) when `data` is UTF-16 or UTF-32 (or UTF-8 with a BOM): by its BOM, or
+    by where the NULs of its ASCII characters fall (Excel's "Unicode text" export has a BOM;
+    other programs write none)."""
+    for bom, codec in _UNICODE_BOMS:
+        if data.startswith(bom):  # a BOM, and the bytes after it are that form (FF FE starts cp932 too)
+            whole = len(data) <= len(bom) + 4096
+            return (codec, len(bom)) if _looks_like_text(data[len(bom) : len(bom) + 4096], codec, whole) else None
+    sample = data[:4096]
+    n = len(sample) - len(sample) % 4
+    if n < 8 or sample.count(0) < n // 8:
+        return None
+    # ASCII in UTF-32-LE is c 0 0 0, in UTF-16-LE c 0: count the NULs at each place of the unit.
+    at = [sample[i:n:4].count(0) for i in range(4)]
+    units = n // 4
+    for codec, places in (
+        ("utf-32-le", (1, 2, 3)),
+        ("utf-32-be", (0, 1, 2)),
+        ("utf-16-le", (1, 3)),
+        ("utf-16-be", (0, 2)),
+    ):
+        others = [at[p] for p in range(4) if p not in places]
+        utf32 = all(at[p] >= units * 0.9 for p in places)  # ASCII is three NULs and a byte
+        # (a kanji such as 一 U+4E00 puts a NUL in the other byte now and then)
+        utf16 = len(places) == 2 and sum(others) <= units * 0.1 and all(at[p] >= units * 0.2 for p in places)
+        if (utf32 or utf16) and _looks_like_text(sample[:n], codec, whole=False):
+            return codec, 0
+    return None
+
+
+def _looks_like_text(sample: bytes, codec: str, whole: bool) -> bool:
+    """Decoded, few control characters: a binary format with NULs in places is not text (it must
+    stay unscannable, not be read as noise). A sample cut from a longer text may end mid-character."""
+    try:
+        text = codecs.getincrementaldecoder(codec)().decode(sample, final=whole)
+    except UnicodeDecodeError:
+        return False
+    controls = sum(1 for ch in text if ch < " " and ch not in "\t\r\n\x0c")
+    return controls <= len(text) // 100
+
+
 def decode(data: bytes, label: str | None = None) -> tuple[str, str]:
     """Decode `data`, preferring the declared label when the bytes agree with it.
 
     Returns (text, codec used). Never raises: the last resort replaces undecodable bytes.
     """
+    form = unicode_form(data)
+    if form is not None:
+        unicode_codec, skip = form
+        return data[skip:].decode(unicode_codec, "replace"), unicode_codec
     codec = codec_for(label)
     high = _HIGH.search(data) is not None
     candidates: list[str] = []
