@@ -9,12 +9,15 @@ from __future__ import annotations
 import html
 import io
 import re
+import struct
+import tarfile
 import zipfile
 from collections.abc import Callable
 
 import docx
 import openpyxl
 import pptx
+import py7zr
 import pypdf
 from openpyxl.comments import Comment
 from pptx.util import Inches
@@ -291,3 +294,84 @@ def crude_text(data: bytes) -> str:
                 raw = z.read(name).decode("utf-8", "replace")
                 out.append(html.unescape(re.sub(r"<[^>]*>", " ", raw)))
     return "\n".join(out)
+
+
+def _tnef_attr(level: int, name: int, kind: int, data: bytes) -> bytes:
+    return struct.pack("<BHHI", level, name, kind, len(data)) + data + struct.pack("<H", sum(data) & 0xFFFF)
+
+
+def tnef_bytes(files: list[tuple[str, bytes]], body: str = "添付をご確認ください。") -> bytes:
+    """A winmail.dat as Exchange writes one: version, OEM code page 932, body, attachments."""
+    out = struct.pack("<IH", 0x223E9F78, 0x1234)
+    out += _tnef_attr(1, 0x9006, 0x0008, struct.pack("<I", 0x00010000))
+    out += _tnef_attr(1, 0x9007, 0x0006, struct.pack("<II", 932, 0))
+    out += _tnef_attr(1, 0x8004, 0x0001, "資料送付".encode("cp932") + b"\x00")
+    out += _tnef_attr(1, 0x800C, 0x0002, body.encode("cp932"))
+    for name, data in files:
+        out += _tnef_attr(2, 0x9002, 0x0006, bytes(14))
+        out += _tnef_attr(2, 0x8010, 0x0001, name.encode("cp932") + b"\x00")
+        out += _tnef_attr(2, 0x800F, 0x0006, data)
+    return out
+
+
+def tnef_attachment(text: str) -> Built:
+    inner = text.encode("cp932")
+    return "winmail.dat", "application/ms-tnef", tnef_bytes([("名簿.txt", inner)])
+
+
+def tnef_body(text: str) -> Built:
+    return "winmail.dat", "application/ms-tnef", tnef_bytes([], body="ご確認ください。\r\n" + text)
+
+
+def tar_member(text: str) -> Built:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        data = text.encode("utf-8")
+        info = tarfile.TarInfo("資料/名簿.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return "資料.tar", "application/x-tar", buf.getvalue()
+
+
+def sevenzip_member(text: str) -> Built:
+    buf = io.BytesIO()
+    with py7zr.SevenZipFile(buf, "w") as archive:
+        archive.writestr(text.encode("utf-8"), "名簿.txt")
+    return "資料.7z", "application/x-7z-compressed", buf.getvalue()
+
+
+def _crc16(data: bytes) -> int:
+    crc = 0
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+def lzh_bytes(name: str, data: bytes) -> bytes:
+    """An LZH archive with one stored (-lh0-) member and a level-0 header, as LHA writes one."""
+    raw_name = name.encode("cp932")
+    body = (
+        b"-lh0-"
+        + struct.pack("<IIIBB", len(data), len(data), 0x58210000, 0x20, 0)
+        + bytes([len(raw_name)])
+        + raw_name
+        + struct.pack("<H", _crc16(data))
+    )
+    return bytes([len(body), sum(body) & 0xFF]) + body + data + b"\x00"
+
+
+def lzh_member(text: str) -> Built:
+    return "資料.lzh", "application/octet-stream", lzh_bytes("名簿.txt", text.encode("cp932"))
+
+
+HIDING_PLACES.update(
+    {
+        "tnef attachment": tnef_attachment,
+        "tnef body": tnef_body,
+        "tar member": tar_member,
+        "7z member": sevenzip_member,
+        "lzh member": lzh_member,
+    }
+)

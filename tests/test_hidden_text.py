@@ -4,9 +4,12 @@ same file to its own underwriter is delivered byte for byte."""
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
+import py7zr
 import pytest
 
 from dlp_gateway.extract.package import xml_lines
@@ -79,3 +82,29 @@ async def test_end_to_end_stripped_for_a_rival_and_delivered_whole_to_the_underw
     [(_, to_rival, _), (_, to_own, data)] = sink.received
     assert to_rival == (BRANCH_A,)  # the rival insurer was stripped
     assert to_own == (TOKIO,) and data == own  # its own underwriter gets it byte for byte
+
+
+def _sevenzip(content: bytes, password: str | None = None) -> bytes:
+    buf = io.BytesIO()
+    with py7zr.SevenZipFile(buf, "w", password=password) as archive:
+        archive.writestr(content, "名簿.txt")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "reason"),
+    [
+        ("資料.7z", lambda: _sevenzip(RECORD.encode(), password="secret"), "encrypted"),
+        ("爆弾.7z", lambda: _sevenzip(b"0" * (210 * 1024 * 1024)), "expand to more than"),
+        ("資料.rar", lambda: b"Rar!\x1a\x07\x00" + bytes(64), "unsupported content (archive"),
+    ],
+)
+def test_an_archive_that_cannot_be_read_is_unscannable_with_its_reason(
+    name: str, build: Callable[[], bytes], reason: str
+) -> None:
+    msg = multipart("資料です。", [("application/octet-stream", f'attachment; filename="{name}"', build())])
+    report = Pipeline(example_config()).scan(msg, Envelope(HEAD_OFFICE, (SOMPO,)))
+    [u] = report.unscannable
+    assert reason in u.reason and u.location.endswith(name)
+    [sompo] = report.decision.recipients
+    assert [v.kind for v in sompo.violations] == ["unscannable"]

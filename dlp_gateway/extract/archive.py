@@ -1,14 +1,21 @@
-"""ZIP and gzip members, read with bounds: declared sizes are checked before reading and actual
+"""ZIP, gzip, tar, 7z and LZH members, read with bounds: declared sizes are checked before reading and actual
 sizes while reading (headers can lie), so a zip bomb ends as Unscannable, not as an OOM."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
+import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
+
+import lhafile
+import py7zr
+import py7zr.exceptions
+import py7zr.io
 
 from dlp_gateway.errors import LimitExceededError
 from dlp_gateway.extract.budget import Budget
@@ -81,3 +88,114 @@ def zip_members(data: bytes, budget: Budget, wanted: Callable[[str], bool] | Non
 def gunzip(data: bytes, budget: Budget) -> bytes:
     with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
         return _read_bounded(stream, len(data), budget)
+
+
+def _checked(name: str, size: int, budget: Budget) -> str | None:
+    """Why a member of `size` declared bytes is not read (None: read it), before reading it."""
+    limits = budget.limits
+    if budget.decompressed + size > limits.max_decompressed_bytes:
+        return f"archives expand to more than {limits.max_decompressed_bytes} bytes"
+    return None
+
+
+def tar_members(data: bytes, budget: Budget) -> Iterator[Member]:
+    """tar (tar.gz arrives here after gunzip): regular files only; declared sizes checked first."""
+    limits = budget.limits
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+        for n, info in enumerate(archive):
+            if n >= limits.max_archive_members:
+                yield Member("", None, f"more than {limits.max_archive_members} members")
+                return
+            if not info.isfile():
+                continue
+            problem = _checked(info.name, info.size, budget)
+            stream = archive.extractfile(info) if problem is None else None
+            if stream is None:
+                yield Member(info.name, None, problem or "unreadable")
+                continue
+            yield Member(info.name, _read_bounded(stream, 0, budget))
+
+
+def sevenzip_members(data: bytes, budget: Budget) -> Iterator[Member]:
+    """7z through py7zr: an encrypted archive is unscannable; declared sizes are checked before
+    anything is decompressed, and py7zr stops at the remaining budget whatever the headers say."""
+    limits = budget.limits
+    try:
+        archive = py7zr.SevenZipFile(io.BytesIO(data))
+    except py7zr.exceptions.PasswordRequired:
+        yield Member("", None, "encrypted")
+        return
+    with archive:
+        if archive.needs_password():
+            yield Member("", None, "encrypted")
+            return
+        infos = [i for i in archive.list() if not i.is_directory]
+        if len(infos) > limits.max_archive_members:
+            yield Member("", None, f"more than {limits.max_archive_members} members")
+            return
+        total = sum(int(i.uncompressed or 0) for i in infos)
+        problem = _checked("", total, budget)
+        if problem is not None:
+            yield Member("", None, problem)
+            return
+        factory = _BoundedFactory(budget)
+        archive.extractall(factory=factory)  # noqa: S202 - into memory (the factory), never to disk
+        for name, product in factory.products.items():
+            yield Member(name, product.getvalue())
+
+
+class _BoundedIO(py7zr.io.Py7zIO):
+    """One 7z member in memory. Every byte counts against the message's budget as it is written:
+    headers can lie, and py7zr's own BytesIO would cut a member short without a word."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.buffer = io.BytesIO()
+
+    def write(self, s: bytes | bytearray) -> int:
+        self.budget.check()
+        self.budget.add_bytes(len(s))  # raises LimitExceededError past the budget
+        return self.buffer.write(s)
+
+    def read(self, size: int | None = None) -> bytes:
+        return self.buffer.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.buffer.seek(offset, whence)
+
+    def flush(self) -> None:
+        self.buffer.flush()
+
+    def size(self) -> int:
+        return self.buffer.getbuffer().nbytes
+
+    def getvalue(self) -> bytes:
+        return self.buffer.getvalue()
+
+
+class _BoundedFactory(py7zr.io.WriterFactory):
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.products: dict[str, _BoundedIO] = {}
+
+    def create(self, filename: str) -> py7zr.io.Py7zIO:
+        product = _BoundedIO(self.budget)
+        self.products[filename] = product
+        return product
+
+
+def lzh_members(data: bytes, budget: Budget) -> Iterator[Member]:
+    """LZH (LHA), still found in older Japanese offices, through lhafile."""
+    archive = lhafile.Lhafile(io.BytesIO(data))
+    for info in archive.infolist():
+        budget.check()
+        name = info.filename
+        with contextlib.suppress(UnicodeEncodeError):  # names stored in cp932, read a byte a character
+            name = decode(name.encode("latin-1"))[0]
+        problem = _checked(name, int(info.file_size), budget)
+        if problem is not None:
+            yield Member(name, None, problem)
+            continue
+        content = archive.read(info.filename)
+        budget.add_bytes(len(content))
+        yield Member(name, content)

@@ -11,7 +11,6 @@ import dataclasses
 import importlib
 import logging
 import math
-import zipfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from dlp_gateway.errors import EncryptedError, LimitExceededError, ScanTimeoutEr
 from dlp_gateway.extract import archive
 from dlp_gateway.extract.budget import Budget, ExtractLimits
 from dlp_gateway.extract.delimited import csv_segment
+from dlp_gateway.extract.outlook import outlook_items
 from dlp_gateway.extract.package import Embedded, package_text, seen_text
 from dlp_gateway.extract.sniff import sniff
 from dlp_gateway.extract.text import html_segment, text_segment
@@ -114,8 +114,10 @@ class _Extraction:
                 self.take(items, depth)
             if kind in _PACKAGES:
                 self.take(package_text(location, data, self.budget, seen_text(segments)), depth)
-        elif kind in ("zip", "gzip"):
+        elif kind in ("zip", "gzip", "tar", "7z", "lzh"):
             self.archive(kind, location, data, depth)
+        elif kind in ("tnef", "msg"):
+            self.take(outlook_items(kind, location, data, self.budget), depth)
         elif kind == "eml":
             inner, problems = parse_message(data, self.mime)
             self.unscannable += [Unscannable(f"{location}/{u.location}", u.reason) for u in problems]
@@ -165,10 +167,13 @@ class _Extraction:
             name = location.rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".gz").removesuffix(".gzip")
             self.part(f"{location}/{name or 'content'}", inner, "application/octet-stream", name, None, depth + 1)
             return
+        reader = {"zip": archive.zip_members, "tar": archive.tar_members, "7z": archive.sevenzip_members}
         try:
-            members = list(archive.zip_members(data, self.budget))
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-            self.unscannable.append(Unscannable(location, f"corrupt zip: {type(exc).__name__}"))
+            members = list(reader.get(kind, archive.lzh_members)(data, self.budget))
+        except LimitExceededError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - each library raises its own types on a corrupt archive
+            self.unscannable.append(Unscannable(location, f"corrupt {kind}: {type(exc).__name__}"))
             return
         for m in members:
             where = f"{location}/{m.name}" if m.name else location

@@ -26,6 +26,12 @@ _EXT = {
     ".pdf": "pdf",
     ".zip": "zip",
     ".gz": "gzip",
+    ".tgz": "gzip",
+    ".tar": "tar",
+    ".7z": "7z",
+    ".lzh": "lzh",
+    ".lha": "lzh",
+    ".msg": "msg",
     ".json": "text",
     ".rtf": "rtf",
     ".vcf": "directory",
@@ -61,6 +67,8 @@ def _ole_kind(data: bytes) -> str:
         return "encrypted"
     if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
         return "xls"
+    if "__substg1.0_".encode("utf-16-le") in data:  # an Outlook item (.msg): MAPI property streams
+        return "msg"
     return "ole"
 
 
@@ -99,8 +107,8 @@ _ENCRYPTED_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime", "appli
 
 
 def sniff(data: bytes, content_type: str, filename: str | None) -> str:
-    """One of: text html csv eml xlsx xls ods docx pptx odt odp pdf zip gzip encrypted ole image media
-    binary empty."""
+    """One of: text html csv eml rtf directory xlsx xls ods docx pptx odt odp pdf zip gzip tar 7z lzh
+    archive tnef msg encrypted ole image media binary empty."""
     if not data.strip():
         return "empty"
     if content_type in _ENCRYPTED_TYPES or data.lstrip()[:27] == b"-----BEGIN PGP MESSAGE-----":
@@ -116,6 +124,16 @@ def sniff(data: bytes, content_type: str, filename: str | None) -> str:
         return "pdf"
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
+    if head.startswith(b"7z\xbc\xaf\x27\x1c"):
+        return "7z"
+    if head.startswith(b"\x78\x9f\x3e\x22"):  # TNEF (winmail.dat) signature 0x223E9F78
+        return "tnef"
+    if head.startswith((b"Rar!\x1a\x07", b"MSCF", b"\x60\xea")):  # RAR, CAB, ARJ: not read
+        return "archive"
+    if data[257:262] == b"ustar":
+        return "tar"
+    if data[2:5] in (b"-lh", b"-lz") and data[6:7] == b"-":
+        return "lzh"
     if head.startswith(_IMAGES) or content_type.startswith("image/"):
         return "image"
     if data[:6] == b"{\\rtf1" or data[:5] == b"{\\rtf":
