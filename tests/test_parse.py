@@ -6,6 +6,8 @@ import dataclasses
 import email
 import email.message
 import email.policy
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +18,7 @@ from dlp_gateway.model import Unscannable
 from dlp_gateway.parse.charsets import decode, decode_iso2022jp, decode_iso2022jp_bytewise
 from dlp_gateway.parse.mime import decode_header_value, parse_bytes, parse_message
 from dlp_gateway.pipeline import Pipeline
-from tests.helpers import b64_word, corpus_files, example_config, make_message, to_iso2022jp
+from tests.helpers import ROOT, b64_word, corpus_files, example_config, make_message, to_iso2022jp
 
 SAMPLES = ["山田 太郎 様", "①②③ ㈱みらい Ⅰ期", "髙橋 﨑山", "証券番号：８１２３－４５６７８９", "ｶﾀｶﾅ半角"]
 
@@ -193,3 +195,18 @@ def test_a_single_part_message_is_not_parsed_line_by_line(monkeypatch: pytest.Mo
     assert parse_bytes(make_message("本文\n" * 50)).get_payload()
     with pytest.raises(AssertionError, match="parsed whole"):
         parse_bytes(b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n")
+
+
+def test_a_failing_well_formedness_match_does_not_backtrack_exponentially() -> None:
+    """Found by the fuzzer: ASCII, then a JIS run cut by a space, and no return to ASCII. The
+    decoding runs in a child process that must finish within the bound (exponential
+    backtracking took minutes at 300 bytes; the input here is 20 times that)."""
+    data = b"x" * 6000 + b"\x1b$B$9$_ er\x1b(sB\n"
+    code = (
+        "import sys; from dlp_gateway.parse.charsets import decode; "
+        "sys.stdout.write(decode(sys.stdin.buffer.read(), 'iso-2022-jp')[1])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=data, capture_output=True, timeout=30, check=True, cwd=ROOT
+    )
+    assert done.stdout  # a codec was chosen: the decoding finished

@@ -98,7 +98,10 @@ def _jis_run(run: bytes, errors: str) -> str:
 # What a well-behaved encoder writes: ASCII, and JIS X 0208 runs that switch back to ASCII before
 # any line break. Such data decodes in one call of the C codec, which refuses a run of odd length
 # ("illegal multibyte sequence" at the escape): matching the pairs here cost 4x the decoding.
-_WELL_FORMED = re.compile(rb"(?:[\x00-\x0d\x10-\x1a\x1c-\x7f]+|\x1b\(B|\x1b\$[B@][\x21-\x7e]*(?=\x1b\(B))*")
+# Possessive (`++`, `*+`): a run of ASCII split among the repetitions in every possible way was
+# exponential backtracking when the match failed at the end (found by the fuzzer: a 325-byte
+# message held a scan worker for minutes).
+_WELL_FORMED = re.compile(rb"(?:[\x00-\x0d\x10-\x1a\x1c-\x7f]++|\x1b\(B|\x1b\$[B@][\x21-\x7e]*+(?=\x1b\(B))*+")
 
 
 def _decode_iso2022jp_fast(data: bytes, errors: str) -> str | None:
