@@ -210,3 +210,14 @@ def test_a_failing_well_formedness_match_does_not_backtrack_exponentially() -> N
         [sys.executable, "-c", code], input=data, capture_output=True, timeout=30, check=True, cwd=ROOT
     )
     assert done.stdout  # a codec was chosen: the decoding finished
+
+
+def test_a_charset_name_with_a_nul_is_read_not_raised() -> None:
+    """Found by the fuzzer: the email package raised ValueError reading this part's payload."""
+    raw = (
+        b"From: a@example.com\r\nSubject: test\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: text/plain; charset="ks_c_5601-nt\xadTransfer-Encoding: \x01\x00\x00C8bit\r\n\r\n'
+        b"\xbd\xba\xc6\xbc\xc7\xd8\r\n"
+    )
+    message, problems = parse_message(raw)
+    assert [p.payload for p in message.parts] == [b"\xbd\xba\xc6\xbc\xc7\xd8\r\n"] and problems == ()

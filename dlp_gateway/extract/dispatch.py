@@ -92,12 +92,19 @@ class _Extraction:
 
     def read(self, kind: str, location: str, data: bytes, part: Part | None, depth: int) -> None:
         label = part.charset if part else None
-        if kind == "text":
+        if kind in ("text", "html"):
             flowed = part is not None and (part.param("format") or "").lower() == "flowed"
             delsp = part is not None and (part.param("delsp") or "").lower() == "yes"
-            self.add([text_segment(location, charsets.decode(data, label)[0], flowed=flowed, delsp=delsp)])
-        elif kind == "html":
-            self.add([html_segment(location, charsets.decode(data, label)[0])])
+            text, codec = charsets.decode(data, label)
+            # A guessed decoding is read a second way too: every plausible reading is inspected.
+            readings = [(location, text), (f"{location} (read as UTF-8)", charsets.other_reading(data, codec))]
+            for where, reading in readings:
+                if reading is None:
+                    continue
+                if kind == "text":
+                    self.add([text_segment(where, reading, flowed=flowed, delsp=delsp)])
+                else:
+                    self.add([html_segment(where, reading)])
         elif kind == "rtf":
             self.add([rtf_segment(location, data)])
         elif kind == "directory":

@@ -310,9 +310,9 @@ def decode(data: bytes, label: str | None = None) -> tuple[str, str]:
         candidates.append("utf-8")
     if codec and not (high and codec in ("ascii", "iso-2022-jp-ext")):
         candidates.append(codec)  # a 7-bit label over 8-bit bytes lies
-    candidates += ["ascii", "utf-8", "cp932", "shift_jis_2004", "euc_jis_2004", "gb18030"]
+    candidates += ["ascii", "utf-8", "cp932", "shift_jis_2004", "euc_jis_2004", "utf-8-damaged", "gb18030"]
     for c in dict.fromkeys(candidates):
-        text = _try(data, c)
+        text = _mostly_utf8(data, codec == "utf-8") if c == "utf-8-damaged" else _try(data, c)
         if text is not None:
             return text, c
         if c == codec:
@@ -322,6 +322,27 @@ def decode(data: bytes, label: str | None = None) -> tuple[str, str]:
             if text is not None:
                 return text, c
     return data.decode("cp932", "replace"), "cp932-replace"
+
+
+def other_reading(data: bytes, chosen: str) -> str | None:
+    """A second plausible reading of text whose decoding was a guess (damaged UTF-8, GB18030, or
+    cp932 with replacements): UTF-8 with its damage replaced, as a mail program that assumes UTF-8
+    shows it. None when the first reading was not a guess or UTF-8 makes no sense of the bytes."""
+    if chosen not in ("gb18030", "cp932-replace", "utf-8-damaged"):
+        return None
+    text = data.decode("utf-8", "replace")
+    damaged = text.count("\ufffd")
+    return text if damaged * 2 <= len(text) else None
+
+
+def _mostly_utf8(data: bytes, declared: bool) -> str | None:
+    """UTF-8 with a few damaged bytes (a base64 line cut short, a byte flipped) is still UTF-8:
+    read with the damage replaced, as mail programs do, rather than as GB18030, which takes any
+    bytes and would turn the whole text into other characters. Declared UTF-8 may be damaged in a
+    fifth of its characters (a short text cut mid-way); undeclared, in one in ten."""
+    text = data.decode("utf-8", "replace")
+    damaged = text.count("\ufffd")
+    return text if damaged and damaged * (5 if declared else 10) <= len(text) else None
 
 
 def _truncated(data: bytes, codec: str) -> str | None:

@@ -91,6 +91,93 @@ def _encoded_inner(payload: object, cte: str) -> bytes:
         return raw
 
 
+# Reports whose bodies are header blocks (RFC 3464, RFC 8098): read as the text a mail program shows.
+_REPORTS = frozenset(
+    {
+        "message/delivery-status",
+        "message/disposition-notification",
+        "message/feedback-report",
+        "message/rfc822-headers",  # a bounce's copy of the original header: its subject among them
+        "text/rfc822-headers",
+    }
+)
+# Attached messages by other names: read inside like message/rfc822.
+_MESSAGES = frozenset({"message/rfc822", "message/news", "message/global"})
+
+
+_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
+
+
+def lenient_b64(text: bytes) -> bytes:
+    """Base64 as mail programs read it: characters outside the alphabet skipped, a short last
+    group decoded as far as it goes (Python's decoder gives up on the whole part instead)."""
+    clean = _B64_JUNK.sub(b"", text)  # (padding in the middle too: the line-by-line reading has it)
+    usable = len(clean) - len(clean) % 4
+    out = base64.b64decode(clean[:usable]) if usable else b""
+    rest = clean[usable:]
+    if len(rest) >= 2:
+        out += base64.b64decode(rest + b"=" * (4 - len(rest)))
+    return out
+
+
+def _b64_by_line(text: bytes) -> bytes:
+    return b"".join(lenient_b64(line) for line in text.splitlines())
+
+
+def _stored(part: email.message.Message) -> object:
+    """The payload as stored: a list of parts, or the text with 8-bit bytes as surrogate escapes.
+    get_payload() would decode 8-bit text in the part's charset — lossy, and it raises on a
+    charset name with a NUL in it (found by the fuzzer)."""
+    return getattr(part, "_payload", None)
+
+
+_HEADER_LINE = re.compile(r"^[\x21-\x39\x3b-\x7e]+:")
+
+
+def repair_header(text: str) -> str | None:
+    """A header block with a line that is neither a header nor a continuation — a parameter that
+    lost its fold (`name="list.csv"`), a header cut short (`Subjec`) — ends the header for
+    Python's parser, and the rest of the header becomes the body. Mail programs read on. The same
+    block with that line folded into the one before it, or None when there is nothing to mend."""
+    lines = text.split("\n")
+    head_end = next((i for i, line in enumerate(lines) if not line.strip("\r")), len(lines))
+    mended = False
+    for i in range(1, head_end):
+        line = lines[i]
+        if line[:1] in (" ", "\t") or _HEADER_LINE.match(line):
+            continue
+        if any(_HEADER_LINE.match(later) for later in lines[i + 1 : head_end]):
+            lines[i] = " " + line  # read on, as a continuation
+            mended = True
+    return "\n".join(lines) if mended else None
+
+
+def transfer_decode(part: email.message.Message) -> tuple[bytes, bytes | None]:
+    """The part's content, and a second reading when the encoding is damaged. The transfer
+    encoding's name is read as mail programs read it (` BASE64 `, `Base64`); base64 whose groups
+    are broken (a line cut short, junk characters) is decoded as a stream and line by line."""
+    # The stored payload itself: get_payload() without decode=True hands 8-bit text over already
+    # decoded in the part's charset, with U+FFFD for what did not fit (lossy).
+    raw = _stored(part)
+    if not isinstance(raw, str):
+        raw = ""
+    text = raw.encode("utf-8", "surrogateescape")
+    cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if cte == "base64":
+        stream = lenient_b64(text)
+        by_line = _b64_by_line(text)
+        return stream, (by_line if by_line != stream else None)
+    if cte == "quoted-printable":
+        return quopri.decodestring(text), None
+    if cte in ("x-uuencode", "uuencode", "x-uue"):
+        try:
+            decoded = part.get_payload(decode=True)
+        except (ValueError, LookupError, TypeError):
+            decoded = None
+        return (decoded if isinstance(decoded, bytes) else text), None
+    return text, None
+
+
 @dataclass
 class _Walk:
     limits: MimeLimits
@@ -106,8 +193,19 @@ class _Walk:
         self.node(msg, prefix, depth, counters)
 
     def node(self, part: email.message.Message, prefix: str, depth: int, counters: dict[str, int]) -> None:
+        try:
+            self._node(part, prefix, depth, counters)
+        except (ValueError, LookupError, TypeError, UnicodeError) as exc:
+            # The email package raises on some corrupt headers (a charset name with a NUL in it):
+            # the part is unscannable, never an exception out of parsing.
+            where = prefix.rstrip("/") or "message"
+            self.unscannable.append(Unscannable(where, f"corrupt MIME part: {type(exc).__name__}"))
+
+    def _node(self, part: email.message.Message, prefix: str, depth: int, counters: dict[str, int]) -> None:
         self.seen += 1
         self.defects += [type(d).__name__ for d in part.defects]
+        if any(isinstance(d, email.errors.MissingHeaderBodySeparatorDefect) for d in part.defects):
+            self.mended(part, prefix, depth)
         where = prefix.rstrip("/") or "message"
         if self.seen > self.limits.max_parts:
             if self.seen == self.limits.max_parts + 1:
@@ -118,8 +216,17 @@ class _Walk:
             return
         ctype = part.get_content_type()
         filename = _filename(part)
-        payload = part.get_payload()
-        if part.is_multipart() and isinstance(payload, list) and ctype != "message/rfc822":
+        payload = _stored(part)
+        if ctype in _REPORTS and isinstance(payload, list):
+            # Delivery and read reports are header blocks that compat32 parses into empty messages;
+            # a mail program shows them as text, and so they are read as text.
+            text = "\n".join(m.as_string() for m in payload if isinstance(m, email.message.Message))
+            n = counters["attachment"]
+            counters["attachment"] += 1
+            where = f"{prefix}attachment[{n}]:{filename or ctype}"
+            self.parts.append(Part(where, "text/plain", filename, "utf-8", text.encode("utf-8", "surrogateescape")))
+            return
+        if part.is_multipart() and isinstance(payload, list) and ctype not in _MESSAGES:
             for child in payload:
                 if isinstance(child, email.message.Message):
                     self.node(child, prefix, depth + 1, counters)
@@ -133,13 +240,13 @@ class _Walk:
             location = f"{prefix}body" if n == 0 else f"{prefix}body[{n}]"
             counters["body"] += 1
         cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
-        if ctype == "message/rfc822" and cte in ("base64", "quoted-printable"):
+        if ctype in _MESSAGES and cte in ("base64", "quoted-printable"):
             # Not allowed by RFC 2046, sent anyway: compat32 would parse the encoded text as a
             # message. Decode it and let extract parse the real message.
             self.parts.append(Part(location, ctype, filename, None, _encoded_inner(payload, cte)))
             self.nodes.append((location, part))
             return
-        if ctype == "message/rfc822" and isinstance(payload, list):
+        if ctype in _MESSAGES and isinstance(payload, list):
             for inner in payload:
                 if isinstance(inner, email.message.Message):
                     subject = inner.get("Subject")
@@ -147,13 +254,7 @@ class _Walk:
                         self.subjects.append((f"{location}/header:Subject", decode_header_value(str(subject))))
                     self.message(inner, f"{location}/", depth + 1)
             return
-        try:
-            data = part.get_payload(decode=True)
-        except (ValueError, LookupError, TypeError):
-            data = None
-        if not isinstance(data, bytes):
-            raw = part.get_payload()
-            data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+        data, alternative = transfer_decode(part)
         params = tuple((k.lower(), str(v)) for k, v in part.get_params(failobj=[])[1:] if k.lower() != "charset")
         try:
             charset = part.get_content_charset()
@@ -161,6 +262,23 @@ class _Walk:
             charset = None
         self.parts.append(Part(location, ctype, filename, charset, data, params))
         self.nodes.append((location, part))
+        if alternative is not None:  # damaged base64 read another way too: every plausible reading
+            self.parts.append(Part(f"{location} (base64 read line by line)", ctype, None, charset, alternative, params))
+
+    def mended(self, part: email.message.Message, prefix: str, depth: int) -> None:
+        """The part's other reading: its header mended (repair_header), walked beside the reading
+        Python's parser made, so that both are inspected."""
+        payload = _stored(part)
+        if not isinstance(payload, str) or depth > self.limits.max_depth:
+            return
+        head = "".join(f"{k}: {v}\n" for k, v in part.raw_items())
+        fixed = repair_header(head + payload.replace("\r\n", "\n"))
+        if fixed is None:
+            return
+        again = email.message_from_string(fixed, policy=email.policy.compat32)
+        self.defects.append("MissingHeaderBodySeparatorDefect: read again with the header mended")
+        where = prefix.rstrip("/") or "message"
+        self.node(again, f"{where} (header mended)/", depth + 1, {"body": 0, "attachment": 0})
 
 
 def leaf_nodes(msg: email.message.Message, limits: MimeLimits | None = None) -> list[tuple[str, email.message.Message]]:
