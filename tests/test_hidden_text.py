@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import py7zr
 import pytest
 
 from dlp_gateway.extract.package import xml_lines
+from dlp_gateway.invisible import INVISIBLE_CLASS
 from dlp_gateway.model import Envelope
 from dlp_gateway.pipeline import Pipeline
 from tests.fixtures import multipart
@@ -108,3 +110,14 @@ def test_an_archive_that_cannot_be_read_is_unscannable_with_its_reason(
     assert reason in u.reason and u.location.endswith(name)
     [sompo] = report.decision.recipients
     assert [v.kind for v in sompo.violations] == ["unscannable"]
+
+
+def test_the_invisible_characters_are_every_format_character_and_no_visible_one() -> None:
+    """invisible.py spells Unicode's category Cf out for speed: this is its check."""
+    pattern = re.compile(INVISIBLE_CLASS)
+    listed = {chr(c) for c in range(0x110000) if pattern.fullmatch(chr(c))}
+    format_characters = {chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"}
+    assert format_characters <= listed
+    assert all(unicodedata.category(c) in ("Cf", "Mn", "Lo") for c in listed)  # joiners, selectors, fillers
+    assert not any(c.isalnum() and unicodedata.category(c) != "Lo" for c in listed)
+    assert {c for c in listed if unicodedata.category(c) == "Lo"} == {"\u115f", "\u1160", "\u3164", "\uffa0"}

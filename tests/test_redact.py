@@ -28,6 +28,8 @@ YAMADA = Record("8100000001", "山田 太郎", None, "tokio", "explicit", 0.9, "
         ("証券番号 ８１００－０００００１ 山田　太郎様", "証券番号 81******01 山田 **様"),
         ("8100-000-001 / 山田太郎", "81******01 / 山田 **"),
         ("81000000012 は別の番号", "81000000012 は別の番号"),  # a longer number is not this one
+        ("証券番号 81\u200b0000\u20600001 山\u00ad田 太\ufeff郎", "証券番号 81******01 山田 **"),  # zero-width
+        ("8100﹣000⁃001", "81******01"),  # the dashes the detectors know
     ],
 )
 def test_values_are_masked_however_written(text: str, expected: str) -> None:

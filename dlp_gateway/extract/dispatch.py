@@ -55,7 +55,7 @@ class _Extraction:
     def add(self, segments: list[Segment]) -> None:
         for seg in segments:
             self.budget.add_text(sum(map(len, seg.lines)))
-            if any(map(has_invisible, seg.lines)):  # one normalisation, before every detector
+            if has_invisible("\n".join(seg.lines)):  # one normalisation, before every detector
                 self.segments.append(dataclasses.replace(seg, lines=tuple(map(strip_invisible, seg.lines))))
             else:
                 self.segments.append(seg)

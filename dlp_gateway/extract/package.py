@@ -123,7 +123,10 @@ def xml_lines(data: bytes) -> list[str]:
 
 def sheet_header_footer(data: bytes) -> list[str]:
     """The page header and footer texts of a worksheet part, without Excel's codes."""
-    block = _HEADER_FOOTER.search(data)
+    start = data.find(b"headerFooter")  # after the cells, if anywhere: found in C, not by the regex
+    if start < 0:
+        return []
+    block = _HEADER_FOOTER.search(data, max(0, start - 16))
     if block is None:
         return []
     out = []
