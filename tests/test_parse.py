@@ -221,3 +221,9 @@ def test_a_charset_name_with_a_nul_is_read_not_raised() -> None:
     )
     message, problems = parse_message(raw)
     assert [p.payload for p in message.parts] == [b"\xbd\xba\xc6\xbc\xc7\xd8\r\n"] and problems == ()
+
+
+def test_an_encoded_word_whose_charset_has_a_nul_is_read_not_raised() -> None:
+    """Found by the fuzzer: codecs.lookup raised ValueError on the label."""
+    message, _ = parse_message(b"Subject: =?ut\x00f-8?B?5rqA5pyf?=\r\n\r\nbody\r\n")
+    assert message.subject and message.parts

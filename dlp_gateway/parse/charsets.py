@@ -227,7 +227,7 @@ def codec_for(label: str | None) -> str | None:
         return "gb18030"
     try:
         return codecs.lookup(low).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a label with a NUL in it (found by the fuzzer)
         return None
 
 
