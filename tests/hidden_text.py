@@ -26,6 +26,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from tests.cfb import msg_bytes
+
 RECORD = "証券番号：8100000077　契約者名：佐々木 花子 様"
 NUMBER = "8100000077"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -375,3 +377,15 @@ HIDING_PLACES.update(
         "lzh member": lzh_member,
     }
 )
+
+
+def msg_attachment(text: str) -> Built:
+    data = msg_bytes("資料送付", "添付をご確認ください。", [("名簿.txt", text.encode("utf-8"))])
+    return "資料送付.msg", "application/vnd.ms-outlook", data
+
+
+def msg_body(text: str) -> Built:
+    return "転送.msg", "application/vnd.ms-outlook", msg_bytes("転送", "ご確認ください。\r\n" + text, [])
+
+
+HIDING_PLACES.update({"outlook item attachment": msg_attachment, "outlook item body": msg_body})

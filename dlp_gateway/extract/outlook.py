@@ -37,14 +37,27 @@ def _text(value: Any, codepage: str | None = None) -> str:
 
 
 def _bodies(location: str, subject: str, plain: Any, html: Any, rtf: Any) -> Iterator[Segment]:
+    """The subject and each form of the body. Outlook keeps one body in up to three forms (and
+    extract-msg makes HTML from plain text when there is none): a form whose text is the same as
+    one already read is not read again — one customer, one record — and a form that differs (text
+    only the HTML or the RTF holds) is read."""
     if subject.strip():
         yield Segment(f"{location}/header:Subject", (subject,), kind="header")
-    if _text(plain).strip():
-        yield lines_segment(f"{location}/body", _text(plain).replace("\r\n", "\n").split("\n"))
-    if _text(html).strip():
-        yield lines_segment(f"{location}/body.html", html_to_lines(_text(html)))
-    if isinstance(rtf, bytes) and rtf.strip():
-        yield rtf_segment(f"{location}/body.rtf", rtf)
+    seen: set[str] = set()
+    forms = [
+        lines_segment(f"{location}/body", _text(plain).replace("\r\n", "\n").split("\n"))
+        if _text(plain).strip()
+        else None,
+        lines_segment(f"{location}/body.html", html_to_lines(_text(html))) if _text(html).strip() else None,
+        rtf_segment(f"{location}/body.rtf", rtf) if isinstance(rtf, bytes) and rtf.strip() else None,
+    ]
+    for form in forms:
+        if form is None:
+            continue
+        key = "".join("".join(form.lines).split())
+        if key and key not in seen:
+            seen.add(key)
+            yield form
 
 
 def outlook_items(kind: str, location: str, data: bytes, budget: Budget) -> Iterator[Item]:
