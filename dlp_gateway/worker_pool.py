@@ -222,28 +222,34 @@ class WorkerPool:
         else:
             self._idle.append(worker)
 
-    def _retire(self, worker: _Worker) -> None:
-        """Close its pipe: the worker sees the end of its requests and exits."""
+    def _retire(self, worker: _Worker) -> asyncio.Future[None] | None:
+        """Close its pipe: the worker sees the end of its requests and exits (collected on a thread)."""
         if self._loop is not None:
             self._loop.remove_reader(worker.conn.fileno())
         worker.conn.close()
         if worker in self._workers:
             self._workers.remove(worker)
         if self._loop is not None:
-            self._loop.run_in_executor(None, _reap, worker.process)
+            return self._loop.run_in_executor(None, _reap, worker.process)
+        return None
 
     def _bury(self, worker: _Worker) -> None:
         """A worker died (a parser crashed on hostile input, the OOM killer): start another."""
         answered = worker.ready
         if worker in self._idle:
             self._idle.remove(worker)
-        worker.process.join(0)  # collects its exit code if it has exited (before _reap's thread joins it)
-        if worker.process.is_alive():
-            worker.process.kill()
-        self._retire(worker)
+        reaped = self._retire(worker)
         if self._closed or self._loop is None:
             return
-        log.error("a scan worker died (pid %s, exit %s); starting another", worker.process.pid, worker.process.exitcode)
+        process = worker.process
+
+        def told(_: object) -> None:
+            # Logged once the process is collected: its pipe closes a moment before the kernel has
+            # its exit status, and reading it at once gave "exit None" under load.
+            log.error("a scan worker died (pid %s, exit %s); starting another", process.pid, process.exitcode)
+
+        if reaped is not None:
+            reaped.add_done_callback(told)
         if answered:
             self._spawn()
         else:

@@ -288,13 +288,18 @@ HIDING_PLACES: dict[str, Callable[[str], Built]] = {
 
 
 def crude_text(data: bytes) -> str:
-    """The oracle: every XML part of a ZIP package with its tags stripped and entities decoded."""
+    """The oracle: every XML part of a ZIP package with its tags stripped and entities decoded,
+    the values of its attributes, and the same for every package embedded in it."""
     out = []
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         for name in z.namelist():
-            if name.endswith(".xml"):
-                raw = z.read(name).decode("utf-8", "replace")
+            member = z.read(name)
+            if member.startswith(b"PK\x03\x04"):
+                out.append(crude_text(member))
+            elif name.endswith(".xml"):
+                raw = member.decode("utf-8", "replace")
                 out.append(html.unescape(re.sub(r"<[^>]*>", " ", raw)))
+                out += [html.unescape(v) for v in re.findall(r'\b\w+="([^"]*)"', raw)]
     return "\n".join(out)
 
 
@@ -389,3 +394,63 @@ def msg_body(text: str) -> Built:
 
 
 HIDING_PLACES.update({"outlook item attachment": msg_attachment, "outlook item body": msg_body})
+
+
+def docx_tracked_insertion(text: str) -> Built:
+    fragment = (
+        '<w:p><w:ins w:id="92" w:author="a" w:date="2024-01-01T00:00:00Z"><w:r>'
+        f'<w:t xml:space="preserve">{html.escape(text)}</w:t></w:r></w:ins></w:p>'
+    )
+    return "案内.docx", DOCX, _docx_with_body_xml(fragment)
+
+
+def _with_member(data: bytes, name: str, content: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        dst.writestr(name, content)
+    return out.getvalue()
+
+
+def xlsx_pivot_cache(text: str) -> Built:
+    """A pivot table's cache keeps the source rows' values, shown when the pivot is refreshed or
+    drilled into: here as a cache records part (<s v="…"/>)."""
+    records = (
+        '<pivotCacheRecords xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1">'
+        f'<r><s v="証券番号 {html.escape(NUMBER)}"/><s v="契約者名 佐々木 花子 様"/><n v="1"/></r></pivotCacheRecords>'
+    )
+    _, ctype, data = _plain_book()
+    return "集計.xlsx", ctype, _with_member(data, "xl/pivotCache/pivotCacheRecords1.xml", records.encode())
+
+
+def _plain_book() -> Built:
+    return "日程.xlsx", XLSX, _save(_plain_sheet())
+
+
+def docx_embedded_workbook(text: str) -> Built:
+    """A workbook embedded in a document (an OLE object shown as a table or an icon)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["証券番号", "契約者名"])
+    sheet.append([NUMBER, "佐々木 花子"])
+    _, ctype, data = docx_header("会議のご案内")
+    return "案内.docx", ctype, _with_member(data, "word/embeddings/Microsoft_Excel_Worksheet.xlsx", _save(book))
+
+
+def zip_member_name(text: str) -> Built:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(f"支店別/{NUMBER}_佐々木花子様.txt", "会議のご案内です。".encode())
+    return "資料.zip", "application/zip", buf.getvalue()
+
+
+HIDING_PLACES.update(
+    {
+        "docx tracked insertion": docx_tracked_insertion,
+        "xlsx pivot cache": xlsx_pivot_cache,
+        "docx embedded workbook": docx_embedded_workbook,
+        "zip member name": zip_member_name,
+    }
+)

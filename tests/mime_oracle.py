@@ -8,6 +8,7 @@ import base64
 import hashlib
 import html
 import json
+import random
 import re
 import shutil
 import subprocess
@@ -115,3 +116,86 @@ def missed(doc: dict[str, Any], view: GatewayView, charset: str | None = None) -
         else:
             out.append(f"attachment {a['filename']!r} ({a['contentType']}, {kind}) not read")
     return out
+
+
+# --- malformed MIME, built from a list carrying customer records ---------------------------
+
+RECORDS = "証券番号,契約者名\r\n8100000077,佐々木 花子\r\n8100000078,高橋 一郎\r\n"
+BODY = "満期一覧を送ります。証券番号 8100000079 渡辺 恵子 様"
+
+
+def b64(data: bytes) -> str:
+    return base64.encodebytes(data).decode().replace("\n", "\r\n")
+
+
+def list_message(
+    *,
+    top: list[str] | None = None,
+    boundary_param: str = '; boundary="b1"',
+    body_headers: list[str] | None = None,
+    csv_headers: list[str] | None = None,
+    csv_payload: str | None = None,
+    preamble: str = "",
+    epilogue: str = "",
+    close: bool = True,
+    separator: str = "--b1",
+) -> bytes:
+    head = top if top is not None else [f"Content-Type: multipart/mixed{boundary_param}"]
+    body = (
+        body_headers
+        if body_headers is not None
+        else [
+            "Content-Type: text/plain; charset=UTF-8",
+            "Content-Transfer-Encoding: base64",
+        ]
+    )
+    att = (
+        csv_headers
+        if csv_headers is not None
+        else [
+            'Content-Type: text/csv; charset=UTF-8; name="list.csv"',
+            "Content-Transfer-Encoding: base64",
+            'Content-Disposition: attachment; filename="list.csv"',
+        ]
+    )
+    lines = [
+        "From: honbu@mirai-hoken.example.jp",
+        "To: tanaka@sompo-japan.co.jp",
+        "Subject: list",
+        "MIME-Version: 1.0",
+        *head,
+        "",
+        preamble,
+        separator,
+        *body,
+        "",
+        b64(BODY.encode()),
+        separator,
+        *att,
+        "",
+        csv_payload if csv_payload is not None else b64(RECORDS.encode()),
+    ]
+    if close:
+        lines.append(separator + "--")
+    lines.append(epilogue)
+    return "\r\n".join(lines).encode()
+
+
+def mutated(seed: int) -> bytes:
+    """Random corruptions of structural lines, the same on every run (a fixed seed)."""
+    rng = random.Random(seed)
+    lines = list_message().split(b"\r\n")
+    for _ in range(rng.randint(1, 3)):
+        i = rng.randrange(len(lines))
+        op = rng.choice(("drop", "duplicate", "swap", "truncate", "upper"))
+        if op == "drop":
+            del lines[i]
+        elif op == "duplicate":
+            lines.insert(i, lines[i])
+        elif op == "swap" and i + 1 < len(lines):
+            lines[i], lines[i + 1] = lines[i + 1], lines[i]
+        elif op == "truncate":
+            lines[i] = lines[i][: len(lines[i]) // 2]
+        else:
+            lines[i] = lines[i].upper()
+    return b"\r\n".join(lines)

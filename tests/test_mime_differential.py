@@ -6,14 +6,13 @@ corrupted structural headers, boundaries and transfer encodings)."""
 from __future__ import annotations
 
 import base64
-import random
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import CORPORA, corpus_files
-from tests.mime_oracle import evidence, gateway_view, missed, run_oracle
+from tests.mime_oracle import BODY, RECORDS, b64, evidence, gateway_view, list_message, missed, mutated, run_oracle
 
 # Where the oracle's own reading is noise, checked by eye; every other difference fails.
 ORACLE_NOISE = {
@@ -39,135 +38,54 @@ def test_every_corpus_message_reads_at_least_what_the_oracle_reads() -> None:
 
 # --- malformed MIME, built from a list ------------------------------------------------------
 
-RECORDS = "証券番号,契約者名\r\n8100000077,佐々木 花子\r\n8100000078,高橋 一郎\r\n"
-BODY = "満期一覧を送ります。証券番号 8100000079 渡辺 恵子 様"
-
-
-def _b64(data: bytes) -> str:
-    return base64.encodebytes(data).decode().replace("\n", "\r\n")
-
-
-def _message(
-    *,
-    top: list[str] | None = None,
-    boundary_param: str = '; boundary="b1"',
-    body_headers: list[str] | None = None,
-    csv_headers: list[str] | None = None,
-    csv_payload: str | None = None,
-    preamble: str = "",
-    epilogue: str = "",
-    close: bool = True,
-    separator: str = "--b1",
-) -> bytes:
-    head = top if top is not None else [f"Content-Type: multipart/mixed{boundary_param}"]
-    body = (
-        body_headers
-        if body_headers is not None
-        else [
-            "Content-Type: text/plain; charset=UTF-8",
-            "Content-Transfer-Encoding: base64",
-        ]
-    )
-    att = (
-        csv_headers
-        if csv_headers is not None
-        else [
-            'Content-Type: text/csv; charset=UTF-8; name="list.csv"',
-            "Content-Transfer-Encoding: base64",
-            'Content-Disposition: attachment; filename="list.csv"',
-        ]
-    )
-    lines = [
-        "From: honbu@mirai-hoken.example.jp",
-        "To: tanaka@sompo-japan.co.jp",
-        "Subject: list",
-        "MIME-Version: 1.0",
-        *head,
-        "",
-        preamble,
-        separator,
-        *body,
-        "",
-        _b64(BODY.encode()),
-        separator,
-        *att,
-        "",
-        csv_payload if csv_payload is not None else _b64(RECORDS.encode()),
-    ]
-    if close:
-        lines.append(separator + "--")
-    lines.append(epilogue)
-    return "\r\n".join(lines).encode()
-
-
 CASES: dict[str, Callable[[], bytes]] = {
-    "well formed": _message,
-    "no boundary parameter": lambda: _message(boundary_param=""),
-    "boundary in other case": lambda: _message(boundary_param="; BOUNDARY=b1"),
-    "unquoted boundary": lambda: _message(boundary_param="; boundary=b1"),
-    "two Content-Type, the wrong one first": lambda: _message(
+    "well formed": list_message,
+    "no boundary parameter": lambda: list_message(boundary_param=""),
+    "boundary in other case": lambda: list_message(boundary_param="; BOUNDARY=b1"),
+    "unquoted boundary": lambda: list_message(boundary_param="; boundary=b1"),
+    "two Content-Type, the wrong one first": lambda: list_message(
         top=['Content-Type: multipart/mixed; boundary="zz"', 'Content-Type: multipart/mixed; boundary="b1"']
     ),
-    "two Content-Type, the right one first": lambda: _message(
+    "two Content-Type, the right one first": lambda: list_message(
         top=['Content-Type: multipart/mixed; boundary="b1"', 'Content-Type: multipart/mixed; boundary="zz"']
     ),
-    "no close boundary": lambda: _message(close=False),
-    "text in the preamble": lambda: _message(preamble=BODY.replace("79", "80")),
-    "text in the epilogue": lambda: _message(epilogue=BODY.replace("79", "81")),
-    "two transfer encodings": lambda: _message(
+    "no close boundary": lambda: list_message(close=False),
+    "text in the preamble": lambda: list_message(preamble=BODY.replace("79", "80")),
+    "text in the epilogue": lambda: list_message(epilogue=BODY.replace("79", "81")),
+    "two transfer encodings": lambda: list_message(
         csv_headers=[
             'Content-Type: text/csv; name="list.csv"',
             "Content-Transfer-Encoding: 7bit",
             "Content-Transfer-Encoding: base64",
         ]
     ),
-    "transfer encoding in capitals with spaces": lambda: _message(
+    "transfer encoding in capitals with spaces": lambda: list_message(
         csv_headers=['Content-Type: text/csv; name="list.csv"', "Content-Transfer-Encoding:  BASE64 "]
     ),
-    "unknown transfer encoding": lambda: _message(
+    "unknown transfer encoding": lambda: list_message(
         csv_headers=['Content-Type: text/csv; name="list.csv"', "Content-Transfer-Encoding: x-unknown"]
     ),
-    "base64 with junk and no padding": lambda: _message(
-        csv_payload=_b64(RECORDS.encode()).rstrip("=\r\n").replace("\r\n", "*\r\n")
+    "base64 with junk and no padding": lambda: list_message(
+        csv_payload=b64(RECORDS.encode()).rstrip("=\r\n").replace("\r\n", "*\r\n")
     ),
-    "an unfolded header continuation": lambda: _message(
+    "an unfolded header continuation": lambda: list_message(
         csv_headers=["Content-Type: text/csv; charset=UTF-8;", 'name="list.csv"', "Content-Transfer-Encoding: base64"]
     ),
-    "no blank line after a part's header": lambda: _message(
+    "no blank line after a part's header": lambda: list_message(
         body_headers=["Content-Type: text/plain; charset=UTF-8"], csv_headers=['Content-Type: text/csv; name="l.csv"']
     ),
-    "no Content-Type in the parts": lambda: _message(
+    "no Content-Type in the parts": lambda: list_message(
         body_headers=["Content-Transfer-Encoding: base64"], csv_headers=["Content-Transfer-Encoding: base64"]
     ),
-    "a part typed as an image": lambda: _message(
+    "a part typed as an image": lambda: list_message(
         csv_headers=['Content-Type: image/png; name="list.csv"', "Content-Transfer-Encoding: base64"]
     ),
-    "LF line endings": lambda: _message().replace(b"\r\n", b"\n"),
-    "boundary with trailing white space": lambda: _message(separator="--b1  "),
+    "LF line endings": lambda: list_message().replace(b"\r\n", b"\n"),
+    "boundary with trailing white space": lambda: list_message(separator="--b1  "),
 }
 
 
-def _mutations(seed: int) -> bytes:
-    """Random corruptions of structural lines, the same on every run (a fixed seed)."""
-    rng = random.Random(seed)
-    lines = _message().split(b"\r\n")
-    for _ in range(rng.randint(1, 3)):
-        i = rng.randrange(len(lines))
-        op = rng.choice(("drop", "duplicate", "swap", "truncate", "upper"))
-        if op == "drop":
-            del lines[i]
-        elif op == "duplicate":
-            lines.insert(i, lines[i])
-        elif op == "swap" and i + 1 < len(lines):
-            lines[i], lines[i + 1] = lines[i + 1], lines[i]
-        elif op == "truncate":
-            lines[i] = lines[i][: len(lines[i]) // 2]
-        else:
-            lines[i] = lines[i].upper()
-    return b"\r\n".join(lines)
-
-
-GENERATED = {**{name: build() for name, build in CASES.items()}, **{f"mutation {s}": _mutations(s) for s in range(400)}}
+GENERATED = {**{name: build() for name, build in CASES.items()}, **{f"mutation {s}": mutated(s) for s in range(400)}}
 
 
 @pytest.fixture(scope="module")

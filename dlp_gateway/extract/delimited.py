@@ -17,8 +17,10 @@ def decode_csv(data: bytes, label: str | None) -> str:
     return decode(data, label)[0]
 
 
-def csv_segment(location: str, data: bytes, label: str | None, budget: Budget) -> Segment:
-    text = decode_csv(data, label)
+def csv_segment(location: str, data: bytes, label: str | None, budget: Budget, text: str | None = None) -> Segment:
+    """The rows of a CSV/TSV; `text` when the caller decoded it already (a second reading)."""
+    if text is None:
+        text = decode_csv(data, label)
     first = text[:4096].split("\n", 1)[0]
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     csv.field_size_limit(1 << 20)

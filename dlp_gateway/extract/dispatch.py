@@ -92,7 +92,7 @@ class _Extraction:
 
     def read(self, kind: str, location: str, data: bytes, part: Part | None, depth: int) -> None:
         label = part.charset if part else None
-        if kind in ("text", "html"):
+        if kind in ("text", "html", "csv"):
             flowed = part is not None and (part.param("format") or "").lower() == "flowed"
             delsp = part is not None and (part.param("delsp") or "").lower() == "yes"
             text, codec = charsets.decode(data, label)
@@ -103,14 +103,14 @@ class _Extraction:
                     continue
                 if kind == "text":
                     self.add([text_segment(where, reading, flowed=flowed, delsp=delsp)])
-                else:
+                elif kind == "html":
                     self.add([html_segment(where, reading)])
+                else:
+                    self.add([csv_segment(where, data, label, self.budget, reading)])
         elif kind == "rtf":
             self.add([rtf_segment(location, data)])
         elif kind == "directory":
             self.add([directory_segment(location, data, label)])
-        elif kind == "csv":
-            self.add([csv_segment(location, data, label, self.budget)])
         elif kind in _READERS or kind in _PACKAGES:
             segments: list[Segment] = []
             if kind in _READERS:

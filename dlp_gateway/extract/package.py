@@ -31,6 +31,8 @@ from dlp_gateway.model import Segment
 _PARAGRAPHS = frozenset({"p", "h", "si", "is", "text"})
 # Elements that stand for white space inside a line.
 _SPACES = frozenset({"tab", "br", "cr", "s", "line-break", "ptab"})
+# In a pivot cache's records, each <r> is a source row: its values read as one line.
+_PIVOT_RECORDS = _PARAGRAPHS | {"r"}
 # Field codes (`HYPERLINK "…"`, `PAGE`) are instructions, not text the reader sees.
 _NOT_TEXT = frozenset({"instrText", "delInstrText", "script", "binData"})
 # Attributes that hold text: pivot cache items (<s v="山田 太郎"/>), ODF annotations' values.
@@ -83,7 +85,7 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
-def xml_lines(data: bytes) -> list[str]:
+def xml_lines(data: bytes, paragraphs: frozenset[str] = _PARAGRAPHS) -> list[str]:
     """Every text node of an XML document, one line per paragraph (and per stray text node)."""
     root = ET.fromstring(data)  # noqa: S314 - expat resolves no external entities and caps expansion
     out: list[str] = []
@@ -92,14 +94,17 @@ def xml_lines(data: bytes) -> list[str]:
         if depth > MAX_DEPTH:
             raise LimitExceededError(f"XML nested deeper than {MAX_DEPTH}")
         name = _local(element.tag)
-        own = [] if name in _PARAGRAPHS else line
+        own = [] if name in paragraphs else line
         pieces = own if own is not None else None
         if name in _SPACES and pieces is not None:
             pieces.append(" ")
         attribute = _TEXT_ATTRIBUTES.get(name)
         value = element.get(attribute) if attribute else None
         if value and value.strip():
-            out.append(value)
+            if pieces is not None:  # a pivot record's values make one line, like a table row
+                pieces.append(f" {value} ")
+            else:
+                out.append(value)
         if element.text and name not in _NOT_TEXT:
             if pieces is not None:
                 pieces.append(element.text)
@@ -180,7 +185,7 @@ def package_text(
                 yield lines_segment(f"{where} (page header or footer)", lines)
             continue
         try:
-            lines = xml_lines(member.data)
+            lines = xml_lines(member.data, _PIVOT_RECORDS if "pivotCacheRecords" in member.name else _PARAGRAPHS)
         except ET.ParseError:
             yield where, "corrupt XML"
             continue

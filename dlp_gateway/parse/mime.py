@@ -134,22 +134,26 @@ def _stored(part: email.message.Message) -> object:
 _HEADER_LINE = re.compile(r"^[\x21-\x39\x3b-\x7e]+:")
 
 
-def repair_header(text: str) -> str | None:
+def repair_header(text: str) -> list[str]:
     """A header block with a line that is neither a header nor a continuation — a parameter that
-    lost its fold (`name="list.csv"`), a header cut short (`Subjec`) — ends the header for
-    Python's parser, and the rest of the header becomes the body. Mail programs read on. The same
-    block with that line folded into the one before it, or None when there is nothing to mend."""
+    lost its fold (`name="list.csv"`), a header cut short (`Subjec`), a stray boundary or base64
+    line — ends the header for Python's parser, and the rest of the header becomes the body. Mail
+    programs read on. The block mended both ways that make sense — the stray line folded into the
+    header before it, or dropped — or no variant when there is nothing to mend."""
     lines = text.split("\n")
     head_end = next((i for i, line in enumerate(lines) if not line.strip("\r")), len(lines))
-    mended = False
-    for i in range(1, head_end):
-        line = lines[i]
-        if line[:1] in (" ", "\t") or _HEADER_LINE.match(line):
-            continue
-        if any(_HEADER_LINE.match(later) for later in lines[i + 1 : head_end]):
-            lines[i] = " " + line  # read on, as a continuation
-            mended = True
-    return "\n".join(lines) if mended else None
+    stray = [
+        i
+        for i in range(head_end)
+        if not (lines[i][:1] in (" ", "\t") and i > 0)
+        and not _HEADER_LINE.match(lines[i])
+        and any(_HEADER_LINE.match(later) for later in lines[i + 1 : head_end])
+    ]
+    if not stray:
+        return []
+    folded = [(" " + line if i in stray and i > 0 else line) for i, line in enumerate(lines) if i > 0 or 0 not in stray]
+    dropped = [line for i, line in enumerate(lines) if i not in stray]
+    return list(dict.fromkeys("\n".join(v) for v in (folded, dropped)))
 
 
 def transfer_decode(part: email.message.Message) -> tuple[bytes, bytes | None]:
@@ -272,13 +276,16 @@ class _Walk:
         if not isinstance(payload, str) or depth > self.limits.max_depth:
             return
         head = "".join(f"{k}: {v}\n" for k, v in part.raw_items())
-        fixed = repair_header(head + payload.replace("\r\n", "\n"))
-        if fixed is None:
-            return
-        again = email.message_from_string(fixed, policy=email.policy.compat32)
-        self.defects.append("MissingHeaderBodySeparatorDefect: read again with the header mended")
         where = prefix.rstrip("/") or "message"
-        self.node(again, f"{where} (header mended)/", depth + 1, {"body": 0, "attachment": 0})
+        for n, fixed in enumerate(repair_header(head + payload.replace("\r\n", "\n"))):
+            again = email.message_from_string(fixed, policy=email.policy.compat32)
+            self.defects.append("MissingHeaderBodySeparatorDefect: read again with the header mended")
+            self.node(
+                again,
+                f"{where} (header mended{' ' + str(n + 1) if n else ''})/",
+                depth + 1,
+                {"body": 0, "attachment": 0},
+            )
 
 
 def leaf_nodes(msg: email.message.Message, limits: MimeLimits | None = None) -> list[tuple[str, email.message.Message]]:
