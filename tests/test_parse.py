@@ -227,3 +227,14 @@ def test_an_encoded_word_whose_charset_has_a_nul_is_read_not_raised() -> None:
     """Found by the fuzzer: codecs.lookup raised ValueError on the label."""
     message, _ = parse_message(b"Subject: =?ut\x00f-8?B?5rqA5pyf?=\r\n\r\nbody\r\n")
     assert message.subject and message.parts
+
+
+def test_a_single_part_header_with_a_nul_charset_is_read_not_raised() -> None:
+    """Found by the fuzzer: parse_bytes' fast path asked get_payload(), which looked the label up."""
+    raw = (
+        b"Delivered-To: unknown@exae: Wed, 28 May 2014 17:18:1ple.com>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: text/plain; charset="ks_c_56ten\xf4\xadTransfer-Encoding: \x01\x00\x00\x00\x00\x00\x00C8bit\r\n'
+        b"\r\x00\xff\xff\xff\xf7C8bit\r\n\r\n\xbd\xba\xc6\xbc\xc7\xd8\r\n"
+    )
+    message, _ = parse_message(raw)
+    assert len(message.parts) == 1 and message.parts[0].payload.endswith(b"\xbd\xba\xc6\xbc\xc7\xd8\r\n")

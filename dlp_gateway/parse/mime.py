@@ -310,7 +310,7 @@ def parse_bytes(raw: bytes) -> email.message.Message:
         parser = email.parser.BytesFeedParser(policy=email.policy.compat32)
         parser.feed(raw[: end.end()])
         head = parser.close()
-        if head.get_content_maintype() not in ("multipart", "message") and head.get_payload() == "":
+        if head.get_content_maintype() not in ("multipart", "message") and _stored(head) == "":
             head.set_payload(raw[end.end() :].decode("ascii", "surrogateescape"))
             return head
     return email.message_from_bytes(raw, policy=email.policy.compat32)
