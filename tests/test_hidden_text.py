@@ -5,6 +5,7 @@ same file to its own underwriter is delivered byte for byte."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import unicodedata
 from collections.abc import Callable
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import py7zr
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlp_gateway.extract.package import xml_lines
 from dlp_gateway.invisible import INVISIBLE_CLASS
@@ -121,3 +124,39 @@ def test_the_invisible_characters_are_every_format_character_and_no_visible_one(
     assert all(unicodedata.category(c) in ("Cf", "Mn", "Lo") for c in listed)  # joiners, selectors, fillers
     assert not any(c.isalnum() and unicodedata.category(c) != "Lo" for c in listed)
     assert {c for c in listed if unicodedata.category(c) == "Lo"} == {"\u115f", "\u1160", "\u3164", "\uffa0"}
+
+
+# Builders that hide the text they are given (the others hide a fixed number).
+TEXT_PLACES = sorted(
+    set(PLACES)
+    - {
+        "file name",
+        "pdf form field",
+        "xlsx pivot cache",
+        "docx embedded workbook",
+        "zip member name",
+        "utf-16 with a bom",
+    }
+)
+NAMES = ["佐々木 花子", "高橋 一郎", "渡辺 恵子", "伊藤 健一", "中村 大輔"]
+
+
+@settings(max_examples=int(os.environ.get("DLP_HIDDEN_EXAMPLES", "25")), deadline=None)
+@given(
+    places=st.lists(st.sampled_from(TEXT_PLACES), min_size=1, max_size=4, unique=True),
+    numbers=st.lists(st.integers(0, 99_999_999), min_size=4, max_size=4, unique=True),
+    name=st.sampled_from(NAMES),
+)
+def test_records_hidden_anywhere_at_once_are_all_read(places: list[str], numbers: list[int], name: str) -> None:
+    """Several hiding places in one message, each with its own customer: every one is found."""
+    planted = {}
+    files = []
+    for place, n in zip(places, numbers, strict=False):
+        number = f"81{n:08d}"
+        planted[number] = place
+        file_name, ctype, data = HIDING_PLACES[place](f"証券番号：{number}　契約者名：{name} 様")
+        files.append((ctype, f'attachment; filename="{file_name}"', data))
+    msg = multipart("資料を添付します。", files)
+    report = Pipeline(example_config()).scan(msg, Envelope(HEAD_OFFICE, (SOMPO,)))
+    found = {r.policy_number for r in report.records}
+    assert set(planted) <= found, {n: p for n, p in planted.items() if n not in found}

@@ -272,8 +272,12 @@ def unicode_form(data: bytes) -> tuple[str, int] | None:
     ):
         others = [at[p] for p in range(4) if p not in places]
         utf32 = all(at[p] >= units * 0.9 for p in places)  # ASCII is three NULs and a byte
-        # (a kanji such as 一 U+4E00 puts a NUL in the other byte now and then)
-        utf16 = len(places) == 2 and sum(others) <= units * 0.1 and all(at[p] >= units * 0.2 for p in places)
+        # (a kanji such as 一 U+4E00 puts a NUL in the other byte now and then: three to one)
+        utf16 = (
+            len(places) == 2
+            and sum(others) * 3 <= sum(at[p] for p in places)
+            and all(at[p] >= units * 0.2 for p in places)
+        )
         if (utf32 or utf16) and _looks_like_text(sample[:n], codec, whole=False):
             return codec, 0
     return None
