@@ -166,6 +166,12 @@ def html_alt(text: str) -> Built:
     return "案内.html", "text/html; charset=UTF-8", page.encode()
 
 
+def html_hidden(text: str) -> Built:
+    """Hidden by CSS: the page does not show it, "view source" or a plain-text view does."""
+    page = f'<html><body><p>会議のご案内です。</p><div style="display:none">{html.escape(text)}</div></body></html>'
+    return "案内.html", "text/html; charset=UTF-8", page.encode()
+
+
 def file_name(text: str) -> Built:
     return f"{NUMBER}_佐々木花子様.txt", "text/plain; charset=UTF-8", "会議のご案内です。".encode()
 
@@ -274,6 +280,7 @@ HIDING_PLACES: dict[str, Callable[[str], Built]] = {
     "odt paragraph": odt,
     "html comment": html_comment,
     "html image alt": html_alt,
+    "html hidden element": html_hidden,
     "file name": file_name,
     "zero-width characters": zero_width,
     "pdf annotation": pdf_annotation,
