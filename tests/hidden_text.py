@@ -59,6 +59,14 @@ def xlsx_comment(text: str) -> Built:
     return "日程.xlsx", XLSX, _save(book)
 
 
+def xlsx_sheet_name(text: str) -> Built:
+    book = _plain_sheet()
+    sheet = book.create_sheet("x")
+    sheet.title = f"{NUMBER}佐々木花子様"[:31]  # Excel's limit
+    sheet.append(["会議日程"])
+    return "日程.xlsx", XLSX, _save(book)
+
+
 def xlsx_header(text: str) -> Built:
     book = _plain_sheet()
     sheet = book.active
@@ -270,6 +278,7 @@ def utf16_no_bom(text: str) -> Built:
 HIDING_PLACES: dict[str, Callable[[str], Built]] = {
     "xlsx cell comment": xlsx_comment,
     "xlsx page header": xlsx_header,
+    "xlsx sheet name": xlsx_sheet_name,
     "docx header": docx_header,
     "docx footer": docx_footer,
     "docx comment": docx_comment,

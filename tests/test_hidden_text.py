@@ -135,6 +135,7 @@ TEXT_PLACES = sorted(
         "xlsx pivot cache",
         "docx embedded workbook",
         "zip member name",
+        "xlsx sheet name",
         "utf-16 with a bom",
     }
 )

@@ -61,5 +61,6 @@ def spreadsheet_segments(location: str, data: bytes, budget: Budget) -> list[Seg
         sheet = book.get_sheet_by_name(name)
         left = (sheet.start or (0, 0))[1]
         columns = [f"!{column_letter(left + c)}" for c in range(MAX_COLUMNS)]
+        out.append(Segment(f"{location}!{name} (sheet name)", (name,), kind="header"))  # a tab the reader sees
         out.append(table_segment(f"{location}!{name}", _rows(sheet, budget), columns))
     return out
