@@ -228,11 +228,12 @@ class DeliveryService:
             raise StoreError(f"{ref} is already {item.status}")  # (the claim below checks again, atomically)
         if not item.raw:
             raise StoreError(f"{ref}: the content was purged by retention")
-        plan = release_plan(item, strip, PartyClassifier(rt.config))
+        parties = PartyClassifier(rt.config)  # today's party table: a domain moved to an insurer counts
+        stripped = release_plan(item, True, parties)
+        plan = stripped if strip else release_plan(item, False, parties)
         if not plan.deliver_to:
             raise DlpError(f"{ref}: every recipient is withheld (violation or uninspected); nothing to release")
-        overrides = not strip and bool(release_plan(item, True, PartyClassifier(rt.config)).withheld)
-        if overrides and not action and not reason.strip():
+        if not strip and stripped.withheld and not action and not reason.strip():
             raise DlpError(f"{ref}: releasing to every recipient overrides the policy: a reason is required")
         data = remove_recipients(item.raw, {a for a, _ in plan.withheld}) if plan.withheld else item.raw
         action = action or ("release_stripped" if strip else "release")
