@@ -118,3 +118,15 @@ def test_the_generator_makes_distinct_malformed_messages() -> None:
     well_formed = GENERATED["well formed"]
     assert len(set(GENERATED.values())) > 250
     assert sum(1 for v in GENERATED.values() if v != well_formed) > 350
+
+
+def test_a_list_read_two_ways_gives_each_customer_once() -> None:
+    """A header mended two ways (folded, dropped) decodes the same list twice: it is read once."""
+    from dlp_gateway.model import Envelope  # noqa: PLC0415
+    from dlp_gateway.pipeline import Pipeline  # noqa: PLC0415
+    from tests.helpers import HEAD_OFFICE, SOMPO, example_config  # noqa: PLC0415
+
+    raw = GENERATED["an unfolded header continuation"]
+    report = Pipeline(example_config()).scan(raw, Envelope(HEAD_OFFICE, (SOMPO,)))
+    numbers = [r.policy_number or "" for r in report.records]
+    assert sorted(numbers) == ["8100000077", "8100000078", "8100000079"]

@@ -191,6 +191,7 @@ class _Walk:
     subjects: list[tuple[str, str]] = field(default_factory=list)
     nodes: list[tuple[str, email.message.Message]] = field(default_factory=list)  # leaf part objects
     seen: int = 0
+    read_again: bool = False  # walking a second reading (a mended header): add only what is new
 
     def message(self, msg: email.message.Message, prefix: str, depth: int) -> None:
         counters = {"body": 0, "attachment": 0}
@@ -264,6 +265,8 @@ class _Walk:
             charset = part.get_content_charset()
         except (ValueError, LookupError):
             charset = None
+        if self.read_again and any(p.payload == data for p in self.parts):
+            return  # the same content as the first reading gave: one customer, one record
         self.parts.append(Part(location, ctype, filename, charset, data, params))
         self.nodes.append((location, part))
         if alternative is not None:  # damaged base64 read another way too: every plausible reading
@@ -277,15 +280,19 @@ class _Walk:
             return
         head = "".join(f"{k}: {v}\n" for k, v in part.raw_items())
         where = prefix.rstrip("/") or "message"
-        for n, fixed in enumerate(repair_header(head + payload.replace("\r\n", "\n"))):
-            again = email.message_from_string(fixed, policy=email.policy.compat32)
-            self.defects.append("MissingHeaderBodySeparatorDefect: read again with the header mended")
-            self.node(
-                again,
-                f"{where} (header mended{' ' + str(n + 1) if n else ''})/",
-                depth + 1,
-                {"body": 0, "attachment": 0},
-            )
+        before, self.read_again = self.read_again, True
+        try:
+            for n, fixed in enumerate(repair_header(head + payload.replace("\r\n", "\n"))):
+                again = email.message_from_string(fixed, policy=email.policy.compat32)
+                self.defects.append("MissingHeaderBodySeparatorDefect: read again with the header mended")
+                self.node(
+                    again,
+                    f"{where} (header mended{' ' + str(n + 1) if n else ''})/",
+                    depth + 1,
+                    {"body": 0, "attachment": 0},
+                )
+        finally:
+            self.read_again = before
 
 
 def leaf_nodes(msg: email.message.Message, limits: MimeLimits | None = None) -> list[tuple[str, email.message.Message]]:
