@@ -120,6 +120,15 @@ def lenient_b64(text: bytes) -> bytes:
     return out
 
 
+_B64_SOUND = re.compile(rb"[A-Za-z0-9+/\s]*=?=?\s*")
+
+
+def _damaged_b64(text: bytes) -> bool:
+    """Junk characters, padding before the end, or groups cut short: the stream reading is then a
+    guess, and the line-by-line one is read too."""
+    return _B64_SOUND.fullmatch(text) is None or len(_B64_JUNK.sub(b"", text)) % 4 != 0
+
+
 def _b64_by_line(text: bytes) -> bytes:
     return b"".join(lenient_b64(line) for line in text.splitlines())
 
@@ -169,6 +178,8 @@ def transfer_decode(part: email.message.Message) -> tuple[bytes, bytes | None]:
     cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
     if cte == "base64":
         stream = lenient_b64(text)
+        if not _damaged_b64(text):
+            return stream, None  # sound base64 has one reading: no second decode on the hot path
         by_line = _b64_by_line(text)
         return stream, (by_line if by_line != stream else None)
     if cte == "quoted-printable":
