@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.evalset import Case, Generator
+from bench.precision_set import CLASSES, ClassCase, PrecisionSet
 from dlp_gateway.config import load_config
 from dlp_gateway.detect import dates, names
 from dlp_gateway.detect.chunk import line_views
@@ -96,6 +97,43 @@ def evaluate(cases: list[Case], pipeline: Pipeline) -> Result:
     return res
 
 
+@dataclass
+class ClassScore:
+    clean: int = 0
+    refused: int = 0  # clean messages that lost their insurer recipient
+    dirty: int = 0
+    caught: int = 0  # dirty messages whose insurer recipient got a violation
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        """Clean messages delivered to their insurer, as a share of all clean messages."""
+        return 1 - self.refused / self.clean if self.clean else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.caught / self.dirty if self.dirty else 1.0
+
+
+def evaluate_classes(cases: list[ClassCase], pipeline: Pipeline) -> dict[str, ClassScore]:
+    """Per precision class: clean variants must reach their insurer, dirty ones must not."""
+    out: dict[str, ClassScore] = defaultdict(ClassScore)
+    for case in cases:
+        report = pipeline.scan(case.raw, case.envelope)
+        kinds = [v.kind for r in report.decision.recipients for v in r.violations]
+        score = out[case.cls]
+        if case.dirty:
+            score.dirty += 1
+            score.caught += bool(kinds)
+        else:
+            score.clean += 1
+            score.refused += bool(kinds)
+        if bool(kinds) != case.dirty:
+            got = [(r.policy_number, r.name, r.underwriter, r.attribution) for r in report.records]
+            score.misses.append(f"{case.cls} {'dirty' if case.dirty else 'clean'}: {kinds} {got}")
+    return out
+
+
 def speed(cases: list[Case], pipeline: Pipeline) -> list[tuple[str, float]]:
     lines = [line for c in cases for seg in pipeline.read(c.raw)[0] for line in seg.lines if line.strip()]
     mb = sum(len(line.encode()) for line in lines) / 1e6
@@ -122,6 +160,7 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--show-misses", type=int, default=10)
+    ap.add_argument("--per-class", type=int, default=200, help="precision-class variants (half clean)")
     args = ap.parse_args()
     gen = Generator(args.seed)
     cases = gen.cases(args.messages)
@@ -140,6 +179,15 @@ def main() -> None:
         total = c["correct"] + c["wrong"]
         acc = c["correct"] / total if total else 0.0
         print(f"{src:20} {total:8d} {acc:8.4f} {c['expected']:9d}")
+    pset = PrecisionSet(args.seed)
+    class_cases = pset.cases(args.per_class)
+    scores = evaluate_classes(class_cases, Pipeline(load_config(ROOT / "rules"), pset.registry))
+    print(f"\n{'precision class':16} {'clean':>6} {'delivered':>9} {'dirty':>6} {'caught':>7}")
+    for cls in CLASSES:
+        sc = scores[cls]
+        print(f"{cls:16} {sc.clean:6d} {sc.precision:9.4f} {sc.dirty:6d} {sc.recall:7.4f}")
+        if sc.misses and args.show_misses:
+            print("   ", *sc.misses[: args.show_misses], sep="\n    ")
     print("\ndetector speed (MB/s of extracted text)")
     for label, mbps in speed(cases[:200], pipeline):
         print(f"  {label:20} {mbps:8.2f}")

@@ -33,7 +33,8 @@ from dlp_gateway.quarantine.open import open_store
 from dlp_gateway.quarantine.review import Review
 from dlp_gateway.registry import Registry, RegistryIndex, load_registry
 from dlp_gateway.registry.importer import import_csv
-from dlp_gateway.registry.open import registry_for
+from dlp_gateway.registry.open import registry_for, staff_for
+from dlp_gateway.registry.staff import import_staff_csv
 from dlp_gateway.report import report_json
 from dlp_gateway.ruletest import load_cases, run_cases
 from dlp_gateway.runtime import Runtime, Runtimes
@@ -89,7 +90,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     raw = Path(args.file).read_bytes()
     default = envelope_from_headers(parse_message(raw)[0])
     envelope = Envelope(args.mail_from or default.mail_from, tuple(args.to) if args.to else default.rcpt_tos)
-    report = Pipeline(config, _registry(config, quiet=args.json)).scan(raw, envelope)
+    report = Pipeline(config, _registry(config, quiet=args.json), staff_for(config)).scan(raw, envelope)
     if args.json:
         print(json.dumps(report_json(report), ensure_ascii=False, indent=2))
     else:
@@ -130,6 +131,21 @@ def cmd_registry_import(args: argparse.Namespace) -> int:
     return 1 if result.unmapped and args.strict else 0
 
 
+def cmd_staff_import(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    out = Path(args.output) if args.output else config.staff_path
+    if out is None:
+        raise DlpError("no staff.path in the configuration and no --output given")
+    result = import_staff_csv(Path(args.file))
+    for line in result.skipped:
+        print(f"{args.file}:{line}: skipped: no name", file=sys.stderr)
+    if result.imported == 0:
+        raise DlpError(f"{args.file}: no names could be imported; the staff directory was not changed")
+    result.directory.save(out)
+    print(f"取込 imported {result.imported} person(s) into {out}; 未対応 skipped {len(result.skipped)}")
+    return 0
+
+
 def pid_file(config: Config) -> Path:
     return config.quarantine_path.parent / "dlp-gateway.pid"
 
@@ -142,7 +158,10 @@ def _load_runtime(path: str, store: QuarantineStore) -> Runtime:
     config = load_config(path)
     registry = _registry(config)
     workers = config.limits.scan_workers or default_workers()
-    scanner: Scanner = ProcessScanner(config, workers) if workers > 1 else ThreadScanner(Pipeline(config, registry))
+    staff = staff_for(config)  # a broken directory refuses the start or reload, like the registry
+    scanner: Scanner = (
+        ProcessScanner(config, workers) if workers > 1 else ThreadScanner(Pipeline(config, registry, staff))
+    )
     return Runtime(config, scanner, relay_for(config), store)
 
 
@@ -346,6 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--output", help="index path (default: registry.path from the configuration)")
     imp.add_argument("--strict", action="store_true", help="exit 1 if any row was skipped")
     imp.set_defaults(fn=cmd_registry_import)
+
+    staff = sub.add_parser("staff", help="staff directory").add_subparsers(dest="scmd", required=True)
+    simp = with_config(staff.add_parser("import", help="build the staff directory from a mail/HR export CSV"))
+    simp.add_argument("file")
+    simp.add_argument("--output", help="directory path (default: staff.path from the configuration)")
+    simp.set_defaults(fn=cmd_staff_import)
 
     add_review_commands(sub, with_config)
     return p

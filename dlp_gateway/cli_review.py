@@ -22,6 +22,7 @@ from dlp_gateway.quarantine.incident import incident_csv, incident_report
 from dlp_gateway.quarantine.open import open_store
 from dlp_gateway.quarantine.review import Review
 from dlp_gateway.quarantine.store import list_messages
+from dlp_gateway.registry.open import staff_for
 from dlp_gateway.runtime import Runtime, Runtimes
 from dlp_gateway.scanner import ThreadScanner
 from dlp_gateway.smtp.relay import relay_for
@@ -44,7 +45,7 @@ def _run(args: argparse.Namespace, work: Callable[[Config, QuarantineStore], Awa
 
 def _review(config: Config, store: QuarantineStore) -> Review:
     """Review operations on the configuration's runtime (its relay; a release never scans)."""
-    runtime = Runtime(config, ThreadScanner(Pipeline(config)), relay_for(config), store)
+    runtime = Runtime(config, ThreadScanner(Pipeline(config, staff=staff_for(config))), relay_for(config), store)
     return Review(DeliveryService(Runtimes(runtime)))
 
 

@@ -13,6 +13,7 @@ from operator import attrgetter
 
 import regex
 
+from dlp_gateway.detect.labels import LabelKind, label_at
 from dlp_gateway.detect.names import FIELD_LABELS, HONORIFICS
 from dlp_gateway.detect.normalize import name_key
 from dlp_gateway.model import Finding, Record, Segment
@@ -23,6 +24,25 @@ WINDOW = 3
 INSURER_FIELD = regex.compile(r"引受|保険会社|保険者|insurer", regex.IGNORECASE)
 EXPIRY_FIELD = regex.compile(r"満期|満了|保険期間|expir", regex.IGNORECASE)
 CONFIDENCE = {"registry": 0.97, "explicit": 0.9, "registry_name": 0.8, "pattern": 0.6, "unknown": 0.5}
+# A bare mention that tells where a customer came from or went, not who underwrites: 「前は東京海上」,
+# 「東京海上から切替」, 「旧 損保ジャパン」.
+_PREVIOUS_BEFORE = regex.compile(r"(?:前|旧|元|他社|以前|従来|現在?の?他社)[はの:：\s]*$")
+_PREVIOUS_AFTER = regex.compile(r"^\s*(?:から|より|→|⇒|->|からの|時代|等?の(?:他社|前))")
+
+
+def names_underwriter(line: str, mention: Finding) -> tuple[bool, str]:
+    """Whether an insurer mention names the underwriter of the record on its line, and the label
+    that says so. Only an underwriter label or column (引受, 保険会社) or a bare mention does; a
+    previous-insurer, remarks or staff column, or any other label, never does."""
+    label = label_at(line, mention.start)
+    if label is not None:
+        return label.kind is LabelKind.UNDERWRITER, str(label)
+    if mention.heading:
+        return True, "section heading"
+    before, after = line[max(0, mention.start - 8) : mention.start], line[mention.end : mention.end + 6]
+    if _PREVIOUS_BEFORE.search(before) or _PREVIOUS_AFTER.match(after):
+        return False, ""
+    return True, "insurer named on the line"
 
 
 @dataclass
@@ -33,6 +53,7 @@ class _Draft:
     name: Finding | None = None
     date: Finding | None = None
     insurer: str | None = None
+    insurer_basis: str = ""
     section: str | None = None
     extra: list[str] = field(default_factory=list)
 
@@ -81,10 +102,21 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding]) -> list[_Dr
         for f in fs:
             kinds.setdefault(f.detector, []).append(f)
         numbers, names, dates, mentions = (kinds[k] for k in ("policy_number", "name", "date", "insurer"))
+        line = seg.lines[li]
+        said = {m: names_underwriter(line, m) for m in mentions}
+        mentions = [m for m in mentions if said[m][0]]
         if not numbers:
             heads = {m.value for m in mentions if m.heading}
             if len(heads) == 1:
                 section = heads.pop()
+                continue
+            alone = [f for f in names if _stands_alone(f)]
+            if alone and len({m.value for m in mentions}) == 1 and "\t" in line:
+                # A table row without a number: its underwriter cell names the row's customers.
+                for f in alone:
+                    d = _Draft(si, li, name=f, date=dates[0] if len(dates) == 1 else None, section=section)
+                    d.insurer, d.insurer_basis = mentions[0].value, said[mentions[0]][1]
+                    drafts.append(d)
                 continue
             loose += [(li, f) for f in fs if f.detector != "name" or _stands_alone(f)]
             continue
@@ -95,11 +127,14 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding]) -> list[_Dr
             ins = _pick(mentions, k, len(numbers), num)
             if ins is None and len({m.value for m in mentions}) == 1:
                 ins = mentions[0]
-            d.insurer = ins.value if ins else None
+            if ins is not None:
+                d.insurer, d.insurer_basis = ins.value, said[ins][1]
             drafts.append(d)
     for li, f in loose:
         line = seg.lines[li]
         if f.detector == "insurer" and not (INSURER_FIELD.search(line) or line.strip() == line[f.start : f.end]):
+            continue
+        if f.detector == "insurer" and not names_underwriter(line, f)[0]:
             continue
         if f.detector == "date" and not EXPIRY_FIELD.search(line):
             continue
@@ -113,21 +148,27 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding]) -> list[_Dr
             # Nearest first; on a tie the record above wins (fields usually follow their number).
             target = min(near, key=lambda d: (abs(d.line - li), d.line > li))
             setattr(target, slot, f.value if slot == "insurer" else f)
+            if slot == "insurer":
+                target.insurer_basis = names_underwriter(line, f)[1] or "insurer named nearby"
         elif f.detector == "name":
             drafts.append(_Draft(si, li, name=f, section=section))
     return drafts
 
 
-def _attribute(d: _Draft) -> tuple[str | None, str]:
+def _attribute(d: _Draft) -> tuple[str | None, str, str]:
+    """(underwriter, source, basis): DESIGN §3's order, and what in the mail gave it."""
+    number = f"number under {d.number.label}" if d.number is not None and d.number.label else ""
     if d.number is not None and d.number.registry:
-        return d.number.registry[0], "registry"
-    if d.insurer or d.section:
-        return d.insurer or d.section, "explicit"
+        return d.number.registry[0], "registry", "policy number in the registry"
+    if d.insurer:
+        return d.insurer, "explicit", d.insurer_basis
+    if d.section:
+        return d.section, "explicit", "section heading"
     if d.name is not None and len(d.name.registry) == 1:
-        return d.name.registry[0], "registry_name"
+        return d.name.registry[0], "registry_name", "name in the registry"
     if d.number is not None and len(d.number.insurers) == 1:
-        return d.number.insurers[0], "pattern"
-    return None, "unknown"
+        return d.number.insurers[0], "pattern", "; ".join(filter(None, ["number format", number]))
+    return None, "unknown", number
 
 
 def _display(name: str, registry: Registry) -> str:
@@ -146,7 +187,7 @@ def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: 
     for si in sorted(by_segment):
         seg = segments[si]
         for d in _drafts_for_segment(si, seg, by_segment[si]):
-            underwriter, source = _attribute(d)
+            underwriter, source, basis = _attribute(d)
             confidence = CONFIDENCE[source]
             if source == "pattern" and d.number is not None:
                 confidence = d.number.confidence  # context words (証券番号) raise it
@@ -161,6 +202,7 @@ def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: 
                     attribution=source,
                     confidence=confidence,
                     location=location,
+                    basis=basis,
                 )
             )
     return _without_repeated_names(records)

@@ -42,6 +42,7 @@ class RecordSummary:
     attribution: str
     confidence: float
     location: str
+    basis: str = ""
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,7 @@ class HeldSummary:
                     str(r.get("attribution", "unknown")),
                     float(r.get("confidence", 0.0)),
                     str(r.get("location", "")),
+                    str(r.get("basis", "")),
                 )
                 for i, r in enumerate(records)
             ),

@@ -58,6 +58,9 @@ class Segment:
     A sheet keeps its suffixes in parts, joined only for the cells a record is found in: `columns`
     holds each column's ("!A", "!B", …), `refs` each line's row ("3",) and `cells` the column of
     each cell written on the line.
+
+    `headers` holds the lines that are a table's header rows: their cells name columns and are
+    never values (the cell after 氏名 in a header row is the next column's title, not a customer).
     """
 
     location: str
@@ -66,6 +69,7 @@ class Segment:
     refs: tuple[tuple[str, ...], ...] = ()
     columns: tuple[str, ...] = ()
     cells: tuple[tuple[int, ...], ...] = ()
+    headers: frozenset[int] = frozenset()
 
     def where(self, line: int, offset: int = 0) -> str:
         if self.kind == "header":
@@ -118,6 +122,8 @@ class Record(NamedTuple):
     attribution: str  # registry | explicit | registry_name | pattern | unknown
     confidence: float
     location: str
+    # What gave the attribution: the label or column header and its kind ("引受保険会社 (underwriter)").
+    basis: str = ""
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,19 @@ from dlp_gateway.extract.dispatch import extract
 from dlp_gateway.model import Action, Decision, Envelope, Message, Record, Report, Segment, Unscannable
 from dlp_gateway.parse.mime import parse_message
 from dlp_gateway.registry import EMPTY_REGISTRY, Registry
+from dlp_gateway.registry.staff import StaffDirectory
 
 
 class Pipeline:
     """Holds what is built once per configuration (party table, detectors), so each scan is cheap."""
 
-    def __init__(self, config: Config, registry: Registry = EMPTY_REGISTRY) -> None:
+    def __init__(
+        self, config: Config, registry: Registry = EMPTY_REGISTRY, staff: StaffDirectory | None = None
+    ) -> None:
         self.config = config
         self.registry = registry
         self.parties = PartyClassifier(config)
-        self.detectors = Detectors(config, registry)
+        self.detectors = Detectors(config, registry, staff)
 
     def scan(self, raw: bytes, envelope: Envelope, deadline: float = math.inf) -> Report:
         """The report; past `deadline` (time.monotonic()) reading and detection stop with

@@ -39,6 +39,7 @@ def _record(r: Record, show: Callable[[str], str]) -> dict[str, Any]:
         "attribution": r.attribution,
         "confidence": r.confidence,
         "location": r.location,
+        "basis": r.basis,
     }
 
 

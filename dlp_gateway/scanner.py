@@ -87,9 +87,9 @@ def _start_worker(config: Config) -> None:
         # Die with the gateway, even when it is SIGKILLed: no orphaned workers holding the registry.
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the gateway's to handle
-    from dlp_gateway.registry.open import registry_for  # noqa: PLC0415 - only workers need it here
+    from dlp_gateway.registry.open import registry_for, staff_for  # noqa: PLC0415 - only workers need it here
 
-    _WORKER = Pipeline(config, registry_for(config, quiet=True))
+    _WORKER = Pipeline(config, registry_for(config, quiet=True), staff_for(config))
     # Warmed up before the worker says it is ready (a replacement too), so no message waits for it.
     _WORKER.scan(_WARM_UP, Envelope("warm-up@localhost", ("warm-up@localhost",)))
     settle_collector()

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import dataclasses
 import datetime as dt
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,3 +215,24 @@ def review_for(store: Any, relay: Any, config: Config | None = None, clock: Any 
     cfg = config or example_config()
     runtime = Runtime(cfg, ThreadScanner(Pipeline(cfg)), relay, store)
     return Review(DeliveryService(Runtimes(runtime), clock or utc_now))
+
+
+async def submit(port: int, mail_from: str, rcpts: Sequence[str], data: bytes) -> tuple[int, str]:
+    """One message through a real SMTP client: (250, reply) or the refusal's (code, text)."""
+    import aiosmtplib  # noqa: PLC0415 - helpers stay import-light
+
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10, start_tls=False)
+    await client.connect()
+    try:
+        _, reply = await client.sendmail(mail_from, list(rcpts), data)
+        return 250, reply
+    except aiosmtplib.SMTPResponseException as exc:
+        return exc.code, exc.message
+    finally:
+        client.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

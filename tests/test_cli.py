@@ -10,8 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, ROOT, SOMPO, TOKIO_LIST, Sink, make_message
-from tests.test_e2e_smtp import free_port, submit
+from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, ROOT, SOMPO, TOKIO_LIST, Sink, free_port, make_message, submit
 
 EXAMPLE = ROOT / "examples" / "seed-scenario.eml"
 
@@ -53,6 +52,7 @@ def test_scan_json_has_the_documented_fields(site: Path) -> None:
         "attribution": "explicit",
         "confidence": 0.9,
         "location": "body:line 7",
+        "basis": "section heading",
     }
     assert doc["unscannable"] == []
 

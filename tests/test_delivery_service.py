@@ -33,11 +33,12 @@ from tests.helpers import (
     TOKIO_LIST,
     Sink,
     example_config,
+    free_port,
     make_message,
     start_gateway,
+    submit,
 )
 from tests.test_cli import cli, start_serve
-from tests.test_e2e_smtp import free_port, submit
 
 OUTSIDER = "info@example.com"
 PASSWORD = "correct horse battery staple"

@@ -14,9 +14,8 @@ from pathlib import Path
 import aiosmtplib
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, make_message
+from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, free_port, make_message
 from tests.test_cli import start_serve
-from tests.test_e2e_smtp import free_port
 
 MESSAGES = int(os.environ.get("DLP_DURABILITY_MESSAGES", "2000"))
 CLIENTS = 8

@@ -23,11 +23,12 @@ from tests.helpers import (
     SOMPO,
     TOKIO_LIST,
     Sink,
+    free_port,
     make_message,
     start_gateway,
+    submit,
 )
 from tests.test_cli import cli, start_serve
-from tests.test_e2e_smtp import free_port, submit
 
 EXTERNAL = "someone@example.com"
 NOTICES = Notices(sender="dlp@mirai-hoken.example.jp", compliance=("compliance@mirai-hoken.example.jp",))

@@ -6,11 +6,9 @@ import dataclasses
 import email
 import email.policy
 import math
-import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiosmtplib
 import pytest
 
 from dlp_gateway.config.schema import Condition, Config, Rule, Upstream
@@ -31,21 +29,11 @@ from tests.helpers import (
     TOKIO_LIST,
     Sink,
     example_config,
+    free_port,
     make_message,
     review_for,
+    submit,
 )
-
-
-async def submit(port: int, mail_from: str, rcpts: Sequence[str], data: bytes) -> tuple[int, str]:
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10, start_tls=False)
-    await client.connect()
-    try:
-        _, reply = await client.sendmail(mail_from, list(rcpts), data)
-        return 250, reply
-    except aiosmtplib.SMTPResponseException as exc:
-        return exc.code, exc.message
-    finally:
-        client.close()
 
 
 @dataclasses.dataclass
@@ -59,12 +47,6 @@ class Rig:
     @property
     def port(self) -> int:
         return self.gateway.port
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def start_rig(

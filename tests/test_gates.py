@@ -37,8 +37,8 @@ from tests.helpers import (
     example_config,
     make_message,
     review_for,
+    submit,
 )
-from tests.test_e2e_smtp import submit
 
 APPROVER = "bucho@mirai-hoken.example.jp"
 NOTICE_SENDER = "dlp-gateway@mirai-hoken.example.jp"

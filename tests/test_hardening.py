@@ -21,8 +21,7 @@ from dlp_gateway.config.schema import SmtpPolicy
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.smtp.server import Gateway, has_bare_newline_or_nul
-from tests.helpers import BRANCH_A, CORPORA, HEAD_OFFICE, Sink, example_config, make_message, start_gateway
-from tests.test_e2e_smtp import submit
+from tests.helpers import BRANCH_A, CORPORA, HEAD_OFFICE, Sink, example_config, make_message, start_gateway, submit
 
 PROBES = json.loads((CORPORA / "smtp" / "smuggling_and_injection_probes.json").read_text(encoding="utf-8"))
 SEQUENCES = sorted(

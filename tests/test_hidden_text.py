@@ -21,9 +21,8 @@ from dlp_gateway.invisible import INVISIBLE_CLASS
 from dlp_gateway.model import Envelope
 from dlp_gateway.pipeline import Pipeline
 from tests.fixtures import multipart
-from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, TOKIO, Sink, example_config, start_gateway
+from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, TOKIO, Sink, example_config, start_gateway, submit
 from tests.hidden_text import HIDING_PLACES, NUMBER, RECORD, crude_text
-from tests.test_e2e_smtp import submit
 
 PLACES = sorted(HIDING_PLACES)
 

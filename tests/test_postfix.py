@@ -27,11 +27,12 @@ from tests.helpers import (
     TOKIO_LIST,
     Sink,
     example_config,
+    free_port,
     make_message,
     start_gateway,
+    submit,
 )
 from tests.postfix_rig import Postfix, render, wait_until
-from tests.test_e2e_smtp import free_port, submit
 from tests.test_hardening import PROBES, SEQUENCES, envelope_lines, raw_session
 
 SEED = make_message(TOKIO_LIST, to=(BRANCH_A,), cc=(SOMPO, TOKIO))

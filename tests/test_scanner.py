@@ -24,8 +24,7 @@ from dlp_gateway.scanner import WORKER_GC_THRESHOLDS, ProcessScanner, default_wo
 from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
 from tests import fixtures as fx
-from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, TOKIO, TOKIO_LIST, Sink, example_config, make_message
-from tests.test_e2e_smtp import submit
+from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, TOKIO, TOKIO_LIST, Sink, example_config, make_message, submit
 
 # A month-end list pasted into the body: seconds of detection.
 BIG = make_message(

@@ -19,8 +19,7 @@ from dlp_gateway.quarantine.store import list_messages
 from dlp_gateway.report import kept_records, report_json, summary_of
 from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
-from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, SOMPO, Sink, example_config, make_message
-from tests.test_e2e_smtp import submit
+from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, SOMPO, Sink, example_config, make_message, submit
 
 
 def rows(insurer: str, numbers: range) -> list[str]:

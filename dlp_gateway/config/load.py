@@ -47,6 +47,7 @@ TOP_KEYS = {
     "secondees",
     "approvers",
     "registry",
+    "staff",
     "quarantine",
     "limits",
     "on_error",
@@ -583,6 +584,7 @@ def load_config(path: str | Path) -> Config:
         )
 
     registry_path = _section(c, data, "registry", {"path"}, lambda m: c.get(m, "path", ("registry",), str))
+    staff_path = _section(c, data, "staff", {"path"}, lambda m: c.get(m, "path", ("staff",), str))
     q = c.mapping(data.get("quarantine"), ("quarantine",), {"path", "dsn", "schema", "retention_days"})
     quarantine_path = Path(c.get(q, "path", ("quarantine",), str, "var/quarantine.db"))
     quarantine_dsn = c.get(q, "dsn", ("quarantine",), str)
@@ -639,6 +641,7 @@ def load_config(path: str | Path) -> Config:
         secondees=tuple(secondees),
         approvers=approvers,
         registry_path=Path(registry_path) if registry_path else None,
+        staff_path=Path(staff_path) if staff_path else None,
         quarantine_path=quarantine_path,
         limits=limits,
         on_error=Action.parse(on_error),

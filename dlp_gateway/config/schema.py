@@ -178,6 +178,7 @@ class Config:
     simulate: bool = False  # global simulation: every rule reports, none enforces
     notices: Notices | None = None
     quarantine_dsn: str | None = None  # PostgreSQL instead of SQLite (several instances, one queue)
+    staff_path: Path | None = None  # the staff directory (`dlp-gateway staff import`)
     quarantine_schema: str | None = None
     retention_days: int = 90
     console: Console | None = None

@@ -9,23 +9,26 @@ import time
 from dlp_gateway.config.schema import Config
 from dlp_gateway.detect import dates, insurers, names, policy_number
 from dlp_gateway.detect.chunk import Chunk, chunks
+from dlp_gateway.detect.labels import NOT_CUSTOMER_NAMES, LabelKind, classify, kind_before
 from dlp_gateway.detect.letter import correspondent_lines
 from dlp_gateway.detect.names import FIELD_LABELS
 from dlp_gateway.detect.normalize import name_key
 from dlp_gateway.detect.registry import RegistryFinder
 from dlp_gateway.errors import ScanTimeoutError
-from dlp_gateway.model import Finding, Segment
+from dlp_gateway.model import CELL_SEPARATOR, Finding, Segment
 from dlp_gateway.registry.index import Registry, RegistryIndex
+from dlp_gateway.registry.staff import StaffDirectory
 
 
 class Detectors:
     """Every detector, built once per configuration and registry."""
 
-    def __init__(self, config: Config, registry: Registry | None = None) -> None:
+    def __init__(self, config: Config, registry: Registry | None = None, staff: StaffDirectory | None = None) -> None:
         self.mentions = insurers.MentionFinder(config.insurers.values())
         self.numbers = policy_number.PolicyNumberFinder(config.insurers.values())
         self.registry = RegistryFinder(registry) if isinstance(registry, RegistryIndex) and not registry.empty else None
         self.staff = frozenset(name_key(n) for n in config.organization.staff_names)
+        self.directory = staff
 
     def line(self, line: str, si: int, li: int) -> list[Finding]:
         """One line read alone (the detector evaluation, tests)."""
@@ -55,6 +58,7 @@ class Detectors:
         out: list[Finding] = []
         for si, seg in enumerate(segments):
             correspondents = correspondent_lines(seg.lines) if seg.kind == "text" else set()
+            rosters = roster_lines(seg)
             for chunk in chunks(seg.lines):
                 if time.monotonic() > deadline:
                     raise ScanTimeoutError("the scan ran past its deadline")
@@ -65,6 +69,10 @@ class Detectors:
                     if li in correspondents:
                         # The greeting names the recipient and the signature the sender: not customers.
                         found = [f for f in found if f.detector != "name" or f.label in FIELD_LABELS]
+                    if li in seg.headers:
+                        found = [f for f in found if f.detector == "insurer"]  # a header cell is never a value
+                    elif found:
+                        found = [f for f in found if not self._not_a_customer(f, line, li in rosters)]
                     if k in tails and li + 1 < len(seg.lines):
                         # Table rows never wrap; wrapped text and PDF lines may split a number.
                         found += [
@@ -74,6 +82,31 @@ class Detectors:
                         ]
                     out += found
         return out
+
+    def _not_a_customer(self, f: Finding, line: str, roster: bool) -> bool:
+        """A name under a staff, kana or insurer label, or in a roster, that the registry does not
+        hold as a customer: one of the agency's (or an insurer's) people."""
+        if f.detector != "name" or f.registry:
+            return False
+        if self.directory is not None and f.value in self.directory:
+            return True
+        return roster or kind_before(line, f.start) in NOT_CUSTOMER_NAMES
+
+
+def roster_lines(seg: Segment) -> set[int]:
+    """The rows of a segment's tables whose header names staff columns (部署, 内線, 役職, 担当) and
+    no policy number column: a roster of people, not a list of customers."""
+    if not seg.headers:
+        return set()
+    out: set[int] = set()
+    roster = False
+    for li, line in enumerate(seg.lines):
+        if li in seg.headers:
+            kinds = {classify(cell) for cell in line.split(CELL_SEPARATOR)}
+            roster = LabelKind.STAFF in kinds and LabelKind.POLICY not in kinds
+        elif roster:
+            out.add(li)
+    return out
 
 
 def merge_registry(found: list[Finding], hits: list[Finding]) -> list[Finding]:

@@ -14,6 +14,8 @@ from typing import overload
 
 import regex
 
+from dlp_gateway.detect.itaiji import fold
+
 DASHES = frozenset("-‐‑‒–—―−ー－ｰ﹣⁃")
 SPACES = frozenset(" \u3000\t\u00a0")
 _ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -136,8 +138,20 @@ def kana_to_katakana(text: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """The form names are compared in: NFKC, no spaces, katakana, upper-case Latin."""
-    return kana_to_katakana("".join(unicodedata.normalize("NFKC", name).split())).upper()
+    """The form names are compared in: NFKC, 異体字 folded (detect/itaiji.py), no spaces,
+    katakana, upper-case Latin, corporate forms written out (㈱, (株) → 株式会社)."""
+    key = kana_to_katakana(fold("".join(unicodedata.normalize("NFKC", name).split()))).upper()
+    return _corporate(key) if "(" in key else key
+
+
+# NFKC has made ㈱ and （株） into (株); a registry or directory may hold any of the forms.
+_CORPORATE = {"(株)": "株式会社", "(有)": "有限会社", "(合)": "合同会社", "(資)": "合資会社", "(名)": "合名会社"}
+
+
+def _corporate(key: str) -> str:
+    for short, full in _CORPORATE.items():
+        key = key.replace(short, full)
+    return key
 
 
 def display_name(name: str) -> str:
@@ -180,8 +194,8 @@ def name_view(line: str, base: int = 0) -> tuple[str, Sequence[int]]:
     offset in `line` of character i."""
     norm = unicodedata.normalize("NFKC", line)
     if len(norm) == len(line):  # the common case: one character in, one out
-        text = norm.upper()
-        if len(text) == len(line):
+        text = fold(norm.upper())
+        if len(text) == len(line) and not ("(" in text and any(short in text for short in _CORPORATE)):
             gaps = [m.span() for m in _SPACE_IN_NAME.finditer(line)]
             return cut_spans(text, range(base, base + len(line)), gaps)
     chars: list[str] = []
@@ -189,7 +203,18 @@ def name_view(line: str, base: int = 0) -> tuple[str, Sequence[int]]:
     for i, ch in enumerate(line):
         if ch in SPACES and chars and is_name_char(chars[-1]) and i + 1 < len(line) and is_name_char(line[i + 1]):
             continue
-        for c in unicodedata.normalize("NFKC", ch).upper():
+        for c in fold(unicodedata.normalize("NFKC", ch).upper()):
             chars.append(c)
             index.append(base + i)
-    return "".join(chars), index
+    return _corporate_view("".join(chars), index)
+
+
+def _corporate_view(text: str, index: list[int]) -> tuple[str, list[int]]:
+    """The view with corporate forms written out, each added character mapped to the short form."""
+    if "(" not in text:
+        return text, index
+    for short, full in _CORPORATE.items():
+        while (at := text.find(short)) >= 0:
+            text = text[:at] + full + text[at + len(short) :]
+            index = index[:at] + [index[at]] * len(full) + index[at + len(short) :]
+    return text, index

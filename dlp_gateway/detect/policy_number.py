@@ -8,6 +8,7 @@ view wins, since joining space-separated digits can glue a date or code onto a n
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 import regex
@@ -15,6 +16,7 @@ import regex
 from dlp_gateway.config.schema import Insurer
 from dlp_gateway.detect.checkdigits import CHECK_DIGITS
 from dlp_gateway.detect.chunk import Chunk
+from dlp_gateway.detect.labels import NOT_POLICY_NUMBERS, Label, LabelKind, label_at
 from dlp_gateway.detect.normalize import canonical_number
 from dlp_gateway.model import Finding
 
@@ -46,8 +48,37 @@ def _looks_like_date(value: str) -> bool:
     return 1 <= int(value[4:6]) <= 12 and 1 <= int(value[6:]) <= 31
 
 
-def is_lookalike(line: str, start: int, end: int, value: str, context: bool) -> bool:
-    """A phone, postal code, date, amount, stock code or invoice number that fits a pattern."""
+# Structure that makes a number part of something else: a web or mail address, and the characters
+# that glue a number into a longer token (an ID, a path, a query string, an undecoded escape).
+_ADDRESS = regex.compile(r"(?:https?|ftps?)://\S+|www\.\S+|mailto:\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", regex.IGNORECASE)
+_GLUE_BEFORE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789=@%&?+\\#")
+_GLUE_AFTER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789=@%&?+\\")
+
+
+def _fold(ch: str) -> str:
+    return unicodedata.normalize("NFKC", ch) if ch and not ch.isascii() else ch
+
+
+def part_of_token(line: str, start: int, end: int) -> bool:
+    """Whether the number is glued into a longer token or sits inside an address."""
+    if _fold(line[start - 1 : start]) in _GLUE_BEFORE or _fold(line[end : end + 1]) in _GLUE_AFTER:
+        return True
+    if "/" in line or "@" in line or "www" in line:
+        return any(m.start() < end and start < m.end() for m in _ADDRESS.finditer(line, timeout=REGEX_TIMEOUT))
+    return False
+
+
+def number_label(line: str, start: int) -> Label | None:
+    return label_at(line, start)
+
+
+def is_lookalike(line: str, start: int, end: int, value: str, context: bool, label: Label | None = None) -> bool:
+    """A phone, postal code, date, amount, stock code or invoice number that fits a pattern; a
+    number under another identifier's label; a number that is part of a longer token."""
+    if label is not None and label.kind in NOT_POLICY_NUMBERS:
+        return True
+    if part_of_token(line, start, end):
+        return True
     before, after = line[max(0, start - 12) : start], line[end : end + AFTER_WINDOW]
     if NOT_A_POLICY_BEFORE.search(before) or NOT_A_POLICY_AFTER.match(after):
         return True
@@ -96,21 +127,34 @@ class PolicyNumberFinder:
         out = []
         for k in sorted(hits):
             line = chunk.lines[k]
-            context = bool(CONTEXT.search(line))
+            # In a table row the context is the number's own column; in text, the line.
+            line_context = "\t" not in line and bool(CONTEXT.search(line))
             for (start, end), (value, matched) in sorted(hits[k].items()):
+                label = number_label(line, start)
+                context = line_context or (label is not None and label.kind is LabelKind.POLICY)
                 checked = bool(self.checks) and any(i in self.checks for i in matched)
                 insurers = (
                     tuple(sorted(i for i in matched if i not in self.checks or self.checks[i](value)))
                     if checked or len(matched) > 1
                     else tuple(matched)
                 )
-                if not insurers or is_lookalike(line, start, end, value, context):
+                if not insurers or is_lookalike(line, start, end, value, context, label):
                     continue
                 confidence = 0.85 if context else 0.6
                 if checked and any(i in self.checks for i in insurers):
                     confidence += 0.1  # a passing check digit is strong evidence
                 out.append(
-                    Finding(DETECTOR, value, segment, chunk.line_no(k), start, end, confidence, insurers=insurers)
+                    Finding(
+                        DETECTOR,
+                        value,
+                        segment,
+                        chunk.line_no(k),
+                        start,
+                        end,
+                        confidence,
+                        insurers=insurers,
+                        label=str(label) if label else None,
+                    )
                 )
         return out
 
@@ -122,10 +166,12 @@ class PolicyNumberFinder:
         return {chunk.locate(m.start())[0] for m in _TAILS.finditer(chunk.text)}
 
     def find_across(self, line: str, following: str, segment: int, line_no: int) -> list[Finding]:
-        """A number broken over two lines ("証券番号：8123-\n456789"), reported on the first."""
+        """A number broken over two lines ("証券番号：8123-\n456789"), reported on the first. Only
+        where the break falls inside one token: the tail starts a token (not the end of a date, a
+        time or a path) and the next line starts with the rest of it, not with a word or label."""
         tail = _TAIL.search(line)
         head = _HEAD.match(following)
-        if not tail or not head or not self.patterns:
+        if not tail or not head or not self.patterns or not _joinable(line, tail.start(), following, head.end()):
             return []
         left, right = canonical_number(tail.group()), canonical_number(head.group())
         joined = left + right
@@ -138,7 +184,10 @@ class PolicyNumberFinder:
                 if insurer in self.checks and not self.checks[insurer](value):
                     continue
                 start = tail.start() + len(tail.group()) - len(tail.group().lstrip())
-                if is_lookalike(line, start, len(line), value, context):
+                label = number_label(line, start)
+                if label is not None and label.kind is LabelKind.POLICY:
+                    context = True
+                if is_lookalike(line, start, len(line.rstrip()), value, context, label):
                     continue
                 return [
                     Finding(
@@ -153,6 +202,28 @@ class PolicyNumberFinder:
                     )
                 ]
         return []
+
+
+_DATE_LIKE = regex.compile(
+    r"^\d{4}[-‐‑‒–—―−－ｰ]\d{1,2}[-‐‑‒–—―−－ｰ]\d{1,2}$|^(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:[0-2]\d|3[01])$"
+)
+# A word right after the head: the next line goes on with text of its own, not with the number.
+_HEAD_END = regex.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]")
+
+
+def _joinable(line: str, tail_start: int, following: str, head_end: int) -> bool:
+    """A break inside one token: the tail begins at a token boundary (start of line, a space, a
+    label separator), is not a whole date, and the head ends at a boundary of its own."""
+    start = tail_start + len(line[tail_start:]) - len(line[tail_start:].lstrip())
+    before = _fold(line[start - 1 : start])
+    if before in _GLUE_BEFORE or before in ("/", ".", ",", ";"):
+        return False  # the end of a path, a date, a decimal or a list
+    if before == ":" and line[start - 2 : start - 1].isdigit():
+        return False  # a time (14:00)
+    if _DATE_LIKE.match(unicodedata.normalize("NFKC", line[start:].strip())):
+        return False
+    after = following[head_end : head_end + 1]
+    return not (after and (_HEAD_END.match(after) or _fold(after) in _GLUE_AFTER))
 
 
 # The alphanumeric end of a line and the start of the next (full-width and dashes included).

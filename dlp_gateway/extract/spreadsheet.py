@@ -41,12 +41,37 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
+Merges = dict[int, list[tuple[int, int]]]  # top row → [(last row, column)], 0-based and absolute
+
+
+def _merges(sheet: Any) -> Merges:
+    """Vertical merges by their top row: a merged 引受保険会社 cell holds its value in its top cell
+    only, and labels every row beside it."""
+    out: Merges = {}
+    for (r0, c0), (r1, _c1) in getattr(sheet, "merged_cell_ranges", None) or ():
+        if r1 > r0 and c0 < MAX_COLUMNS:
+            out.setdefault(r0, []).append((r1, c0))
+    return out
+
+
 def _rows(sheet: Any, budget: Budget) -> Iterator[tuple[list[str], tuple[str]]]:
-    """Each row's cell texts (at most MAX_COLUMNS) and its row number as text."""
-    top, _ = sheet.start or (0, 0)
-    for r, values in enumerate(sheet.iter_rows(), start=top + 1):
+    """Each row's cell texts (at most MAX_COLUMNS) and its row number as text; a vertically merged
+    cell's value is repeated in every row it spans."""
+    top, left = sheet.start or (0, 0)
+    merges = _merges(sheet)
+    spanning: list[tuple[int, int, str]] = []  # (last row, column in the row, value) of merges above
+    for r, values in enumerate(sheet.iter_rows(), start=top):
         budget.check()
-        yield [v if type(v) is str else cell_text(v) for v in values[:MAX_COLUMNS]], (str(r),)
+        cells = [v if type(v) is str else cell_text(v) for v in values[:MAX_COLUMNS]]
+        if spanning:
+            spanning = [m for m in spanning if m[0] >= r]
+            for _last, c, value in spanning:
+                if c < len(cells) and not cells[c]:
+                    cells[c] = value
+        for last, c in merges.get(r, ()):
+            if 0 <= c - left < len(cells) and cells[c - left]:
+                spanning.append((last, c - left, cells[c - left]))
+        yield cells, (str(r + 1),)
 
 
 def spreadsheet_segments(location: str, data: bytes, budget: Budget) -> list[Segment]:

@@ -3,7 +3,9 @@
 `証券番号:8100000001	契約者名:山田 太郎	引受保険会社:東京海上日動` lets the ordinary line
 detectors see a row's policy number, name and insurer together, with the header as the label.
 The header row is found wherever it sits (titles above it are normal in Excel lists), and a
-later header-like row starts a new table.
+later header-like row starts a new table. A header row is a row of column titles: two short cells
+at least that detect/labels.py classifies, and no 4-digit number. Its lines are marked in the
+segment (`Segment.headers`): a header cell is never a value.
 """
 
 from __future__ import annotations
@@ -14,22 +16,27 @@ from itertools import compress
 
 import regex
 
+from dlp_gateway.detect.labels import classify
 from dlp_gateway.model import CELL_SEPARATOR, Segment
 
-HEADER_WORD = regex.compile(
-    r"証券|番号|契約者|契約|氏名|名前|お客|顧客|被保険者|満期|保険会社|引受|種目|保険種類|フリガナ|ｶﾅ|カナ|"
-    r"住所|電話|生年月日|保険料|始期|終期|代理店|担当|No\.?$|policy|name|insurer|expir",
-    regex.IGNORECASE,
-)
+# Column titles the label classes do not cover but lists carry (a product, an address column).
+_OTHER_TITLES = regex.compile(r"種目|保険種類|商品|住所|性別|年齢|続柄|区分|種別|状況|状態|等級|用途|車名|地域|No\.?$")
 _DIGITS = regex.compile(r"\d{4}")
 SEP = CELL_SEPARATOR
+
+
+def is_header_row(filled: Sequence[str]) -> bool:
+    """Whether a row's filled cells are column titles: no 4-digit number, and _header_words."""
+    return not any(_DIGITS.search(c) for c in filled) and _header_words(filled)
 
 
 def _header_words(filled: Sequence[str]) -> bool:
     """Whether the filled cells of a row without a 4-digit number name columns: two cells at least,
     all short, and two of them header words."""
     return (
-        len(filled) >= 2 and all(len(c) <= 24 for c in filled) and sum(1 for c in filled if HEADER_WORD.search(c)) >= 2
+        len(filled) >= 2
+        and all(len(c) <= 24 for c in filled)
+        and sum(1 for c in filled if classify(c) is not None or _OTHER_TITLES.search(c)) >= 2
     )
 
 
@@ -74,6 +81,7 @@ def table_segment(
     # Each header with an ASCII colon: a full-width one is not NFKC-stable, and every detector
     # would pay for normalising each row.
     prefixes: list[str] = []
+    headers: set[int] = set()
     for cells, cell_refs in rows:
         text = "\x00".join(cells)
         values = _clean_row(cells, text)
@@ -88,6 +96,7 @@ def table_segment(
         # Cleaning changes white space only, so it runs on the text already joined.
         if not _DIGITS.search(text) and _header_words(parts):
             prefixes = [f"{h}:" if h else "" for h in values]
+            headers.add(len(lines))
         elif prefixes:
             parts = [prefixes[i] + values[i] if i < len(prefixes) else values[i] for i in kept]
         lines.append(SEP.join(parts))
@@ -99,5 +108,7 @@ def table_segment(
         else:
             refs.append(tuple(cell_refs))
     if columns:
-        return Segment(location, tuple(lines), "table", tuple(refs), tuple(columns), tuple(cells_of))
-    return Segment(location, tuple(lines), kind="table", refs=tuple(refs))
+        return Segment(
+            location, tuple(lines), "table", tuple(refs), tuple(columns), tuple(cells_of), frozenset(headers)
+        )
+    return Segment(location, tuple(lines), kind="table", refs=tuple(refs), headers=frozenset(headers))

@@ -3,6 +3,7 @@ table rows, so a pasted list keeps its column headers."""
 
 from __future__ import annotations
 
+from dlp_gateway.extract.aligned import align_tables
 from dlp_gateway.extract.html import html_to_lines
 from dlp_gateway.extract.table import table_segment
 from dlp_gateway.model import Segment
@@ -25,10 +26,11 @@ def unflow(text: str, delsp: bool) -> str:
 
 
 def lines_segment(location: str, lines: list[str]) -> Segment:
+    lines = align_tables(lines)
     if "\t" not in "\n".join(lines):  # one scan in C, not a generator step per line
         return Segment(location, tuple(lines))
     seg = table_segment(location, ((line.split("\t"), [f":line {n + 1}"]) for n, line in enumerate(lines)))
-    return Segment(location, seg.lines)  # keep ":line N" provenance for text
+    return Segment(location, seg.lines, headers=seg.headers)  # keep ":line N" provenance for text
 
 
 def text_segment(location: str, text: str, *, flowed: bool = False, delsp: bool = False) -> Segment:

@@ -22,6 +22,9 @@ from dlp_gateway.detect.normalize import canonical_number, name_key
 from dlp_gateway.errors import RegistryError
 
 MAGIC = b"DLPREG2\n"
+# How name keys are written (detect/normalize.name_key). An index written another way would miss
+# every name whose spelling the new form changes, so it is refused at load with how to rebuild it.
+NAME_FORM = "nfkc-itaiji-1"
 MAX_INSURERS = 32  # insurer sets are 32-bit masks
 # A Bloom filter over salted CRC-32s of the name keys: scanning free text tries every short span
 # as a name, and a bit test is ~10x cheaper than a BLAKE2b digest. 2^24 bits (2 MB) keep false
@@ -191,6 +194,7 @@ class RegistryIndex:
             "policy_len": list(self.policy_len),
             "name_len": list(self.name_len),
             "prefix_bloom": self.prefix_bloom,
+            "name_form": NAME_FORM,
             "arrays": [[a.typecode, len(a)] for a in arrays],
         }
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -237,6 +241,11 @@ def load_registry(path: Path) -> RegistryIndex:
     try:
         end = data.index(b"\n", len(MAGIC))
         header = json.loads(data[len(MAGIC) : end])
+        if header.get("name_form") != NAME_FORM:
+            raise RegistryError(
+                f"{path}: cannot read registry index: it was built by an older release that did not fold "
+                "異体字 in names; rebuild it from the agency's export with `dlp-gateway registry import`"
+            )
         pos = end + 1
         arrays = []
         for typecode, count in header["arrays"]:

@@ -6,6 +6,7 @@ import logging
 
 from dlp_gateway.config.schema import Config
 from dlp_gateway.registry.index import EMPTY_REGISTRY, Registry, load_registry
+from dlp_gateway.registry.staff import StaffDirectory, load_staff
 
 log = logging.getLogger(__name__)
 
@@ -23,3 +24,9 @@ def registry_for(config: Config, quiet: bool = False) -> Registry:
             )
         return EMPTY_REGISTRY
     return load_registry(path)
+
+
+def staff_for(config: Config) -> StaffDirectory | None:
+    """The staff directory a configuration names, if it has been imported."""
+    path = config.staff_path
+    return load_staff(path) if path is not None and path.exists() else None

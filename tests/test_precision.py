@@ -1,0 +1,421 @@
+"""Precision (issue 20): tables, labels and people read the way an agency clerk reads them.
+
+Each class is a table of variants: a clean message to an insurer (that insurer's own customers,
+with a structure that used to be misread) must raise no violation, and the dirty twin (a rival's
+customer in the same structure) must. End to end over SMTP, the clean one is delivered byte for
+byte and the dirty one stripped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from dlp_gateway.detect.labels import LabelKind, classify
+from dlp_gateway.extract.aligned import align_tables
+from dlp_gateway.extract.html import html_to_lines
+from dlp_gateway.model import Envelope, Report
+from dlp_gateway.pipeline import Pipeline
+from dlp_gateway.registry import RegistryIndex
+from dlp_gateway.registry.staff import import_staff_csv
+from tests.fixtures import multipart
+from tests.helpers import HEAD_OFFICE, SOMPO, TOKIO, Sink, example_config, make_message, start_gateway, submit
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def scan(raw: bytes, to: str, pipeline: Pipeline | None = None) -> Report:
+    return (pipeline or Pipeline(example_config())).scan(raw, Envelope(HEAD_OFFICE, (to,)))
+
+
+def violations(report: Report) -> list[str]:
+    return [v.kind for r in report.decision.recipients for v in r.violations]
+
+
+def csv_mail(rows: list[list[str]], to: str) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    return multipart(
+        "一覧を添付します。", [("text/csv", 'attachment; filename="list.csv"', buf.getvalue().encode("cp932"))], to=to
+    )
+
+
+def xlsx_mail(rows: list[list[str | None]], to: str, merges: tuple[str, ...] = ()) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    for row in rows:
+        ws.append(row)
+    for cells in merges:
+        ws.merge_cells(cells)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return multipart("一覧を添付します。", [(XLSX, 'attachment; filename="list.xlsx"', buf.getvalue())], to=to)
+
+
+def html_mail(html: str, to: str) -> bytes:
+    return multipart("", [("text/html; charset=UTF-8", "", html.encode())], subtype="alternative", to=to)
+
+
+def body_mail(text: str, to: str) -> bytes:
+    return make_message(text, to=(to,))
+
+
+# --- 1. A header cell is never a value -----------------------------------------------------------
+
+# The column after a name label in a header row: any title at all, listed or not.
+NEXT_TITLES = ["登録日", "最終連絡日", "趣味", "連絡方法", "郵便番号", "性別", "ご紹介者", "メモ欄", "更新予定"]
+NAME_TITLES = ["氏名", "契約者名", "お客様名", "被保険者", "契約者氏名"]
+
+
+@pytest.mark.parametrize("name_title", NAME_TITLES)
+@pytest.mark.parametrize("next_title", NEXT_TITLES)
+def test_the_cell_after_a_name_label_in_a_header_row_is_not_a_customer(name_title: str, next_title: str) -> None:
+    rows = [["証券番号", name_title, next_title, "引受保険会社"], ["8100000001", "山田 太郎", "", "東京海上日動"]]
+    report = scan(csv_mail(rows, TOKIO), TOKIO)
+    assert [(r.policy_number, r.name) for r in report.records] == [("8100000001", "山田 太郎")]
+    assert violations(report) == []
+    rows.append(["30000000001", "佐藤 花子", "", "損保ジャパン"])
+    assert violations(scan(csv_mail(rows, TOKIO), TOKIO)) == ["cross_insurer"]
+
+
+# --- 2. Only an underwriter column or label attributes a row --------------------------------------
+
+OTHER_INSURER_COLUMNS = ["前契約保険会社", "旧保険会社", "乗換元", "他社契約", "備考", "摘要", "前年度引受", "変更前"]
+
+
+@pytest.mark.parametrize("column", OTHER_INSURER_COLUMNS)
+def test_a_previous_insurer_or_remarks_column_never_attributes(column: str) -> None:
+    rows = [["証券番号", "契約者名", column], ["8100000001", "山田 太郎", "損保ジャパン"]]
+    report = scan(csv_mail(rows, TOKIO), TOKIO)
+    [record] = report.records
+    assert (record.underwriter, record.attribution) == ("tokio", "pattern")
+    assert violations(report) == []
+    with_underwriter = [["引受保険会社", *rows[0]], ["東京海上日動", *rows[1]]]
+    [record] = scan(csv_mail(with_underwriter, TOKIO), TOKIO).records
+    assert (record.underwriter, record.attribution, record.basis) == ("tokio", "explicit", "「引受」 (underwriter)")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "証券番号：8100000001　契約者：山田 太郎 様　前契約：損保ジャパン",
+        "証券番号：8100000001　契約者：山田 太郎 様（損保ジャパンから切替）",
+        "証券番号：8100000001　山田 太郎 様　備考：旧 損保ジャパン",
+        "・山田 太郎 様 8100000001 前は損保ジャパンでご契約",
+    ],
+)
+def test_a_mention_of_where_a_customer_came_from_is_not_the_underwriter(line: str) -> None:
+    report = scan(body_mail(f"更改のご案内です。\n\n{line}\n", TOKIO), TOKIO)
+    assert [(r.underwriter, r.attribution) for r in report.records] == [("tokio", "pattern")]
+    assert violations(report) == []
+
+
+# --- 3. Merged cells, Outlook's cell paragraphs, aligned plain-text tables ------------------------
+
+
+def test_a_merged_underwriter_cell_labels_every_row_it_spans() -> None:
+    rows: list[list[str | None]] = [
+        ["引受保険会社", "契約者名", "満期日"],
+        ["東京海上日動", "山田 太郎", "2025/04/01"],
+        [None, "佐藤 花子", "2025/05/01"],
+        [None, "鈴木 一郎", "2025/06/01"],
+    ]
+    clean = scan(xlsx_mail(rows, TOKIO, merges=("A2:A4",)), TOKIO)
+    assert [(r.name, r.underwriter) for r in clean.records] == [
+        ("山田 太郎", "tokio"),
+        ("佐藤 花子", "tokio"),
+        ("鈴木 一郎", "tokio"),
+    ]
+    assert violations(clean) == []
+    dirty = scan(xlsx_mail(rows, SOMPO, merges=("A2:A4",)), SOMPO)
+    assert violations(dirty) == ["cross_insurer"]
+    [sompo] = dirty.decision.recipients
+    assert len(sompo.violations[0].records) == 3
+
+
+OUTLOOK_TABLE = (
+    "<table class=MsoNormalTable border=1><tr><td><p class=MsoNormal>引受保険会社</p></td>"
+    "<td><p class=MsoNormal>証券番号</p></td><td><p class=MsoNormal>契約者名<o:p></o:p></p></td></tr>"
+    "<tr><td rowspan=2><p class=MsoNormal><span lang=JA>{insurer}</span></p></td>"
+    "<td><p class=MsoNormal>{n1}</p></td><td><p class=MsoNormal>山田<br>太郎</p></td></tr>"
+    "<tr><td><p class=MsoNormal>{n2}</p></td><td><p class=MsoNormal>佐藤&nbsp;花子</p></td></tr></table>"
+)
+
+
+def test_outlook_cell_paragraphs_and_rowspans_keep_each_row_together() -> None:
+    html = OUTLOOK_TABLE.format(insurer="東京海上日動", n1="8100000001", n2="8100000002")
+    report = scan(html_mail(html, TOKIO), TOKIO)
+    assert [(r.policy_number, r.name, r.attribution) for r in report.records] == [
+        ("8100000001", "山田 太郎", "explicit"),
+        ("8100000002", "佐藤 花子", "explicit"),
+    ]
+    assert violations(report) == []
+
+
+@pytest.mark.parametrize(
+    ("html", "rows"),
+    [
+        (
+            "<table><tr><td rowspan=3>A</td><td>1</td></tr><tr><td>2</td></tr><tr><td>3</td></tr></table>",
+            ["A\t1", "A\t2", "A\t3"],
+        ),
+        (
+            "<table><tr><td>1</td><td rowspan=2>B</td><td>x</td></tr><tr><td>2</td><td>y</td></tr></table>",
+            ["1\tB\tx", "2\tB\ty"],
+        ),
+        (
+            "<table><tr><td colspan=2>AB</td><td>C</td></tr><tr><td>a</td><td>b</td><td>c</td></tr></table>",
+            ["AB\t\tC", "a\tb\tc"],
+        ),
+        ("<table><tr><td><p>山田</p><p>太郎</p></td><td>x<br>y</td></tr></table>", ["山田 太郎\tx y"]),
+    ],
+)
+def test_html_tables_are_read_as_a_grid(html: str, rows: list[str]) -> None:
+    assert [line for line in html_to_lines(html) if line] == rows
+
+
+ALIGNED = [
+    (  # columns aligned with spaces, a full-width space inside a name, an empty cell
+        "証券番号      契約者名          満期日       引受保険会社\n"
+        "8100000001    山田　太郎        2025/04/01   東京海上日動\n"
+        "8100000002    佐藤 花子                     東京海上日動\n"
+    ),
+    (  # full-width spaces between the cells
+        "証券番号　契約者名　引受保険会社\n8100000001　山田太郎　東京海上日動\n8100000002　佐藤花子　東京海上日動\n"
+    ),
+    (  # box-drawing rules
+        "│証券番号  │契約者名  │引受        │\n├──────┼─────┼──────┤\n"
+        "│8100000001│山田 太郎 │東京海上日動│\n│8100000002│佐藤 花子 │東京海上日動│\n"
+    ),
+]
+
+
+@pytest.mark.parametrize("table", ALIGNED)
+def test_a_plain_text_table_is_read_row_by_row(table: str) -> None:
+    report = scan(body_mail(f"各位\n\n下記の通りです。\n\n{table}\n以上\n", TOKIO), TOKIO)
+    assert [
+        (r.policy_number, (r.name or "").replace(" ", ""), r.underwriter, r.attribution) for r in report.records
+    ] == [
+        ("8100000001", "山田太郎", "tokio", "explicit"),
+        ("8100000002", "佐藤花子", "tokio", "explicit"),
+    ]
+    assert violations(report) == []
+
+
+def test_aligned_rows_keep_one_line_for_one_line() -> None:
+    lines = ALIGNED[0].splitlines()
+    assert len(align_tables(lines)) == len(lines)
+    assert align_tables(["いつも　お世話に　なっております。"]) == ["いつも　お世話に　なっております。"]
+
+
+# --- 4. Numbers that are something else -----------------------------------------------------------
+
+SOMPO_SHAPED = "31234567890"  # the shape of 損保ジャパン's numbers (3 + ten digits)
+LOOKALIKES = [
+    f"取引番号：{SOMPO_SHAPED}",
+    f"注文No. {SOMPO_SHAPED}",
+    f"車台番号 {SOMPO_SHAPED}",
+    f"会員ID:{SOMPO_SHAPED}",
+    f"お客様番号 {SOMPO_SHAPED}",
+    f"管理コード：{SOMPO_SHAPED}",
+    f"法人番号 {SOMPO_SHAPED}",
+    "ミーティングID: 312 3456 7890",
+    "Meeting ID: 312 3456 7890",
+    f"参加URL https://zoom.us/j/{SOMPO_SHAPED}?pwd=abc",
+    f"UID:{SOMPO_SHAPED}@calendar.example.com",
+    f"ご連絡先 {SOMPO_SHAPED}@docomo.ne.jp",
+    f"詳細=3D{SOMPO_SHAPED}",
+    f"ref{SOMPO_SHAPED}",
+    "受付日：2024/3\n1234567890 を記録しました",
+    "11月分の件数は 2024-10-3\n1234567890 件でした",
+]
+
+
+@pytest.mark.parametrize("line", LOOKALIKES)
+def test_a_number_under_another_identifier_or_inside_one_is_not_a_policy_number(line: str) -> None:
+    body = f"鈴木様\n\nいつもお世話になっております。\n{line}\nよろしくお願いいたします。\n"
+    report = scan(body_mail(body, TOKIO), TOKIO)
+    assert report.records == (), report.records
+    assert violations(report) == []
+
+
+@pytest.mark.parametrize("label", ["証券番号", "契約番号", "証券No.", "ポリシー番号", "Policy No"])
+def test_the_same_number_under_a_policy_label_is_one(label: str) -> None:
+    report = scan(body_mail(f"{label}：{SOMPO_SHAPED}　契約者名：山田 太郎 様\n", TOKIO), TOKIO)
+    assert [r.policy_number for r in report.records] == [SOMPO_SHAPED]
+    assert violations(report) == ["cross_insurer"]
+
+
+def test_a_number_broken_inside_one_token_is_still_joined() -> None:
+    report = scan(body_mail("証券番号：8100-\n000001 の件です。\n", SOMPO), SOMPO)
+    assert [r.policy_number for r in report.records] == ["8100000001"]
+
+
+# --- labels: one classification for columns and `label：value` ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("label", "kind"),
+    [
+        ("証券番号", LabelKind.POLICY),
+        ("保険証券番号", LabelKind.POLICY),
+        ("証券コード", LabelKind.OTHER_ID),
+        ("取引番号", LabelKind.OTHER_ID),
+        ("陸運局登録番号", LabelKind.OTHER_ID),
+        ("予約ID", LabelKind.OTHER_ID),
+        ("FAX", LabelKind.OTHER_ID),
+        ("引受保険会社", LabelKind.UNDERWRITER),
+        ("保険会社名", LabelKind.UNDERWRITER),
+        ("前契約保険会社", LabelKind.OTHER_INSURER),
+        ("乗換元", LabelKind.OTHER_INSURER),
+        ("被保険者", LabelKind.NAME),
+        ("被保険者名", LabelKind.NAME),
+        ("担当者氏名", LabelKind.STAFF),
+        ("社員番号", LabelKind.STAFF),
+        ("契約者カナ", LabelKind.KANA),
+        ("満期日", LabelKind.DATE),
+        ("年間保険料", LabelKind.AMOUNT),
+        ("備考", LabelKind.FREE),
+        ("No.", None),
+        ("山田太郎", None),
+    ],
+)
+def test_label_classes(label: str, kind: LabelKind | None) -> None:
+    assert classify(label) == kind
+
+
+# --- 5. 異体字 ----------------------------------------------------------------------------------------
+
+ITAIJI = [
+    ("高橋 一郎", "髙橋 一郎"),
+    ("山崎 花子", "山﨑 花子"),
+    ("渡辺 健", "渡邉 健"),
+    ("斎藤 誠", "齋藤 誠"),
+    ("浜田 光", "濱田 光"),
+]
+
+
+@pytest.mark.parametrize(("registered", "written"), ITAIJI + [(w, r) for r, w in ITAIJI])
+def test_a_variant_spelling_finds_the_registered_customer(registered: str, written: str) -> None:
+    registry = RegistryIndex()
+    registry.add("8199999999", registered, "tokio")
+    pipeline = Pipeline(example_config(), registry)
+    body = f"下記のお客様の件です。\n契約者名：{written} 様\n"
+    report = scan(body_mail(body, TOKIO), TOKIO, pipeline)
+    [record] = report.records
+    assert (record.name, record.underwriter, record.attribution) == (written, "tokio", "registry_name")
+    assert violations(report) == []
+    assert violations(scan(body_mail(body, SOMPO), SOMPO, pipeline)) == ["cross_insurer"]
+
+
+@pytest.mark.parametrize("written", ["㈱山田商店", "（株）山田商店", "(株)山田商店"])
+def test_corporate_forms_fold_to_one(written: str) -> None:
+    registry = RegistryIndex()
+    registry.add("8199999998", "株式会社山田商店", "tokio")
+    report = scan(body_mail(f"{written} 様の件でご連絡します。\n", SOMPO), SOMPO, Pipeline(example_config(), registry))
+    assert [(r.underwriter, r.attribution) for r in report.records] == [("tokio", "registry_name")]
+
+
+# --- 6. Staff are not customers ---------------------------------------------------------------------
+
+ROSTERS = [
+    [["氏名", "部署", "内線", "携帯"], ["田中 美咲 様", "営業一課", "1234", "090-1111-2222"]],
+    [["社員番号", "氏名", "役職"], ["A001", "佐藤 健太", "課長"]],
+    [["担当者", "所属", "メール"], ["高田 直樹", "本店営業部", "takada@mirai-hoken.example.jp"]],
+]
+
+
+@pytest.mark.parametrize("rows", ROSTERS)
+def test_a_roster_of_staff_is_not_a_customer_list(rows: list[list[str]]) -> None:
+    report = scan(csv_mail(rows, TOKIO), TOKIO)
+    assert report.records == ()
+    assert violations(report) == []
+
+
+def test_the_staff_directory_keeps_its_people_out_of_customers(tmp_path: Path) -> None:
+    export = tmp_path / "staff.csv"
+    export.write_text(
+        "姓,名,セイ,メイ,メールアドレス,部署\n田中,美咲,タナカ,ミサキ,tanaka@mirai-hoken.example.jp,営業一課\n", "cp932"
+    )
+    imported = import_staff_csv(export)
+    imported.directory.save(tmp_path / "staff.idx")
+    body = "次回の打合せには下記の者が伺います。\n氏名：田中 美咲\n"
+    assert violations(scan(body_mail(body, TOKIO), TOKIO)) == ["unattributed"]
+    from dlp_gateway.registry.staff import load_staff  # noqa: PLC0415
+
+    pipeline = Pipeline(example_config(), staff=load_staff(tmp_path / "staff.idx"))
+    assert violations(scan(body_mail(body, TOKIO), TOKIO, pipeline)) == []
+    # A name the registry holds as a customer stays a customer, staff or not.
+    registry = RegistryIndex()
+    registry.add("30000000009", "田中 美咲", "sompo")
+    both = Pipeline(example_config(), registry, staff=load_staff(tmp_path / "staff.idx"))
+    assert violations(scan(body_mail(body, TOKIO), TOKIO, both)) == ["cross_insurer"]
+
+
+def test_the_staff_directory_file_holds_no_names(tmp_path: Path) -> None:
+    export = tmp_path / "staff.csv"
+    export.write_text("name,kana,email,department\n田中 美咲,タナカ ミサキ,t@x.jp,営業\n", "utf-8")
+    import_staff_csv(export).directory.save(tmp_path / "staff.idx")
+    data = (tmp_path / "staff.idx").read_bytes()
+    assert "田中".encode() not in data and "タナカ".encode() not in data and b"t@x.jp" not in data
+
+
+# --- end to end: the clean variant delivered byte for byte, the dirty one stripped -----------------
+
+E2E: dict[str, Callable[[str, bool], bytes]] = {
+    "header cells": lambda to, dirty: csv_mail(
+        [["証券番号", "氏名", "登録日", "引受保険会社"], ["8100000001", "山田 太郎", "", "東京海上日動"]]
+        + ([["30000000001", "佐藤 花子", "", "損保ジャパン"]] if dirty else []),
+        to,
+    ),
+    "previous insurer": lambda to, dirty: csv_mail(
+        [
+            ["証券番号", "契約者名", "前契約保険会社"],
+            [SOMPO_SHAPED if dirty else "8100000001", "山田 太郎", "損保ジャパン"],
+        ],
+        to,
+    ),
+    "merged cells": lambda to, dirty: xlsx_mail(
+        [["引受保険会社", "契約者名"], ["損保ジャパン" if dirty else "東京海上日動", "山田 太郎"], [None, "佐藤 花子"]],
+        to,
+        merges=("A2:A3",),
+    ),
+    "outlook table": lambda to, dirty: html_mail(
+        OUTLOOK_TABLE.format(insurer="損保ジャパン" if dirty else "東京海上日動", n1="8100000001", n2="8100000002"), to
+    ),
+    "aligned text": lambda to, dirty: body_mail(
+        ALIGNED[0].replace("花子                     東京海上日動", "花子                     損保ジャパン")
+        if dirty
+        else ALIGNED[0],
+        to,
+    ),
+    "other identifier": lambda to, dirty: body_mail(
+        f"{'証券番号' if dirty else '取引番号'}：{SOMPO_SHAPED}\nミーティングID: 312 3456 7890\n", to
+    ),
+    "roster": lambda to, dirty: csv_mail(
+        [["氏名", "部署", "内線"], ["田中 美咲 様", "営業一課", "1234"]]
+        + ([["契約者名：佐藤 花子", "証券番号：" + SOMPO_SHAPED, ""]] if dirty else []),
+        to,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(E2E))
+async def test_end_to_end_clean_delivered_whole_and_dirty_stripped(tmp_path: Path, sink: Sink, case: str) -> None:
+    gw = await start_gateway(tmp_path, sink, notices=None)
+    try:
+        clean = E2E[case](TOKIO, False).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        dirty = E2E[case](TOKIO, True).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        assert (await submit(gw.port, HEAD_OFFICE, [TOKIO], clean))[0] == 250
+        assert (await submit(gw.port, HEAD_OFFICE, [HEAD_OFFICE, TOKIO], dirty))[0] == 250
+    finally:
+        await gw.stop()
+    [(_, to_clean, data), (_, to_dirty, _)] = sink.received
+    assert to_clean == (TOKIO,) and data == clean
+    assert to_dirty == (HEAD_OFFICE,)
