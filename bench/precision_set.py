@@ -66,17 +66,19 @@ class PrecisionSet:
         self.fake = Faker("ja_JP")
         self.fake.seed_instance(seed)
         self.registry = RegistryIndex()
-        self.used: set[str] = set()  # names drawn so far: a registered one must be no one else's
+        self.itaiji_names: set[str] = set()  # name keys the itaiji class has registered
 
     # -- pieces
 
     def name(self) -> str:
-        """A name not drawn before (the itaiji class registers its names: no one else may hold one)."""
+        """A name the registry does not hold (the itaiji class registers its own)."""
         while True:
             name = f"{self.fake.last_name_pair()[0]} {self.fake.first_name_pair()[0]}"
-            if name_key(name) not in self.used:
-                self.used.add(name_key(name))
+            if not self.registry.insurers_for_name(name):
                 return name
+
+    def given(self) -> str:
+        return self.r.choice("健誠光和智浩雅隆俊美恵") + self.r.choice("之太一史") + self.r.choice("介郎助輔")
 
     def number(self, insurer: str) -> str:
         return str(INSURERS[insurer][1](self.r))
@@ -227,13 +229,15 @@ class PrecisionSet:
         return self.mail(f"a@{DOMAINS[insurer]}", "\n".join(lines))
 
     def itaiji(self, insurer: str, dirty: bool) -> bytes:
-        family, given = self.r.choice(ITAIJI_FAMILIES), self.fake.first_name_pair()[0]
-        while name_key(f"{family} {given}") in self.used:  # one customer per name (keys fold 異体字)
-            family, given = self.r.choice(ITAIJI_FAMILIES), self.fake.first_name_pair()[0]
+        # Given names of three kanji (健之介, 美和子) that Faker's pool does not hold: a registered
+        # customer's name is no one else's in the set. One customer per name (keys fold 異体字).
+        family, given = self.r.choice(ITAIJI_FAMILIES), self.given()
+        while name_key(f"{family} {given}") in self.itaiji_names:
+            family, given = self.r.choice(ITAIJI_FAMILIES), self.given()
         common, variant = next((c, v) for c, v in self.r.sample(ITAIJI, len(ITAIJI)) if c in family)
         written = family.replace(common, variant)
         registered, mailed = (family, written) if self.r.random() < 0.5 else (written, family)
-        self.used.add(name_key(f"{family} {given}"))
+        self.itaiji_names.add(name_key(f"{family} {given}"))
         self.registry.add(self.number(insurer), f"{registered} {given}", insurer)
         to = self.rival(insurer) if dirty else insurer
         body = f"下記のお客様の件でご連絡いたします。\n{self.r.choice(NAME_TITLES)}：{mailed} {given} 様\n"

@@ -59,6 +59,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if config.registry_path and config.registry_path.exists():
         load_registry(config.registry_path)
+    staff_for(config)  # a broken staff directory is a broken configuration too
     print(
         f"OK 設定は有効です / configuration is valid: {len(config.insurers)} insurer(s), "
         f"{len(config.rules)} rule(s), from {config.source}"

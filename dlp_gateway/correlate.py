@@ -88,14 +88,18 @@ def _blocks(lines: tuple[str, ...]) -> list[int]:
     return out
 
 
-def _drafts_for_segment(si: int, seg: Segment, found: list[Finding]) -> list[_Draft]:
+# A title that addresses someone (「東京海上日動 御中」) names the recipient, not a section's insurer.
+_ADDRESSED = regex.compile(r"様|御中|宛|殿|各位|さま")
+
+
+def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: str | None = None) -> list[_Draft]:
+    """`section`: the insurer the sheet the segment is on is named after, if any."""
     by_line: dict[int, list[Finding]] = {}
     for f in found:
         by_line.setdefault(f.line, []).append(f)
     block = _blocks(seg.lines)
     drafts: list[_Draft] = []
     loose: list[tuple[int, Finding]] = []
-    section: str | None = None
     for li in sorted(by_line):
         fs = sorted(by_line[li], key=_START)
         kinds: dict[str, list[Finding]] = {"policy_number": [], "name": [], "date": [], "insurer": []}
@@ -107,6 +111,8 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding]) -> list[_Dr
         mentions = [m for m in mentions if said[m][0]]
         if not numbers:
             heads = {m.value for m in mentions if m.heading}
+            if not heads and seg.kind == "table" and "\t" not in line and not names and not _ADDRESSED.search(line):
+                heads = {m.value for m in mentions}  # a table's title row: 「東京海上日動 満期一覧」
             if len(heads) == 1:
                 section = heads.pop()
                 continue
@@ -186,7 +192,7 @@ def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: 
     records: list[Record] = []
     for si in sorted(by_segment):
         seg = segments[si]
-        for d in _drafts_for_segment(si, seg, by_segment[si]):
+        for d in _drafts_for_segment(si, seg, by_segment[si], _sheet_insurer(segments, by_segment, si)):
             underwriter, source, basis = _attribute(d)
             confidence = CONFIDENCE[source]
             if source == "pattern" and d.number is not None:
@@ -206,6 +212,18 @@ def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: 
                 )
             )
     return _without_repeated_names(records)
+
+
+def _sheet_insurer(segments: tuple[Segment, ...], by_segment: dict[int, list[Finding]], si: int) -> str | None:
+    """The insurer a sheet is named after (「東京海上日動」「損保ジャパン分」): the heading of every row
+    on it (DESIGN §3). Its name is the segment just before the sheet's table."""
+    seg = segments[si]
+    if si == 0 or seg.kind != "table" or segments[si - 1].location != seg.location + " (sheet name)":
+        return None
+    if _ADDRESSED.search(segments[si - 1].lines[0]):
+        return None
+    named = {f.value for f in by_segment.get(si - 1, ()) if f.detector == "insurer"}
+    return named.pop() if len(named) == 1 else None
 
 
 def _without_repeated_names(records: list[Record]) -> list[Record]:

@@ -38,7 +38,7 @@ from tests.helpers import (
     start_gateway,
     submit,
 )
-from tests.test_cli import cli, start_serve
+from tests.processes import cli, start_serve
 
 OUTSIDER = "info@example.com"
 PASSWORD = "correct horse battery staple"

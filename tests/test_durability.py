@@ -15,7 +15,7 @@ import aiosmtplib
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.helpers import BRANCH_A, HEAD_OFFICE, SOMPO, free_port, make_message
-from tests.test_cli import start_serve
+from tests.processes import start_serve
 
 MESSAGES = int(os.environ.get("DLP_DURABILITY_MESSAGES", "2000"))
 CLIENTS = 8

@@ -28,7 +28,7 @@ from tests.helpers import (
     start_gateway,
     submit,
 )
-from tests.test_cli import cli, start_serve
+from tests.processes import cli, start_serve
 
 EXTERNAL = "someone@example.com"
 NOTICES = Notices(sender="dlp@mirai-hoken.example.jp", compliance=("compliance@mirai-hoken.example.jp",))

@@ -17,7 +17,7 @@ import pytest
 from dlp_gateway.observe.loop_lag import watch_loop
 from dlp_gateway.observe.metrics import unscannable_kind
 from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, ROOT, SOMPO, free_port, make_message, submit
-from tests.test_cli import start_serve
+from tests.processes import start_serve
 
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 CUSTOMERS = [(f"81000000{i:02d}", f"山田{n}", f"太郎{n}") for i, n in enumerate("一二三四五六七八九十", start=1)]

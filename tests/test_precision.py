@@ -25,6 +25,7 @@ from dlp_gateway.registry import RegistryIndex
 from dlp_gateway.registry.staff import import_staff_csv
 from tests.fixtures import multipart
 from tests.helpers import HEAD_OFFICE, SOMPO, TOKIO, Sink, example_config, make_message, start_gateway, submit
+from tests.processes import cli
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -419,3 +420,93 @@ async def test_end_to_end_clean_delivered_whole_and_dirty_stripped(tmp_path: Pat
     [(_, to_clean, data), (_, to_dirty, _)] = sink.received
     assert to_clean == (TOKIO,) and data == clean
     assert to_dirty == (HEAD_OFFICE,)
+
+
+def test_staff_import_through_the_cli_and_check_reads_it(site: Path) -> None:
+    export = site / "staff.csv"
+    export.write_text("氏名,フリガナ,部署\n田中 美咲,タナカ ミサキ,営業一課\n,,空行\n", "cp932")
+    out = cli("staff", "import", "--config", "rules", str(export), cwd=site)
+    assert "imported 1" in out.stdout and "skipped: no name" in out.stderr
+    assert (site / "var" / "staff.idx").exists()
+    assert cli("check", "--config", "rules", cwd=site).returncode == 0
+    (site / "var" / "staff.idx").write_bytes(b"garbage")
+    bad = cli("check", "--config", "rules", cwd=site, check=False)
+    assert bad.returncode != 0 and "staff directory" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("sheet", "title", "expected"),
+    [
+        ("東京海上日動", None, ("tokio", "explicit")),
+        ("損保ジャパン分", None, ("sompo", "explicit")),
+        ("Sheet1", "損保ジャパン 満期一覧", ("sompo", "explicit")),
+        ("損保ジャパン御中", None, (None, "unknown")),  # addressed to, not the insurer of the rows
+    ],
+)
+def test_a_sheet_or_title_row_named_after_an_insurer_is_the_heading_of_its_rows(
+    sheet: str, title: str | None, expected: tuple[str | None, str]
+) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = sheet
+    if title:
+        ws.append([title])
+    ws.append(["契約者名", "満期日"])
+    ws.append(["山田 太郎", "2026/04/01"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    report = scan(multipart("一覧です。", [(XLSX, 'attachment; filename="a.xlsx"', buf.getvalue())]), SOMPO)
+    assert [(r.underwriter, r.attribution) for r in report.records] == [expected]
+
+
+@pytest.mark.parametrize(("title", "code"), [("引受保険会社", "SJ"), ("保険会社コード", "sj"), ("引受", "SJ")])
+def test_an_underwriter_column_may_hold_the_insurers_code(title: str, code: str) -> None:
+    rows = [["証券番号", "契約者名", title], ["8100000001", "山田 太郎", code]]
+    [record] = scan(csv_mail(rows, SOMPO), SOMPO).records
+    assert (record.underwriter, record.attribution) == ("sompo", "explicit")
+
+
+def test_a_code_outside_an_underwriter_column_is_just_letters() -> None:
+    rows = [["証券番号", "契約者名", "区分"], ["8100000001", "山田 太郎", "SJ"]]
+    [record] = scan(csv_mail(rows, SOMPO), SOMPO).records
+    assert (record.underwriter, record.attribution) == ("tokio", "pattern")
+
+
+async def test_end_to_end_a_variant_spelling_is_the_registered_customer(tmp_path: Path, sink: Sink) -> None:
+    registry = RegistryIndex()
+    registry.add("8199999999", "高橋 一郎", "tokio")
+    gw = await start_gateway(tmp_path, sink, Pipeline(example_config(), registry), notices=None)
+    mail = (
+        body_mail("下記のお客様の件です。\n契約者名：髙橋 一郎 様\n", TOKIO)
+        .replace(b"\r\n", b"\n")
+        .replace(b"\n", b"\r\n")
+    )
+    try:
+        assert (await submit(gw.port, HEAD_OFFICE, [TOKIO], mail))[0] == 250
+        assert (await submit(gw.port, HEAD_OFFICE, [HEAD_OFFICE, SOMPO], mail))[0] == 250
+    finally:
+        await gw.stop()
+    [(_, to_own, data), (_, to_rival, _)] = sink.received
+    assert to_own == (TOKIO,) and data == mail  # its underwriter gets it whole
+    assert to_rival == (HEAD_OFFICE,)  # the rival insurer is stripped
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        ["佐藤 花子", "担当：鈴木", "満期 4月"],  # a `label：value` cell is a value
+        ["佐藤 花子 様", "営業部", "満期日"],  # a name with its honorific is a value
+    ],
+)
+def test_a_row_holding_values_is_not_a_header_row_however_many_titles_it_mentions(row: list[str]) -> None:
+    from dlp_gateway.extract.table import is_header_row  # noqa: PLC0415
+
+    assert not is_header_row(row)
+    assert is_header_row(["氏名", "担当", "満期日"])
+
+
+@pytest.mark.parametrize("label", ["保険番号", "証書番号", "旧証券番号", "契約No"])
+def test_every_label_that_names_the_contract_is_a_policy_label(label: str) -> None:
+    assert classify(label) is LabelKind.POLICY
+    assert classify("保険者番号") is LabelKind.OTHER_ID  # a health insurer's number

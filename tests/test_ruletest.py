@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.helpers import RULES
-from tests.test_cli import cli
+from tests.processes import cli
 
 
 def test_shipped_cases_pass_for_the_example_rules() -> None:

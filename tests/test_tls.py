@@ -20,7 +20,7 @@ from dlp_gateway.errors import RelayError
 from dlp_gateway.smtp.relay import SmtpRelay
 from dlp_gateway.smtp.server import Gateway
 from tests.helpers import BRANCH_A, HEAD_OFFICE, Sink, make_message, start_gateway
-from tests.test_cli import cli
+from tests.processes import cli
 
 
 @dataclasses.dataclass

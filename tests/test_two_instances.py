@@ -17,7 +17,7 @@ from dlp_gateway.held import User
 from dlp_gateway.passwords import HASHER
 from dlp_gateway.quarantine.postgres import PostgresStore
 from tests.helpers import BRANCH_A, HEAD_OFFICE, RULES, SOMPO, Sink, free_port, make_message, submit
-from tests.test_cli import start_serve
+from tests.processes import start_serve
 from tests.test_quarantine import POSTGRES, pg_schema  # noqa: F401 - fixture
 
 PASSWORD = "correct horse battery staple"

@@ -90,7 +90,7 @@ class Detectors:
             return False
         if self.directory is not None and f.value in self.directory:
             return True
-        return roster or kind_before(line, f.start) in NOT_CUSTOMER_NAMES
+        return roster or kind_before(line, f.start, separated=True) in NOT_CUSTOMER_NAMES
 
 
 def roster_lines(seg: Segment) -> set[int]:

@@ -1,4 +1,6 @@
-"""Insurer mentions: configured names and aliases, Japanese or Latin, longest first."""
+"""Insurer mentions: configured names and aliases, Japanese or Latin, longest first; and an
+insurer's `codes` (TMN, SJ: what the agency system exports) where an underwriter label or column
+holds one as its whole value — a short code anywhere else is just letters."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import regex
 
 from dlp_gateway.config.schema import Insurer
 from dlp_gateway.detect.chunk import Chunk
+from dlp_gateway.detect.labels import LabelKind, label_at
 from dlp_gateway.model import Finding
 
 DETECTOR = "insurer"
@@ -18,6 +21,7 @@ HEADING = regex.compile(r"^\s*[■□●○◆◇▼▽★☆◎【\[［＜<《�
 
 class MentionFinder:
     def __init__(self, insurers: Iterable[Insurer]) -> None:
+        insurers = tuple(insurers)
         self.by_text: dict[str, str] = {}
         for ins in insurers:
             for mention in ins.mentions:
@@ -26,6 +30,16 @@ class MentionFinder:
         alternatives = sorted(self.by_text, key=len, reverse=True)
         self.pattern = (
             regex.compile("|".join(regex.escape(a) for a in alternatives), regex.IGNORECASE) if alternatives else None
+        )
+        self.by_code = {code.casefold(): ins.id for ins in insurers for code in ins.codes if code.strip()}
+        codes = sorted(self.by_code, key=len, reverse=True)
+        # A whole cell or value: after a label separator, ended by the cell or the line.
+        self.codes = (
+            regex.compile(
+                rf"(?<=[:：\s]|^)(?:{'|'.join(regex.escape(c) for c in codes)})(?=[\t\n]|$)", regex.I | regex.M
+            )
+            if codes
+            else None
         )
 
     def find(self, chunk: Chunk, segment: int) -> list[Finding]:
@@ -50,4 +64,12 @@ class MentionFinder:
                     heading=headings[k],
                 )
             )
+        if self.codes is not None:
+            for m in self.codes.finditer(chunk.text, timeout=REGEX_TIMEOUT):
+                k, start = chunk.locate(m.start())
+                label = label_at(chunk.lines[k], start)
+                if label is not None and label.kind is LabelKind.UNDERWRITER:
+                    found = Finding(DETECTOR, self.by_code[m.group().casefold()], segment, chunk.line_no(k), start,
+                                    start + len(m.group()), confidence=0.9)  # fmt: skip
+                    out.append(found)
         return out

@@ -14,6 +14,7 @@ underwriter; 証券コード is a stock code, not a policy; 契約者カナ is a
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 from typing import NamedTuple
 
 import regex
@@ -39,7 +40,7 @@ _RULES: tuple[tuple[LabelKind, regex.Pattern[str]], ...] = (
     (
         LabelKind.POLICY,
         regex.compile(
-            r"(?:証券|契約|ポリシー|保険証券|policy)\s*(?:番号|No\b\.?|NO|Ｎｏ|ＮＯ|№|記号|#|＃|number)|^証券$|^(?:保険)?証券番号",
+            r"(?:証券|証書|契約|ポリシー|保険|policy)\s*(?:番号|No\b\.?|NO|Ｎｏ|ＮＯ|№|記号|#|＃|number)|^証券$|^(?:保険)?証券番号",
             _I,
         ),
     ),
@@ -96,6 +97,7 @@ class Label(NamedTuple):
         return f"「{self.word}」 ({self.kind})"
 
 
+@lru_cache(maxsize=8192)  # a list repeats its column headers in every row
 def read_label(label: str | None) -> Label | None:
     """The kind of value a label introduces, or None when it says nothing we use."""
     if not label:
@@ -117,17 +119,18 @@ def classify(label: str | None) -> LabelKind | None:
 
 # The token right before a value: the run of characters back to a cell or phrase boundary, then
 # the separators between label and value (：, =, #, an opening bracket, spaces).
-_BEFORE = regex.compile(
-    rf"(?P<label>[^\t\s　、。,，()（）「」『』【】\[\]<>＜＞|｜:：=＝・/_]{{1,{MAX_LABEL}}})"
-    r"[ 　]*[:：=＝#＃]?[ 　]*[【\[「(（]?[ 　]*$",
-    regex.V1,
-)
+_LABEL = rf"(?P<label>[^\t\s　、。,，()（）「」『』【】\[\]<>＜＞|｜:：=＝・/_]{{1,{MAX_LABEL}}})"
+_BEFORE = regex.compile(_LABEL + r"[ 　]*[:：=＝#＃]?[ 　]*[【\[「(（]?[ 　]*$", regex.V1)
+# The same with a separator required: kanji glued to kanji (「担当者より山田様」) is prose, not a
+# label and its value; a number glued to its label (「証券番号8100000001」) is still labelled.
+_SEPARATED = regex.compile(_LABEL + r"(?:[ 　]|[:：=＝#＃【\[「(（])[ 　:：【\[「(（]*$", regex.V1)
 
 
-def label_before(line: str, start: int) -> str | None:
+def label_before(line: str, start: int, separated: bool = False) -> str | None:
     """The label a value at `start` sits under: `header:value` in a table row, `証券番号：…`,
-    `TEL 03-…`, `（証券番号 8123…）` in text; None when the value follows a boundary."""
-    m = _BEFORE.search(line, max(0, start - MAX_LABEL - 8), start)
+    `TEL 03-…`, `（証券番号 8123…）` in text; None when the value follows a boundary. With
+    `separated`, only a label set off from the value by a separator counts."""
+    m = (_SEPARATED if separated else _BEFORE).search(line, max(0, start - MAX_LABEL - 8), start)
     return m.group("label") if m else None
 
 
@@ -136,8 +139,8 @@ def label_at(line: str, start: int) -> Label | None:
     return read_label(label_before(line, start))
 
 
-def kind_before(line: str, start: int) -> LabelKind | None:
-    return classify(label_before(line, start))
+def kind_before(line: str, start: int, separated: bool = False) -> LabelKind | None:
+    return classify(label_before(line, start, separated))
 
 
 # Column kinds whose names are never customers, and whose numbers are never policy numbers.

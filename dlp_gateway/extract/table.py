@@ -25,9 +25,14 @@ _DIGITS = regex.compile(r"\d{4}")
 SEP = CELL_SEPARATOR
 
 
+# A cell that holds a value: `label：value`, or a name with its honorific.
+_VALUE_CELL = regex.compile(r"[:：]|(?:様|さん|殿)$")
+
+
 def is_header_row(filled: Sequence[str]) -> bool:
-    """Whether a row's filled cells are column titles: no 4-digit number, and _header_words."""
-    return not any(_DIGITS.search(c) for c in filled) and _header_words(filled)
+    """Whether a row's filled cells are column titles: no 4-digit number, no cell that holds a
+    value, and _header_words."""
+    return not any(_DIGITS.search(c) or _VALUE_CELL.search(c) for c in filled) and _header_words(filled)
 
 
 def _header_words(filled: Sequence[str]) -> bool:
@@ -94,7 +99,7 @@ def table_segment(
         parts = [values[i] for i in kept]
         # Most rows of a list hold a number, and one search over the row settles them: not a header.
         # Cleaning changes white space only, so it runs on the text already joined.
-        if not _DIGITS.search(text) and _header_words(parts):
+        if not _DIGITS.search(text) and is_header_row(parts):
             prefixes = [f"{h}:" if h else "" for h in values]
             headers.add(len(lines))
         elif prefixes:
