@@ -3,15 +3,17 @@
     .venv/bin/python bench/relay_throughput.py [--messages 400] [--list-messages 40] [--clients 8]
         [--rounds 5] [--registry-rows 1000000] [--profile spy.txt]
 
-Starts a sink, then (a) a bare pass-through relay and (b) `dlp-gateway serve` (every detector, the
-example rules, a registry of --registry-rows generated contracts), each in its own process, and
-drives each with two workloads over N concurrent connections:
+Starts a sink, then (a) a bare pass-through relay in one process, (b) the same relay in as many
+processes as the gateway uses (its main process and its scan workers, on one SO_REUSEPORT socket:
+the fair baseline), and (c) `dlp-gateway serve` (every detector, the example rules, a registry of
+--registry-rows generated contracts), and drives each with two workloads over N concurrent
+connections:
 
 - text: 2–50 KB, ISO-2022-JP and UTF-8, 1–10 recipients, a fifth carrying customer records;
 - list: 40 % with a CSV, XLSX or PDF customer list of 10–10,000 rows (log-uniform), the rest text.
 
-Prints per workload messages/s, p50 and p99 latency, the ratio b/a and the added latency, and the
-gateway's CPU seconds (with its scan workers) and peak RSS.
+Prints per workload messages/s, p50 and p99 latency, the gateway's ratio to each baseline and the
+added latency, and the gateway's CPU seconds (with its scan workers) and peak RSS.
 """
 
 from __future__ import annotations
@@ -69,10 +71,11 @@ class H:
         return "250 ok"
 async def main():
     loop = asyncio.get_running_loop()
-    await loop.create_server(lambda: SMTP(H()), "127.0.0.1", {port})
+    await loop.create_server(lambda: SMTP(H()), "127.0.0.1", {port}, reuse_port=True)
     await asyncio.Event().wait()
 asyncio.run(main())
 """
+BARE_ONE, BARE_EQUAL, GATEWAY = "bare relay", "bare relay, equal processes", "dlp-gateway"
 
 
 def free_port() -> int:
@@ -221,7 +224,7 @@ async def main() -> None:
     )
     args = ap.parse_args()
     workloads = {"text": workload(args.messages), "list": list_workload(args.list_messages)}
-    sink_port, bare_port, gw_port = free_port(), free_port(), free_port()
+    sink_port, bare_port, equal_port, gw_port = free_port(), free_port(), free_port(), free_port()
     procs = [subprocess.Popen([sys.executable, "-c", SINK.format(port=sink_port)])]
     bare = subprocess.Popen([sys.executable, "-c", BARE.format(port=bare_port, upstream=sink_port)])
     procs.append(bare)
@@ -253,11 +256,18 @@ async def main() -> None:
         for port in (sink_port, bare_port, gw_port):
             await wait_port(port)
         await drive(gw_port, workloads["text"][:20], 2)  # warm-up: imports, dictionaries
+        processes = 1 + len(children(gw.pid))  # the gateway and its scan workers
+        equal = [
+            subprocess.Popen([sys.executable, "-c", BARE.format(port=equal_port, upstream=sink_port)])
+            for _ in range(processes)
+        ]
+        procs += equal
+        await wait_port(equal_port)
         cpu0, _ = proc_stats(gw.pid)
         results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         plain_p99: dict[tuple[str, str], list[float]] = {}
         cpu_ms: dict[tuple[str, str], list[float]] = {}  # CPU ms per message, per process
-        relays = [("bare relay", bare_port), ("dlp-gateway", gw_port)]
+        relays = [(BARE_ONE, bare_port), (BARE_EQUAL, equal_port), (GATEWAY, gw_port)]
         # Bare and gateway runs alternate, the order flipped every round: the machine's own drift
         # (other tenants, frequency) then falls on both sides of each ratio.
         runs = [
@@ -275,11 +285,12 @@ async def main() -> None:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-            before = own_cpu(bare.pid), own_cpu(gw.pid), proc_stats(gw.pid)[0]
+            pids = [bare.pid] if label == BARE_ONE else [p.pid for p in equal]
+            before = sum(map(own_cpu, pids)), own_cpu(gw.pid), proc_stats(gw.pid)[0]
             secs, lat, plain = await drive(port, messages, args.clients)
-            after = own_cpu(bare.pid), own_cpu(gw.pid), proc_stats(gw.pid)[0]
-            if label == "bare relay":
-                cpu_ms.setdefault(("bare relay", name), []).append((after[0] - before[0]) / len(messages) * 1000)
+            after = sum(map(own_cpu, pids)), own_cpu(gw.pid), proc_stats(gw.pid)[0]
+            if label != GATEWAY:
+                cpu_ms.setdefault((label, name), []).append((after[0] - before[0]) / len(messages) * 1000)
             else:
                 main_ms = (after[1] - before[1]) / len(messages) * 1000
                 cpu_ms.setdefault(("gateway process", name), []).append(main_ms)
@@ -298,33 +309,37 @@ async def main() -> None:
     finally:
         for p in procs:
             p.terminate()
-    print(f"{args.clients} concurrent clients, registry of {args.registry_rows:,} contracts, {args.rounds} round(s)")
+    print(
+        f"{args.clients} concurrent clients, registry of {args.registry_rows:,} contracts, {args.rounds} round(s); "
+        f"the gateway runs {processes} processes, and so does the equal-process relay"
+    )
     for name, messages in workloads.items():
         mb = sum(len(d) for _, d in messages) / 1e6
         print(f"\n{name} workload: {len(messages)} messages ({mb:.1f} MB); medians over the rounds")
-        print(f"{'':14} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+        print(f"{'':28} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
         med = {
             label: tuple(statistics.median(run[i] for run in results[label, name]) for i in range(3))
-            for label in ("bare relay", "dlp-gateway")
+            for label in (BARE_ONE, BARE_EQUAL, GATEWAY)
         }
         for label, (rate, p50, p99) in med.items():
-            print(f"{label:14} {rate:8.1f} {p50 * 1000:8.1f} {p99 * 1000:8.1f}")
-        pairs = list(zip(results["bare relay", name], results["dlp-gateway", name], strict=True))
-        ratios = [b[0] / a[0] for a, b in pairs]
-        added = [1000 * (b[2] - a[2]) for a, b in pairs]
+            print(f"{label:28} {rate:8.1f} {p50 * 1000:8.1f} {p99 * 1000:8.1f}")
+        for base in (BARE_EQUAL, BARE_ONE):
+            pairs = list(zip(results[base, name], results[GATEWAY, name], strict=True))
+            ratios = [b[0] / a[0] for a, b in pairs]
+            added = [1000 * (b[2] - a[2]) for a, b in pairs]
+            print(
+                f"gateway / {base}: {statistics.median(ratios):.2f} (rounds: "
+                + ", ".join(f"{r:.2f}" for r in ratios)
+                + f"); added latency p50 {1000 * (med[GATEWAY][1] - med[base][1]):.1f} ms, "
+                f"p99 {statistics.median(added):.1f} ms (rounds: " + ", ".join(f"{a:.0f}" for a in added) + ")"
+            )
+        per = {who: statistics.median(cpu_ms[who, name]) for who in (BARE_ONE, "gateway process", "scan workers")}
         print(
-            f"throughput ratio gateway/bare: {statistics.median(ratios):.2f} (rounds: "
-            + ", ".join(f"{r:.2f}" for r in ratios)
-            + f"); added latency p50 {1000 * (med['dlp-gateway'][1] - med['bare relay'][1]):.1f} ms, "
-            f"p99 {statistics.median(added):.1f} ms (rounds: " + ", ".join(f"{a:.0f}" for a in added) + ")"
-        )
-        per = {who: statistics.median(cpu_ms[who, name]) for who in ("bare relay", "gateway process", "scan workers")}
-        print(
-            f"CPU per message: bare relay {per['bare relay']:.2f} ms; gateway process {per['gateway process']:.2f} ms"
+            f"CPU per message: bare relay {per[BARE_ONE]:.2f} ms; gateway process {per['gateway process']:.2f} ms"
             f" + scan workers {per['scan workers']:.2f} ms (1/{os.sysconf('SC_CLK_TCK')} s ticks, medians)"
         )
         if name == "list":
-            pa, pb = (statistics.median(plain_p99[label, name]) for label in ("bare relay", "dlp-gateway"))
+            pa, pb = (statistics.median(plain_p99[label, name]) for label in (BARE_EQUAL, GATEWAY))
             print(f"messages without an attachment among them: p99 {pa * 1000:.1f} ms bare, {pb * 1000:.1f} ms gateway")
     if soak:
         print(f"\nsoak: {args.soak:.0f} s of text mail; gateway RSS (MB, with workers) every 30 s:")

@@ -107,8 +107,9 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: st
             kinds.setdefault(f.detector, []).append(f)
         numbers, names, dates, mentions = (kinds[k] for k in ("policy_number", "name", "date", "insurer"))
         line = seg.lines[li]
-        said = {m: names_underwriter(line, m) for m in mentions}
-        mentions = [m for m in mentions if said[m][0]]
+        said = [names_underwriter(line, m) for m in mentions] if mentions else []
+        basis = {id(m): why for m, (yes, why) in zip(mentions, said, strict=True) if yes}
+        mentions = [m for m in mentions if id(m) in basis]
         if not numbers:
             heads = {m.value for m in mentions if m.heading}
             if not heads and seg.kind == "table" and "\t" not in line and not names and not _ADDRESSED.search(line):
@@ -121,7 +122,7 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: st
                 # A table row without a number: its underwriter cell names the row's customers.
                 for f in alone:
                     d = _Draft(si, li, name=f, date=dates[0] if len(dates) == 1 else None, section=section)
-                    d.insurer, d.insurer_basis = mentions[0].value, said[mentions[0]][1]
+                    d.insurer, d.insurer_basis = mentions[0].value, basis[id(mentions[0])]
                     drafts.append(d)
                 continue
             loose += [(li, f) for f in fs if f.detector != "name" or _stands_alone(f)]
@@ -134,7 +135,7 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: st
             if ins is None and len({m.value for m in mentions}) == 1:
                 ins = mentions[0]
             if ins is not None:
-                d.insurer, d.insurer_basis = ins.value, said[ins][1]
+                d.insurer, d.insurer_basis = ins.value, basis[id(ins)]
             drafts.append(d)
     for li, f in loose:
         line = seg.lines[li]

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlp_gateway.detect.labels import LabelKind, classify
 from dlp_gateway.extract.aligned import align_tables
@@ -510,3 +512,20 @@ def test_a_row_holding_values_is_not_a_header_row_however_many_titles_it_mention
 def test_every_label_that_names_the_contract_is_a_policy_label(label: str) -> None:
     assert classify(label) is LabelKind.POLICY
     assert classify("保険者番号") is LabelKind.OTHER_ID  # a health insurer's number
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="証券番号契約者名山田太郎:：=#＃【[「(（ 　\t、。/_ab12", max_size=40), st.integers(0, 40))
+def test_the_backward_label_search_finds_what_a_forward_one_does(line: str, at: int) -> None:
+    """labels.py searches backwards for speed; the forward search is the definition."""
+    import regex  # noqa: PLC0415
+
+    from dlp_gateway.detect import labels  # noqa: PLC0415
+
+    start = min(at, len(line))
+    for backward in (labels._BEFORE, labels._SEPARATED):
+        forward = regex.compile(backward.pattern, regex.V1)
+        want = forward.search(line, max(0, start - labels.MAX_LABEL - 8), start)
+        assert labels.label_before(line, start, backward is labels._SEPARATED) == (
+            want.group("label") if want else None
+        )

@@ -119,28 +119,47 @@ def classify(label: str | None) -> LabelKind | None:
 
 # The token right before a value: the run of characters back to a cell or phrase boundary, then
 # the separators between label and value (：, =, #, an opening bracket, spaces).
-_LABEL = rf"(?P<label>[^\t\s　、。,，()（）「」『』【】\[\]<>＜＞|｜:：=＝・/_]{{1,{MAX_LABEL}}})"
-_BEFORE = regex.compile(_LABEL + r"[ 　]*[:：=＝#＃]?[ 　]*[【\[「(（]?[ 　]*$", regex.V1)
+_LABEL = rf"(?P<label>[^\t\s　、。,，()（）「」『』【】\[\]<>＜＞|｜:：=＝#＃・/_]{{1,{MAX_LABEL}}})"
+# Searched backwards (REVERSE): the match that ends at the value is found first, 16x faster than a
+# forward search trying every start; tests/test_precision.py holds both to the same answers.
+_BEFORE = regex.compile(_LABEL + r"[ 　]*[:：=＝#＃]?[ 　]*[【\[「(（]?[ 　]*$", regex.V1 | regex.REVERSE)
 # The same with a separator required: kanji glued to kanji (「担当者より山田様」) is prose, not a
 # label and its value; a number glued to its label (「証券番号8100000001」) is still labelled.
-_SEPARATED = regex.compile(_LABEL + r"(?:[ 　]|[:：=＝#＃【\[「(（])[ 　:：【\[「(（]*$", regex.V1)
+_SEPARATED = regex.compile(_LABEL + r"(?:[ 　]|[:：=＝#＃【\[「(（])[ 　:：【\[「(（]*$", regex.V1 | regex.REVERSE)
 
 
 def label_before(line: str, start: int, separated: bool = False) -> str | None:
     """The label a value at `start` sits under: `header:value` in a table row, `証券番号：…`,
     `TEL 03-…`, `（証券番号 8123…）` in text; None when the value follows a boundary. With
     `separated`, only a label set off from the value by a separator counts."""
-    m = (_SEPARATED if separated else _BEFORE).search(line, max(0, start - MAX_LABEL - 8), start)
+    # No label crosses a tab (a cell boundary): the text from the last one is what is searched,
+    # and a list's rows repeat it ("契約者名:") so most answers come from the cache.
+    return _label_in(_window(line, start), separated)
+
+
+def _window(line: str, start: int) -> str:
+    return line[max(0, start - MAX_LABEL - 8, line.rfind("\t", 0, start) + 1) : start]
+
+
+@lru_cache(maxsize=16384)
+def _label_in(text: str, separated: bool) -> str | None:
+    m = (_SEPARATED if separated else _BEFORE).search(text)
     return m.group("label") if m else None
 
 
-def label_at(line: str, start: int) -> Label | None:
+def label_at(line: str, start: int, separated: bool = False) -> Label | None:
     """The classified label of a value at `start`."""
-    return read_label(label_before(line, start))
+    return _read_in(_window(line, start), separated)
 
 
 def kind_before(line: str, start: int, separated: bool = False) -> LabelKind | None:
-    return classify(label_before(line, start, separated))
+    found = label_at(line, start, separated)
+    return found.kind if found else None
+
+
+@lru_cache(maxsize=16384)
+def _read_in(text: str, separated: bool) -> Label | None:
+    return read_label(_label_in(text, separated))
 
 
 # Column kinds whose names are never customers, and whose numbers are never policy numbers.

@@ -61,9 +61,12 @@ def _fold(ch: str) -> str:
 
 def part_of_token(line: str, start: int, end: int) -> bool:
     """Whether the number is glued into a longer token or sits inside an address."""
-    if _fold(line[start - 1 : start]) in _GLUE_BEFORE or _fold(line[end : end + 1]) in _GLUE_AFTER:
+    before, after = line[start - 1 : start], line[end : end + 1]
+    if before in _GLUE_BEFORE or after in _GLUE_AFTER:
         return True
-    if "/" in line or "@" in line or "www" in line:
+    if not (before + after).isascii() and (_fold(before) in _GLUE_BEFORE or _fold(after) in _GLUE_AFTER):
+        return True  # full-width letters and signs glue too
+    if "://" in line or "@" in line or "www." in line or "WWW." in line:  # (not every "/": dates hold one)
         return any(m.start() < end and start < m.end() for m in _ADDRESS.finditer(line, timeout=REGEX_TIMEOUT))
     return False
 
