@@ -529,3 +529,18 @@ def test_the_backward_label_search_finds_what_a_forward_one_does(line: str, at: 
         assert labels.label_before(line, start, backward is labels._SEPARATED) == (
             want.group("label") if want else None
         )
+
+
+@pytest.mark.parametrize(
+    ("line", "numbers"),
+    [
+        ("証券番号#8100000001", ["8100000001"]),
+        ("証券No.＃8100000001", ["8100000001"]),
+        ("Order #8100000001", []),
+        ("Ticket #8100000001", []),
+        ("Invoice: 8100000001", []),
+    ],
+)
+def test_a_hash_sign_is_a_label_separator_not_glue(line: str, numbers: list[str]) -> None:
+    report = scan(body_mail(f"{line} 山田 太郎 様\n", SOMPO), SOMPO)
+    assert [r.policy_number for r in report.records if r.policy_number] == numbers

@@ -72,7 +72,8 @@ _RULES: tuple[tuple[LabelKind, regex.Pattern[str]], ...] = (
         LabelKind.OTHER_ID,
         regex.compile(
             r"番号|No\b\.?|ＮＯ|Ｎｏ|№|ID\b|ＩＤ|Id$|コード|code|番$|#|＃|電話|TEL|Tel|FAX|Fax|携帯|〒|郵便|車台|"
-            r"登録|ナンバー|URL|UID|口座|パスコード|パスワード|会議|ミーティング|問い?合わ?せ|mail|メール|phone|zip",
+            r"登録|ナンバー|URL|UID|口座|パスコード|パスワード|会議|ミーティング|問い?合わ?せ|mail|メール|phone|zip|"
+            r"order|ticket|invoice|case|ref|booking|tracking|account|meeting|passcode",
             _I,
         ),
     ),

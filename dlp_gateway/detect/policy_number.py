@@ -51,7 +51,7 @@ def _looks_like_date(value: str) -> bool:
 # Structure that makes a number part of something else: a web or mail address, and the characters
 # that glue a number into a longer token (an ID, a path, a query string, an undecoded escape).
 _ADDRESS = regex.compile(r"(?:https?|ftps?)://\S+|www\.\S+|mailto:\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", regex.IGNORECASE)
-_GLUE_BEFORE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789=@%&?+\\#")
+_GLUE_BEFORE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789=@%&?+\\")
 _GLUE_AFTER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789=@%&?+\\")
 
 
