@@ -544,3 +544,9 @@ def test_the_backward_label_search_finds_what_a_forward_one_does(line: str, at: 
 def test_a_hash_sign_is_a_label_separator_not_glue(line: str, numbers: list[str]) -> None:
     report = scan(body_mail(f"{line} 山田 太郎 様\n", SOMPO), SOMPO)
     assert [r.policy_number for r in report.records if r.policy_number] == numbers
+
+
+@pytest.mark.parametrize("label", ["出席者", "参加者", "同席者", "作成者", "報告者"])
+def test_the_people_of_a_meeting_or_a_report_are_not_customers(label: str) -> None:
+    report = scan(body_mail(f"打合せの件\n{label}：田中 美咲 様、鈴木 一郎 様\n", TOKIO), TOKIO)
+    assert violations(report) == []

@@ -63,7 +63,8 @@ _RULES: tuple[tuple[LabelKind, regex.Pattern[str]], ...] = (
     (
         LabelKind.STAFF,
         regex.compile(
-            r"担当|部署|所属|内線|役職|社員|職員|従業員|営業所|支店|課名|部門|部名|代理店|募集人|差出人|送信者|staff|dept|extension",
+            r"担当|部署|所属|内線|役職|社員|職員|従業員|営業所|支店|課名|部門|部名|代理店|募集人|差出人|送信者|staff|dept|extension|"
+            r"出席|参加者|同席|同行|作成者|承認者|確認者|報告者|記入者|連絡者|attendee",
             _I,
         ),
     ),
