@@ -88,8 +88,19 @@ def _blocks(lines: tuple[str, ...]) -> list[int]:
     return out
 
 
-# A title that addresses someone (「東京海上日動 御中」) names the recipient, not a section's insurer.
-_ADDRESSED = regex.compile(r"様|御中|宛|殿|各位|さま")
+# A title that names the insurer of the list below it: the insurer's name and words of a list
+# only (「東京海上日動」「損保ジャパン分」「東京海上日動 満期一覧」), nothing that addresses someone
+# (御中, 様) or says anything else about the insurer (との比較, から切替).
+_LIST_TITLE = regex.compile(
+    r"[\s　■□●◆【】\[\]（）()・:：_\-]*(?:(?:ご?契約|更改|満期|継続|新規)?(?:分|一覧|リスト|明細|対象|名簿|予定|"
+    r"ご?契約|更改|満期|継続|新規|案件|\d{1,4}年度?|\d{1,2}月)[\s　■□●◆【】\[\]（）()・:：_\-]*)*"
+)
+
+
+def _names_a_list(title: str, mention: Finding) -> bool:
+    """Whether a title row or sheet name is the insurer's name and words of a list, nothing else."""
+    rest = title[: mention.start] + " " + title[mention.end :]
+    return bool(_LIST_TITLE.fullmatch(rest.strip()) or not rest.strip())
 
 
 def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: str | None = None) -> list[_Draft]:
@@ -112,8 +123,9 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: st
         mentions = [m for m in mentions if id(m) in basis]
         if not numbers:
             heads = {m.value for m in mentions if m.heading}
-            if not heads and seg.kind == "table" and "\t" not in line and not names and not _ADDRESSED.search(line):
-                heads = {m.value for m in mentions}  # a table's title row: 「東京海上日動 満期一覧」
+            title = seg.kind == "table" and "\t" not in line and len(mentions) == 1 and not names
+            if not heads and title and _names_a_list(line, mentions[0]):
+                heads = {mentions[0].value}  # a table's title row: 「東京海上日動 満期一覧」
             if len(heads) == 1:
                 section = heads.pop()
                 continue
@@ -221,10 +233,10 @@ def _sheet_insurer(segments: tuple[Segment, ...], by_segment: dict[int, list[Fin
     seg = segments[si]
     if si == 0 or seg.kind != "table" or segments[si - 1].location != seg.location + " (sheet name)":
         return None
-    if _ADDRESSED.search(segments[si - 1].lines[0]):
+    named = [f for f in by_segment.get(si - 1, ()) if f.detector == "insurer"]
+    if len(named) != 1 or not _names_a_list(segments[si - 1].lines[0], named[0]):
         return None
-    named = {f.value for f in by_segment.get(si - 1, ()) if f.detector == "insurer"}
-    return named.pop() if len(named) == 1 else None
+    return named[0].value
 
 
 def _without_repeated_names(records: list[Record]) -> list[Record]:

@@ -550,3 +550,34 @@ def test_a_hash_sign_is_a_label_separator_not_glue(line: str, numbers: list[str]
 def test_the_people_of_a_meeting_or_a_report_are_not_customers(label: str) -> None:
     report = scan(body_mail(f"打合せの件\n{label}：田中 美咲 様、鈴木 一郎 様\n", TOKIO), TOKIO)
     assert violations(report) == []
+
+
+@pytest.mark.parametrize("title", ["東京海上日動との比較", "東京海上日動から切替の候補", "東京海上日動 御中"])
+def test_a_title_that_says_more_than_the_insurer_of_the_list_is_not_a_heading(title: str) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append([title])
+    ws.append(["契約者名", "満期日"])
+    ws.append(["山田 太郎", "2026/04/01"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    report = scan(multipart("一覧です。", [(XLSX, 'attachment; filename="a.xlsx"', buf.getvalue())]), TOKIO)
+    assert [(r.underwriter, r.attribution) for r in report.records] == [(None, "unknown")]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [["契約者名", "担当者", "満期日"], ["氏名", "担当", "保険会社"], ["お客様名", "所属", "内線"]],
+)
+def test_a_customer_list_with_a_staff_column_is_not_a_roster(header: list[str]) -> None:
+    report = scan(
+        csv_mail([header, ["山田 太郎", "鈴木", "損保ジャパン" if "保険会社" in header else "x"]], TOKIO), TOKIO
+    )
+    assert [r.name for r in report.records] == ["山田 太郎"]
+
+
+@pytest.mark.parametrize("line", ["No8100000001", "証券No8100000001", "証券NO.8100000001", "証番：8100000001"])
+def test_no_glued_to_a_number_labels_it(line: str) -> None:
+    report = scan(body_mail(f"{line}　山田 太郎 様\n", SOMPO), SOMPO)
+    assert [r.policy_number for r in report.records] == ["8100000001"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import time
 
+import regex
+
 from dlp_gateway.config.schema import Config
 from dlp_gateway.detect import dates, insurers, names, policy_number
 from dlp_gateway.detect.chunk import Chunk, chunks
@@ -93,17 +95,28 @@ class Detectors:
         return roster or kind_before(line, f.start, separated=True) in NOT_CUSTOMER_NAMES
 
 
+# Columns that make a table a list of customers, whatever else it holds: a roster has none.
+_CUSTOMER_KINDS = frozenset({LabelKind.POLICY, LabelKind.UNDERWRITER, LabelKind.OTHER_INSURER})
+_CUSTOMER_TITLE = regex.compile("契約|被保険|顧客|お客|名義|受取|申込|満期|証券|保険料")
+
+
 def roster_lines(seg: Segment) -> set[int]:
     """The rows of a segment's tables whose header names staff columns (部署, 内線, 役職, 担当) and
-    no policy number column: a roster of people, not a list of customers."""
+    nothing of a customer's (no policy number, insurer, 契約者, 満期 … column): a roster of people,
+    not a list of customers with the staff member who handles each."""
     if not seg.headers:
         return set()
     out: set[int] = set()
     roster = False
     for li, line in enumerate(seg.lines):
         if li in seg.headers:
-            kinds = {classify(cell) for cell in line.split(CELL_SEPARATOR)}
-            roster = LabelKind.STAFF in kinds and LabelKind.POLICY not in kinds
+            cells = line.split(CELL_SEPARATOR)
+            kinds = {classify(cell) for cell in cells}
+            roster = (
+                LabelKind.STAFF in kinds
+                and not kinds & _CUSTOMER_KINDS
+                and not any(_CUSTOMER_TITLE.search(c) for c in cells)
+            )
         elif roster:
             out.add(li)
     return out

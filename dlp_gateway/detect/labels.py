@@ -40,7 +40,8 @@ _RULES: tuple[tuple[LabelKind, regex.Pattern[str]], ...] = (
     (
         LabelKind.POLICY,
         regex.compile(
-            r"(?:証券|証書|契約|ポリシー|保険|policy)\s*(?:番号|No\b\.?|NO|Ｎｏ|ＮＯ|№|記号|#|＃|number)|^証券$|^(?:保険)?証券番号",
+            r"(?:証券|証書|契約|ポリシー|保険|policy)\s*(?:番号|No\.?|NO|Ｎｏ|ＮＯ|№|記号|#|＃|number|ナンバー)"
+            r"|^証券$|^(?:保険)?証券番号|^証番$",
             _I,
         ),
     ),

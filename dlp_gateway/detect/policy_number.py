@@ -59,12 +59,19 @@ def _fold(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch) if ch and not ch.isascii() else ch
 
 
-def part_of_token(line: str, start: int, end: int) -> bool:
-    """Whether the number is glued into a longer token or sits inside an address."""
+# "No" glued to its number ("No8100000001", "証券NO8100000001") labels it; it is not glue.
+_NO_BEFORE = regex.compile(r"(?:^|[^A-Za-z])(?:No|NO|no|Ｎｏ|ＮＯ)\.?$")
+
+
+def part_of_token(line: str, start: int, end: int, labelled: bool = False) -> bool:
+    """Whether the number is glued into a longer token or sits inside an address. `labelled`: a
+    policy label stands right before it, and what touches its start is that label."""
     before, after = line[start - 1 : start], line[end : end + 1]
+    if labelled or (before in "oO．.ｏＯ" and _NO_BEFORE.search(line, max(0, start - 4), start)):
+        before = ""
     if before in _GLUE_BEFORE or after in _GLUE_AFTER:
         return True
-    if not (before + after).isascii() and (_fold(before) in _GLUE_BEFORE or _fold(after) in _GLUE_AFTER):
+    if not (before + after).isascii() and ((before and _fold(before) in _GLUE_BEFORE) or _fold(after) in _GLUE_AFTER):
         return True  # full-width letters and signs glue too
     if "://" in line or "@" in line or "www." in line or "WWW." in line:  # (not every "/": dates hold one)
         return any(m.start() < end and start < m.end() for m in _ADDRESS.finditer(line, timeout=REGEX_TIMEOUT))
@@ -80,7 +87,7 @@ def is_lookalike(line: str, start: int, end: int, value: str, context: bool, lab
     number under another identifier's label; a number that is part of a longer token."""
     if label is not None and label.kind in NOT_POLICY_NUMBERS:
         return True
-    if part_of_token(line, start, end):
+    if part_of_token(line, start, end, labelled=label is not None and label.kind is LabelKind.POLICY):
         return True
     before, after = line[max(0, start - 12) : start], line[end : end + AFTER_WINDOW]
     if NOT_A_POLICY_BEFORE.search(before) or NOT_A_POLICY_AFTER.match(after):
