@@ -8,6 +8,35 @@ import pytest
 
 from tests.helpers import RULES, Sink
 
+# Modules whose every test needs a service, a browser or processes (see pyproject's markers).
+_MODULE_MARKS = {
+    "test_postfix": "postfix",
+    "test_console_browser": "browser",
+    "test_two_instances": "postgres",
+    "test_cli": "slow",
+    "test_scanner": "slow",
+    "test_observability": "slow",
+    "test_durability": "slow",
+    "test_worker_pool": "slow",
+    "test_tls": "slow",
+    "test_chunk": "slow",
+    "test_e2e_actions": "slow",
+    "test_delivery_service": "slow",
+    "test_deploy": "slow",
+    "test_ruletest": "slow",
+    "test_mime_differential": "slow",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers from where a test lives and what it uses: a PostgreSQL store or schema marks it."""
+    for item in items:
+        if item.path.stem in _MODULE_MARKS:
+            item.add_marker(_MODULE_MARKS[item.path.stem])
+        params = getattr(item, "callspec", None)
+        if "pg_schema" in getattr(item, "fixturenames", ()) or (params and params.params.get("store") == "postgres"):
+            item.add_marker("postgres")
+
 
 @pytest.fixture(autouse=True)
 def own_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
