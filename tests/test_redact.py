@@ -12,11 +12,12 @@ import pytest
 
 from dlp_gateway.act.redact import NotRedactableError, redact, value_patterns
 from dlp_gateway.config.schema import Condition, Rule
+from dlp_gateway.detect.normalize import DASHES
 from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.model import Action, Envelope, Record
 from dlp_gateway.pipeline import Pipeline
 from tests import fixtures as fx
-from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, example_config, make_message
+from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, SOMPO, example_config, make_message
 
 YAMADA = Record("8100000001", "山田 太郎", None, "tokio", "explicit", 0.9, "body:line 1")
 
@@ -120,3 +121,19 @@ def test_records_inside_a_forwarded_message_cannot_be_redacted() -> None:
     raw = fx.multipart("転送します", [("message/rfc822", 'attachment; filename="fwd.eml"', inner)], to=MSI)
     with pytest.raises(NotRedactableError):
         redact(raw, [Record("8100000001", None, None, "tokio", "pattern", 0.6, "attachment[0]:fwd.eml/body:line 1")])
+
+
+@pytest.mark.parametrize("dash", sorted(DASHES))
+def test_every_dash_the_detectors_accept_is_redacted_too(dash: str) -> None:
+    """One definition of the dashes (detect/normalize.DASHES): a number written with any of them
+    is found, joined across a line break, and masked."""
+    number = f"8100{dash}000001"
+    raw = make_message(f"証券番号：{number}　契約者名：山田 太郎 様\n", to=(SOMPO,))
+    report = Pipeline(example_config()).scan(raw, Envelope(HEAD_OFFICE, (SOMPO,)))
+    assert [r.policy_number for r in report.records] == ["8100000001"]
+    out = redact(raw, list(report.records))
+    assert b"000001" not in email.message_from_bytes(out).get_payload(decode=True)
+    wrapped = make_message(f"証券番号：8100{dash}\n000001 の件\n", to=(SOMPO,))
+    assert [
+        r.policy_number for r in Pipeline(example_config()).scan(wrapped, Envelope(HEAD_OFFICE, (SOMPO,))).records
+    ] == ["8100000001"]

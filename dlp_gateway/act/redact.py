@@ -20,6 +20,7 @@ from collections.abc import Callable
 import openpyxl
 import regex
 
+from dlp_gateway.detect.normalize import DASH_CLASS
 from dlp_gateway.errors import DlpError
 from dlp_gateway.extract.delimited import decode_csv
 from dlp_gateway.extract.sniff import sniff
@@ -30,7 +31,7 @@ from dlp_gateway.parse.mime import decode_header_value, leaf_nodes
 from dlp_gateway.report import mask
 
 _HIDDEN = INVISIBLE_CLASS + "*"  # a value split by zero-width characters is still masked whole
-_SEP = _HIDDEN + r"[-‐‑‒–—―−ー－ｰ﹣⁃ \u3000]?" + _HIDDEN
+_SEP = _HIDDEN + rf"[{DASH_CLASS} \u3000]?" + _HIDDEN
 _FULLWIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"}
 REWRITABLE = ("text", "html", "csv", "xlsx")
 

@@ -17,6 +17,9 @@ import regex
 from dlp_gateway.detect.itaiji import fold
 
 DASHES = frozenset("-‐‑‒–—―−ー－ｰ﹣⁃")
+# The same, as the body of a regular expression's character class: every pattern that allows a dash
+# inside a number (detection, line joins, redaction) takes this one, so none lacks a dash.
+DASH_CLASS = "\\-" + "".join(sorted(DASHES - {"-"}))
 SPACES = frozenset(" \u3000\t\u00a0")
 _ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 

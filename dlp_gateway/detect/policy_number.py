@@ -17,7 +17,7 @@ from dlp_gateway.config.schema import Insurer
 from dlp_gateway.detect.checkdigits import CHECK_DIGITS
 from dlp_gateway.detect.chunk import Chunk
 from dlp_gateway.detect.labels import NOT_POLICY_NUMBERS, Label, LabelKind, label_at
-from dlp_gateway.detect.normalize import canonical_number
+from dlp_gateway.detect.normalize import DASH_CLASS, canonical_number
 from dlp_gateway.model import Finding
 
 DETECTOR = "policy_number"
@@ -39,7 +39,7 @@ NOT_A_POLICY_AFTER = regex.compile(
     r"^[^\S\t\n]*(?:円|万円|千円|株(?![式主])|件(?!名)|名(?![前義称簿字刺])|人(?![数名])|歳|%|％)"
 )
 AFTER_WINDOW = 8  # characters after a number that NOT_A_POLICY_AFTER looks at
-PHONE = regex.compile(r"^[(（]?0\d{1,4}[)）]?[-‐‑−ー－ ]?\d{1,4}[-‐‑−ー－ ]\d{3,4}$")
+PHONE = regex.compile(rf"^[(（]?0\d{{1,4}}[)）]?[{DASH_CLASS} ]?\d{{1,4}}[{DASH_CLASS} ]\d{{3,4}}$")
 
 
 def _looks_like_date(value: str) -> bool:
@@ -215,7 +215,7 @@ class PolicyNumberFinder:
 
 
 _DATE_LIKE = regex.compile(
-    r"^\d{4}[-‐‑‒–—―−－ｰ]\d{1,2}[-‐‑‒–—―−－ｰ]\d{1,2}$|^(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:[0-2]\d|3[01])$"
+    rf"^\d{{4}}[{DASH_CLASS}]\d{{1,2}}[{DASH_CLASS}]\d{{1,2}}$|^(?:19|20)\d{{2}}(?:0[1-9]|1[0-2])(?:[0-2]\d|3[01])$"
 )
 # A word right after the head: the next line goes on with text of its own, not with the number.
 _HEAD_END = regex.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]")
@@ -237,10 +237,11 @@ def _joinable(line: str, tail_start: int, following: str, head_end: int) -> bool
 
 
 # The alphanumeric end of a line and the start of the next (full-width and dashes included).
-_TAIL = regex.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ][0-9A-Za-z０-９Ａ-Ｚａ-ｚ\-‐‑‒–—―−－ｰ]*[-‐‑‒–—―−－ｰ]?\s*$")
-_HEAD = regex.compile(r"\s*[0-9０-９][0-9A-Za-z０-９Ａ-Ｚａ-ｚ\-‐‑‒–—―−－ｰ]*")
+_ALNUM = "0-9A-Za-z０-９Ａ-Ｚａ-ｚ"
+_TAIL = regex.compile(rf"[{_ALNUM}][{_ALNUM}{DASH_CLASS}]*[{DASH_CLASS}]?\s*$")
+_HEAD = regex.compile(rf"\s*[0-9０-９][{_ALNUM}{DASH_CLASS}]*")
 # Lines whose last visible character could end a _TAIL: a superset, searched in linear time (the
 # whole _TAIL pattern retries every start inside a long alphanumeric run). The standard library's
 # engine runs this one 7x faster than `regex` on Japanese text; its \s also takes \x1c-\x1f,
 # which only widens the superset.
-_TAILS = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ\-‐‑‒–—―−－ｰ][^\S\n]*$", re.MULTILINE)
+_TAILS = re.compile(rf"[{_ALNUM}{DASH_CLASS}][^\S\n]*$", re.MULTILINE)
