@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import importlib.metadata
 import json
 import logging
 import os
@@ -53,6 +54,15 @@ def _registry(config: Config, quiet: bool = False) -> Registry:
         if registry.created:
             metrics.REGISTRY_BUILT.set(dt.datetime.fromisoformat(registry.created).timestamp())
     return registry
+
+
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml), or `unknown` when run from a tree
+    that was never installed."""
+    try:
+        return importlib.metadata.version("dlp-gateway")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -336,6 +346,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dlp-gateway", description="Outbound mail DLP gateway for insurance agencies")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_config(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:

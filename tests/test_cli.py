@@ -179,3 +179,10 @@ def test_user_audit_incident_and_purge_commands(site: Path) -> None:
     report = json.loads(run("incident").stdout)
     assert report["本人の数 people"] == 0 and report["messages"] == []
     assert "expired 0" in run("quarantine", "purge").stdout
+
+
+def test_version_is_the_packages() -> None:
+    import importlib.metadata  # noqa: PLC0415
+
+    out = cli("--version")
+    assert out.stdout.strip() == f"dlp-gateway {importlib.metadata.version('dlp-gateway')}"

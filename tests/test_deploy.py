@@ -168,3 +168,45 @@ def test_the_wheel_the_image_installs_is_complete(tmp_path: Path) -> None:
     }
     assert sources <= names, sorted(sources - names)[:5]
     assert not any(n.startswith(("tests/", "bench/", "fuzz/")) for n in names)
+
+
+UNIT = ROOT / "deploy" / "systemd" / "dlp-gateway.service"
+
+
+def _unit_here(tmp_path: Path) -> Path:
+    """The unit with its ExecStart pointing at this checkout's installed command (systemd-analyze
+    verify checks that the command exists and is executable)."""
+    here = Path(sys.executable).parent / "dlp-gateway"
+    unit = tmp_path / "dlp-gateway.service"
+    unit.write_text(UNIT.read_text(encoding="utf-8").replace("/opt/dlp-gateway/bin/dlp-gateway", str(here)))
+    return unit
+
+
+def test_the_systemd_unit_verifies(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        ["systemd-analyze", "verify", str(_unit_here(tmp_path))], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
+
+
+def test_the_systemd_unit_is_sandboxed(tmp_path: Path) -> None:
+    text = UNIT.read_text(encoding="utf-8")
+    for line in (
+        "User=dlp-gateway",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ReadWritePaths=/var/lib/dlp-gateway",
+        "WorkingDirectory=/var/lib/dlp-gateway",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "CapabilityBoundingSet=",
+    ):
+        assert line in text.splitlines(), line
+    proc = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", str(_unit_here(tmp_path))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    m = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", proc.stdout)
+    assert m, proc.stdout[-500:] + proc.stderr
+    assert float(m.group(1)) <= 2.0  # systemd's scale: 0 (locked down) to 10 (exposed); ≤ 2 is "OK"
