@@ -43,6 +43,45 @@ def test_alert_rules_are_valid_and_their_unit_tests_pass() -> None:
     assert "SUCCESS" in test.stdout
 
 
+def test_the_grafana_dashboard_shows_every_metric_and_alert_with_valid_queries(tmp_path: Path) -> None:
+    """deploy/grafana/dlp-gateway.json: every query's metric exists, every metric is shown, every
+    alert is counted by the alerts panel, and every query is valid PromQL (promtool, as rules)."""
+    import re  # noqa: PLC0415
+
+    import yaml  # noqa: PLC0415
+
+    from dlp_gateway.observe.metrics import REGISTRY  # noqa: PLC0415
+
+    dash = json.loads((ROOT / "deploy" / "grafana" / "dlp-gateway.json").read_text(encoding="utf-8"))
+    exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", ())]
+    assert exprs and all("${datasource}" in json.dumps(p.get("datasource", "${datasource}")) for p in dash["panels"])
+    suffix = {"counter": "_total", "histogram": "_bucket", "gauge": "", "summary": ""}
+    exported = {m.name + suffix[m.type] for m in REGISTRY.collect() if m.name.startswith("dlp_")}
+    queried = {name for e in exprs for name in re.findall(r"\bdlp_[a-z_]+", e)}
+    assert queried <= exported, queried - exported  # no query of a metric that does not exist
+    assert exported <= queried, exported - queried  # and no metric left off the dashboard
+    alerts = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text(encoding="utf-8"))
+    names = [r["alert"] for g in alerts["groups"] for r in g["rules"]]
+    assert names and all(re.fullmatch("Dlp.*", n) for n in names)  # the alerts panel's alertname=~"Dlp.*"
+    rules = {
+        "groups": [
+            {
+                "name": "dashboard",
+                "rules": [
+                    {"record": f"dashboard:query{i}", "expr": e.replace("$__rate_interval", "5m")}
+                    for i, e in enumerate(exprs)
+                ],
+            }
+        ]
+    }
+    (tmp_path / "dashboard.yml").write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    check = subprocess.run(
+        [promtool(), "check", "rules", "dashboard.yml"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f"{len(exprs)} rules found" in check.stdout
+
+
 @pytest.mark.parametrize(
     ("reason", "kind"),
     [
