@@ -8,6 +8,7 @@ from pathlib import Path
 
 import regex
 
+from dlp_gateway.addresses import domain_of, in_domain
 from dlp_gateway.extract.budget import ExtractLimits
 from dlp_gateway.model import Action
 from dlp_gateway.parse.mime import MimeLimits
@@ -192,12 +193,11 @@ class Config:
 
     def approver_for(self, sender: str) -> str | None:
         """The sender's approver: an entry naming the address wins over one naming its domain."""
-        address = sender.lower()
-        domain = address.rpartition("@")[2]
+        address, domain = sender.lower(), domain_of(sender)
         for a in self.approvers:
             if address in a.senders:
                 return a.approver
         for a in self.approvers:
-            if any(domain == s or domain.endswith("." + s) for s in a.senders if "@" not in s):
+            if any(in_domain(domain, s) for s in a.senders if "@" not in s):
                 return a.approver
         return None

@@ -6,15 +6,12 @@ The most specific configured domain wins, so `ms-ins.com` can be an insurer whil
 
 from __future__ import annotations
 
+from dlp_gateway.addresses import domain_of, suffixes
 from dlp_gateway.config.schema import Config
 from dlp_gateway.model import Party
 
 INTERNAL = Party("internal")
 EXTERNAL = Party("external")
-
-
-def domain_of(address: str) -> str:
-    return address.rpartition("@")[2].strip().strip(">").lower().rstrip(".")
 
 
 class PartyClassifier:
@@ -30,9 +27,8 @@ class PartyClassifier:
         domain = domain_of(address)
         if not domain or "@" not in address:
             return EXTERNAL
-        labels = domain.split(".")
-        for i in range(len(labels)):  # longest suffix first: the most specific domain
-            party = self.table.get(".".join(labels[i:]))
+        for suffix in suffixes(domain):  # the most specific configured domain wins
+            party = self.table.get(suffix)
             if party is not None:
                 return party
         return EXTERNAL

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dlp_gateway.addresses import domain_of, in_domain
 from dlp_gateway.config.schema import Condition
-from dlp_gateway.decide.parties import domain_of
 from dlp_gateway.model import Party, Record, Unscannable, Violation
 
 
@@ -52,10 +52,8 @@ def address_matches(wanted: tuple[str, ...], address: str) -> bool:
         if "@" in entry.lstrip("@"):
             if entry == address:
                 return True
-        else:
-            d = entry.lstrip("@")
-            if domain == d or domain.endswith("." + d):
-                return True
+        elif in_domain(domain, entry):
+            return True
     return False
 
 
