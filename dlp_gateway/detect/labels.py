@@ -111,7 +111,7 @@ def read_label(label: str | None) -> Label | None:
     for kind, pattern in _RULES:
         m = pattern.search(label)
         if m:
-            return Label(kind, m.group() or label)
+            return Label(kind, m.group() or kind.value)  # only our own words, never the text
     return None
 
 
