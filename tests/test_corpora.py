@@ -29,7 +29,18 @@ def test_every_corpus_message_gets_a_verdict(path: Path) -> None:
     started = time.perf_counter()
     report = pipeline.scan(path.read_bytes(), Envelope("a@mirai-hoken.example.jp", ("b@ms-ins.com",)))
     assert time.perf_counter() - started < PER_MESSAGE_SECONDS
-    assert report.decision.verdict is not None
+    # The verdict follows DESIGN §3 for the insurer recipient: a violation for each kind of thing it
+    # may not receive, and delivery only when there is none (fail closed on unscannable content).
+    [insurer] = report.decision.recipients
+    expected = set()
+    if any(r.underwriter not in (None, "msi") for r in report.records):
+        expected.add("cross_insurer")
+    if any(r.underwriter is None for r in report.records):
+        expected.add("unattributed")
+    if report.unscannable:
+        expected.add("unscannable")
+    assert {v.kind for v in insurer.violations} == expected
+    assert (insurer.action.label in ("deliver", "monitor")) == (not expected), insurer.action
     for segment in pipeline.read(path.read_bytes())[0]:
         assert all(isinstance(line, str) for line in segment.lines)
 
