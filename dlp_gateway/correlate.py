@@ -16,14 +16,20 @@ import regex
 from dlp_gateway.detect.labels import LabelKind, label_at
 from dlp_gateway.detect.names import FIELD_LABELS, HONORIFICS
 from dlp_gateway.detect.normalize import name_key
-from dlp_gateway.model import Finding, Record, Segment
+from dlp_gateway.model import Attribution, Detector, Finding, Record, Segment
 from dlp_gateway.registry import Registry
 
 WINDOW = 3
 # A line that names an insurer as a field rather than in passing: 「引受保険会社：東京海上日動」.
 INSURER_FIELD = regex.compile(r"引受|保険会社|保険者|insurer", regex.IGNORECASE)
 EXPIRY_FIELD = regex.compile(r"満期|満了|保険期間|expir", regex.IGNORECASE)
-CONFIDENCE = {"registry": 0.97, "explicit": 0.9, "registry_name": 0.8, "pattern": 0.6, "unknown": 0.5}
+CONFIDENCE = {
+    Attribution.REGISTRY: 0.97,
+    Attribution.EXPLICIT: 0.9,
+    Attribution.REGISTRY_NAME: 0.8,
+    Attribution.PATTERN: 0.6,
+    Attribution.UNKNOWN: 0.5,
+}
 # A bare mention that tells where a customer came from or went, not who underwrites: 「前は東京海上」,
 # 「東京海上から切替」, 「旧 損保ジャパン」.
 _PREVIOUS_BEFORE = regex.compile(r"(?:前|旧|元|他社|以前|従来|現在?の?他社)[はの:：\s]*$")
@@ -113,10 +119,12 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: st
     loose: list[tuple[int, Finding]] = []
     for li in sorted(by_line):
         fs = sorted(by_line[li], key=_START)
-        kinds: dict[str, list[Finding]] = {"policy_number": [], "name": [], "date": [], "insurer": []}
+        kinds: dict[str, list[Finding]] = {k: [] for k in Detector}
         for f in fs:
             kinds.setdefault(f.detector, []).append(f)
-        numbers, names, dates, mentions = (kinds[k] for k in ("policy_number", "name", "date", "insurer"))
+        numbers, names, dates, mentions = (
+            kinds[k] for k in (Detector.POLICY_NUMBER, Detector.NAME, Detector.DATE, Detector.INSURER)
+        )
         line = seg.lines[li]
         said = [names_underwriter(line, m) for m in mentions] if mentions else []
         basis = {id(m): why for m, (yes, why) in zip(mentions, said, strict=True) if yes}
@@ -137,7 +145,7 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: st
                     d.insurer, d.insurer_basis = mentions[0].value, basis[id(mentions[0])]
                     drafts.append(d)
                 continue
-            loose += [(li, f) for f in fs if f.detector != "name" or _stands_alone(f)]
+            loose += [(li, f) for f in fs if f.detector != Detector.NAME or _stands_alone(f)]
             continue
         for k, num in enumerate(numbers):
             d = _Draft(si, li, number=num, section=section)
@@ -151,11 +159,11 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: st
             drafts.append(d)
     for li, f in loose:
         line = seg.lines[li]
-        if f.detector == "insurer" and not (INSURER_FIELD.search(line) or line.strip() == line[f.start : f.end]):
+        if f.detector == Detector.INSURER and not (INSURER_FIELD.search(line) or line.strip() == line[f.start : f.end]):
             continue
-        if f.detector == "insurer" and not names_underwriter(line, f)[0]:
+        if f.detector == Detector.INSURER and not names_underwriter(line, f)[0]:
             continue
-        if f.detector == "date" and not EXPIRY_FIELD.search(line):
+        if f.detector == Detector.DATE and not EXPIRY_FIELD.search(line):
             continue
         slot = {"name": "name", "date": "date", "insurer": "insurer"}[f.detector]
         near = [
@@ -169,25 +177,25 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: st
             setattr(target, slot, f.value if slot == "insurer" else f)
             if slot == "insurer":
                 target.insurer_basis = names_underwriter(line, f)[1] or "insurer named nearby"
-        elif f.detector == "name":
+        elif f.detector == Detector.NAME:
             drafts.append(_Draft(si, li, name=f, section=section))
     return drafts
 
 
-def _attribute(d: _Draft) -> tuple[str | None, str, str]:
+def _attribute(d: _Draft) -> tuple[str | None, Attribution, str]:
     """(underwriter, source, basis): DESIGN §3's order, and what in the mail gave it."""
     number = f"number under {d.number.label}" if d.number is not None and d.number.label else ""
     if d.number is not None and d.number.registry:
-        return d.number.registry[0], "registry", "policy number in the registry"
+        return d.number.registry[0], Attribution.REGISTRY, "policy number in the registry"
     if d.insurer:
-        return d.insurer, "explicit", d.insurer_basis
+        return d.insurer, Attribution.EXPLICIT, d.insurer_basis
     if d.section:
-        return d.section, "explicit", "section heading"
+        return d.section, Attribution.EXPLICIT, "section heading"
     if d.name is not None and len(d.name.registry) == 1:
-        return d.name.registry[0], "registry_name", "name in the registry"
+        return d.name.registry[0], Attribution.REGISTRY_NAME, "name in the registry"
     if d.number is not None and len(d.number.insurers) == 1:
-        return d.number.insurers[0], "pattern", "; ".join(filter(None, ["number format", number]))
-    return None, "unknown", number
+        return d.number.insurers[0], Attribution.PATTERN, "; ".join(filter(None, ["number format", number]))
+    return None, Attribution.UNKNOWN, number
 
 
 def _display(name: str, registry: Registry) -> str:
@@ -208,7 +216,7 @@ def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: 
         for d in _drafts_for_segment(si, seg, by_segment[si], _sheet_insurer(segments, by_segment, si)):
             underwriter, source, basis = _attribute(d)
             confidence = CONFIDENCE[source]
-            if source == "pattern" and d.number is not None:
+            if source is Attribution.PATTERN and d.number is not None:
                 confidence = d.number.confidence  # context words (証券番号) raise it
             anchor = d.number or d.name
             location = seg.where(d.line, anchor.start if anchor else 0)
@@ -233,7 +241,7 @@ def _sheet_insurer(segments: tuple[Segment, ...], by_segment: dict[int, list[Fin
     seg = segments[si]
     if si == 0 or seg.kind != "table" or segments[si - 1].location != seg.location + " (sheet name)":
         return None
-    named = [f for f in by_segment.get(si - 1, ()) if f.detector == "insurer"]
+    named = [f for f in by_segment.get(si - 1, ()) if f.detector == Detector.INSURER]
     if len(named) != 1 or not _names_a_list(segments[si - 1].lines[0], named[0]):
         return None
     return named[0].value

@@ -30,7 +30,7 @@ from dlp_gateway.config.schema import Config
 from dlp_gateway.decide import PartyClassifier
 from dlp_gateway.errors import DlpError, RelayError, ScanTimeoutError, StoreError
 from dlp_gateway.held import AuditEntry, HeldMessage, HeldSummary
-from dlp_gateway.model import Action, Envelope, Report
+from dlp_gateway.model import Action, Envelope, PartyKind, Report
 from dlp_gateway.observe import metrics
 from dlp_gateway.observe.logging import message_line
 from dlp_gateway.ports import Clock, Refused, iso, utc_now
@@ -84,7 +84,7 @@ def release_plan(item: HeldMessage, strip: bool, parties: PartyClassifier) -> Re
     for address in item.rcpt_tos:
         if address.lower() in violating:
             withheld.append((address, "violation"))
-        elif parties.classify(address).kind == "internal" or address.lower() in inspected:
+        elif parties.classify(address).kind == PartyKind.INTERNAL or address.lower() in inspected:
             deliver.append(address)
         else:  # the content was never read for this recipient: fail closed
             withheld.append((address, "uninspected"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import NamedTuple
 
 
@@ -40,6 +40,38 @@ class Message:
     def header(self, name: str) -> list[str]:
         lname = name.lower()
         return [v for n, v in self.headers if n.lower() == lname]
+
+
+class Detector(StrEnum):
+    """What found a Finding (one module each under detect/)."""
+
+    POLICY_NUMBER = "policy_number"
+    NAME = "name"
+    INSURER = "insurer"
+    DATE = "date"
+
+
+class Attribution(StrEnum):
+    """How a record's underwriter was found, in DESIGN §3's order."""
+
+    REGISTRY = "registry"
+    EXPLICIT = "explicit"
+    REGISTRY_NAME = "registry_name"
+    PATTERN = "pattern"
+    UNKNOWN = "unknown"
+
+
+class PartyKind(StrEnum):
+    INTERNAL = "internal"
+    INSURER = "insurer"
+    EXTERNAL = "external"
+
+
+class ViolationKind(StrEnum):
+    CROSS_INSURER = "cross_insurer"
+    UNATTRIBUTED = "unattributed"
+    UNSCANNABLE = "unscannable"
+    EXTERNAL_DISCLOSURE = "external_disclosure"
 
 
 CELL_SEPARATOR = "\t"  # between the cells of a table line
@@ -96,7 +128,7 @@ class Finding(NamedTuple):
     A named tuple, not a frozen dataclass: a list of 100,000 rows makes half a million findings,
     and a frozen dataclass took 4 µs to build each (one object.__setattr__ per field)."""
 
-    detector: str  # "policy_number" | "name" | "insurer" | "date"
+    detector: str  # a Detector (a str: tests and pickles may hold the plain value)
     value: str
     segment: int
     line: int
@@ -119,7 +151,7 @@ class Record(NamedTuple):
     name: str | None
     expiry: str | None
     underwriter: str | None
-    attribution: str  # registry | explicit | registry_name | pattern | unknown
+    attribution: str  # an Attribution
     confidence: float
     location: str
     # What gave the attribution: the label or column header and its kind ("引受保険会社 (underwriter)").
@@ -128,11 +160,11 @@ class Record(NamedTuple):
 
 @dataclass(frozen=True)
 class Party:
-    kind: str  # internal | insurer | external
+    kind: str  # a PartyKind
     insurer: str | None = None
 
     def __str__(self) -> str:
-        return f"insurer:{self.insurer}" if self.kind == "insurer" else self.kind
+        return f"insurer:{self.insurer}" if self.kind == PartyKind.INSURER else str(self.kind)
 
 
 class Action(IntEnum):
@@ -163,7 +195,7 @@ class Action(IntEnum):
 
 @dataclass(frozen=True)
 class Violation:
-    kind: str  # cross_insurer | unattributed | unscannable | external_disclosure
+    kind: str  # a ViolationKind
     records: tuple[int, ...] = ()
 
 

@@ -15,7 +15,7 @@ from dlp_gateway.decide import PartyClassifier, decide
 from dlp_gateway.decide.engine import Facts, verdict_of
 from dlp_gateway.detect.detectors import Detectors
 from dlp_gateway.extract.dispatch import extract
-from dlp_gateway.model import Action, Decision, Envelope, Message, Record, Report, Segment, Unscannable
+from dlp_gateway.model import Action, Decision, Envelope, Message, Record, Report, Segment, Unscannable, ViolationKind
 from dlp_gateway.parse.mime import parse_message
 from dlp_gateway.registry import EMPTY_REGISTRY, Registry
 from dlp_gateway.registry.staff import StaffDirectory
@@ -82,7 +82,7 @@ class Pipeline:
         targets = [r for r in decision.recipients if r.action == Action.REDACT]
         offending = sorted({i for r in targets for v in r.violations for i in v.records})
         try:
-            if any(v.kind == "unscannable" for r in targets for v in r.violations):
+            if any(v.kind == ViolationKind.UNSCANNABLE for r in targets for v in r.violations):
                 raise NotRedactableError("content that could not be inspected cannot be redacted")
             copy = redact(raw, [records[i] for i in offending])
             _, segments, _ = self.read_message(copy, deadline)

@@ -13,7 +13,7 @@ from pathlib import Path
 from string import Template
 
 from dlp_gateway.config.schema import Notices
-from dlp_gateway.model import Action, Report
+from dlp_gateway.model import Action, PartyKind, Report
 from dlp_gateway.report import mask
 
 BUILTIN = Path(__file__).parent / "templates"
@@ -128,7 +128,7 @@ def notices_for(report: Report, ref: str, notices: Notices, auto_submitted: bool
     if (
         notices.to_sender
         and sender
-        and report.sender_party.kind == "internal"
+        and report.sender_party.kind == PartyKind.INTERNAL
         and sender != notices.sender
         and not auto_submitted
     ):

@@ -10,10 +10,10 @@ import regex
 
 from dlp_gateway.addresses import domain_of, in_domain
 from dlp_gateway.extract.budget import ExtractLimits
-from dlp_gateway.model import Action
+from dlp_gateway.model import Action, ViolationKind
 from dlp_gateway.parse.mime import MimeLimits
 
-VIOLATION_KINDS = ("cross_insurer", "unattributed", "unscannable", "external_disclosure")
+VIOLATION_KINDS = tuple(ViolationKind)
 
 
 @dataclass(frozen=True)

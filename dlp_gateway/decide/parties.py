@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dlp_gateway.addresses import domain_of, suffixes
 from dlp_gateway.config.schema import Config
-from dlp_gateway.model import Party
+from dlp_gateway.model import Party, PartyKind
 
-INTERNAL = Party("internal")
-EXTERNAL = Party("external")
+INTERNAL = Party(PartyKind.INTERNAL)
+EXTERNAL = Party(PartyKind.EXTERNAL)
 
 
 class PartyClassifier:
@@ -19,7 +19,7 @@ class PartyClassifier:
         self.table: dict[str, Party] = {}
         for iid, ins in config.insurers.items():
             for d in ins.domains:
-                self.table[d] = Party("insurer", iid)
+                self.table[d] = Party(PartyKind.INSURER, iid)
         for d in config.organization.internal_domains:
             self.table[d] = INTERNAL
 

@@ -6,23 +6,23 @@ from dataclasses import dataclass
 
 from dlp_gateway.addresses import domain_of, in_domain
 from dlp_gateway.config.schema import Condition
-from dlp_gateway.model import Party, Record, Unscannable, Violation
+from dlp_gateway.model import Party, PartyKind, Record, Unscannable, Violation, ViolationKind
 
 
 def violations_for(party: Party, records: list[Record], unscannable: tuple[Unscannable, ...]) -> list[Violation]:
-    if party.kind == "internal":
+    if party.kind == PartyKind.INTERNAL:
         return []
-    if party.kind == "external":
-        return [Violation("external_disclosure", tuple(range(len(records))))] if records else []
+    if party.kind == PartyKind.EXTERNAL:
+        return [Violation(ViolationKind.EXTERNAL_DISCLOSURE, tuple(range(len(records))))] if records else []
     out = []
     cross = tuple(i for i, r in enumerate(records) if r.underwriter not in (None, party.insurer))
     unknown = tuple(i for i, r in enumerate(records) if r.underwriter is None)
     if cross:
-        out.append(Violation("cross_insurer", cross))
+        out.append(Violation(ViolationKind.CROSS_INSURER, cross))
     if unknown:
-        out.append(Violation("unattributed", unknown))
+        out.append(Violation(ViolationKind.UNATTRIBUTED, unknown))
     if unscannable:
-        out.append(Violation("unscannable"))
+        out.append(Violation(ViolationKind.UNSCANNABLE))
     return out
 
 
@@ -76,7 +76,7 @@ def evaluate(when: Condition, r: Recipient) -> str | None:
         return None
     if when.recipients and not address_matches(when.recipients, r.address):
         return None
-    to_home = r.secondee_home is not None and r.party == Party("insurer", r.secondee_home)
+    to_home = r.secondee_home is not None and r.party == Party(PartyKind.INSURER, r.secondee_home)
     if when.secondee is not None and when.secondee != to_home:
         return None
     if when.has_attachment is not None and when.has_attachment != r.has_attachment:
@@ -90,7 +90,7 @@ def evaluate(when: Condition, r: Recipient) -> str | None:
         hit = [
             v
             for v in r.violations
-            if v.kind in when.violation and (v.kind == "unscannable" or counted & set(v.records))
+            if v.kind in when.violation and (v.kind == ViolationKind.UNSCANNABLE or counted & set(v.records))
         ]
         if not hit:
             return None

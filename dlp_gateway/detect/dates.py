@@ -8,9 +8,9 @@ import unicodedata
 import regex
 
 from dlp_gateway.detect.chunk import Chunk
-from dlp_gateway.model import Finding
+from dlp_gateway.model import Detector, Finding
 
-DETECTOR = "date"
+DETECTOR = Detector.DATE
 _SP = r"[^\S\n]"  # white space within a line (detect/chunk.py)
 DATE = regex.compile(
     rf"(?:(?P<era>令和|平成|R|H){_SP}*(?P<ey>\d{{1,2}}|元)|(?P<y>(?:19|20)\d{{2}})){_SP}*[/\-.年]{_SP}*"

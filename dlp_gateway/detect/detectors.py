@@ -17,7 +17,7 @@ from dlp_gateway.detect.names import FIELD_LABELS
 from dlp_gateway.detect.normalize import name_key
 from dlp_gateway.detect.registry import RegistryFinder
 from dlp_gateway.errors import ScanTimeoutError
-from dlp_gateway.model import CELL_SEPARATOR, Finding, Segment
+from dlp_gateway.model import CELL_SEPARATOR, Detector, Finding, Segment
 from dlp_gateway.registry.index import Registry, RegistryIndex
 from dlp_gateway.registry.staff import StaffDirectory
 
@@ -49,7 +49,9 @@ class Detectors:
             if hits[k]:
                 per_line[k] = merge_registry(per_line[k], hits[k])
             if self.staff and per_line[k]:
-                per_line[k] = [f for f in per_line[k] if f.detector != "name" or name_key(f.value) not in self.staff]
+                per_line[k] = [
+                    f for f in per_line[k] if f.detector != Detector.NAME or name_key(f.value) not in self.staff
+                ]
         for f in self.mentions.find(chunk, si) + dates.find(chunk, si):
             per_line[f.line - chunk.first].append(f)
         return per_line
@@ -70,9 +72,9 @@ class Detectors:
                     line = seg.lines[li]
                     if li in correspondents:
                         # The greeting names the recipient and the signature the sender: not customers.
-                        found = [f for f in found if f.detector != "name" or f.label in FIELD_LABELS]
+                        found = [f for f in found if f.detector != Detector.NAME or f.label in FIELD_LABELS]
                     if li in seg.headers:
-                        found = [f for f in found if f.detector == "insurer"]  # a header cell is never a value
+                        found = [f for f in found if f.detector == Detector.INSURER]  # a header cell is never a value
                     elif found:
                         found = [f for f in found if not self._not_a_customer(f, line, li in rosters)]
                     if k in tails and li + 1 < len(seg.lines):
@@ -88,7 +90,7 @@ class Detectors:
     def _not_a_customer(self, f: Finding, line: str, roster: bool) -> bool:
         """A name under a staff, kana or insurer label, or in a roster, that the registry does not
         hold as a customer: one of the agency's (or an insurer's) people."""
-        if f.detector != "name" or f.registry:
+        if f.detector != Detector.NAME or f.registry:
             return False
         if self.directory is not None and f.value in self.directory:
             return True

@@ -12,9 +12,9 @@ import regex
 from dlp_gateway.config.schema import Insurer
 from dlp_gateway.detect.chunk import Chunk
 from dlp_gateway.detect.labels import LabelKind, label_at
-from dlp_gateway.model import Finding
+from dlp_gateway.model import Detector, Finding
 
-DETECTOR = "insurer"
+DETECTOR = Detector.INSURER
 REGEX_TIMEOUT = 0.5
 # A heading names the insurer of the section below it: 「■東京海上日動 ご契約分」「【損保ジャパン】」.
 HEADING = regex.compile(r"^\s*[■□●○◆◇▼▽★☆◎【\[［＜<《〈]")

@@ -17,9 +17,9 @@ import regex
 from dlp_gateway.detect import morph
 from dlp_gateway.detect.chunk import Chunk
 from dlp_gateway.detect.normalize import display_name
-from dlp_gateway.model import Finding
+from dlp_gateway.model import Detector, Finding
 
-DETECTOR = "name"
+DETECTOR = Detector.NAME
 REGEX_TIMEOUT = 0.5
 _HAN = r"[\p{Han}々〆ヶ]"
 _KANA = r"[\p{Katakana}ー]"

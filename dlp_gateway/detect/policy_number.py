@@ -18,9 +18,9 @@ from dlp_gateway.detect.checkdigits import CHECK_DIGITS
 from dlp_gateway.detect.chunk import Chunk
 from dlp_gateway.detect.labels import NOT_POLICY_NUMBERS, Label, LabelKind, label_at
 from dlp_gateway.detect.normalize import DASH_CLASS, canonical_number
-from dlp_gateway.model import Finding
+from dlp_gateway.model import Detector, Finding
 
-DETECTOR = "policy_number"
+DETECTOR = Detector.POLICY_NUMBER
 REGEX_TIMEOUT = 0.5  # seconds per search: mail text is untrusted
 CONTEXT = regex.compile(
     r"証券\s*(?:番号|記号|NO|No|ＮＯ|Ｎｏ)|契約\s*番号|ポリシー\s*番号|policy\s*(?:no|number)", regex.IGNORECASE

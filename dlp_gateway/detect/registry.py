@@ -15,11 +15,11 @@ import regex
 
 from dlp_gateway.detect.chunk import Chunk
 from dlp_gateway.detect.normalize import NAME_RUN, display_name, kana_to_katakana
-from dlp_gateway.model import Finding
+from dlp_gateway.model import Detector, Finding
 from dlp_gateway.registry.index import BLOOM_BITS, PREFIX, RegistryIndex
 
-DETECTOR_NUMBER = "policy_number"
-DETECTOR_NAME = "name"
+DETECTOR_NUMBER = Detector.POLICY_NUMBER
+DETECTOR_NAME = Detector.NAME
 _NAME_RUNS = re.compile(NAME_RUN.pattern[:-1] + "{2,}")
 MAX_NAME_KEY = 12
 _PREFIX_MEMO = 200_000  # pairs remembered (a few MB at most)
