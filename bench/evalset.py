@@ -195,31 +195,37 @@ class Generator:
 
     @staticmethod
     def mail(lines: list[str], attachment: tuple[str, bytes] | None) -> bytes:
-        text = base64.encodebytes("\n".join(lines).encode()).decode()
-        parts = [
-            "From: honbu@mirai-hoken.example.jp",
-            "To: b@mirai-hoken.example.jp",
-            "Subject: list",
-            "MIME-Version: 1.0",
-            'Content-Type: multipart/mixed; boundary="b"',
-            "",
-            "--b",
-            "Content-Type: text/plain; charset=UTF-8",
-            "Content-Transfer-Encoding: base64",
-            "",
-            text,
-        ]
-        if attachment:
-            parts += [
-                "--b",
-                "Content-Type: application/octet-stream",
-                f'Content-Disposition: attachment; filename="{attachment[0]}"',
-                "Content-Transfer-Encoding: base64",
-                "",
-                base64.encodebytes(attachment[1]).decode(),
-            ]
-        parts.append("--b--")
-        return "\r\n".join(parts).encode()
+        named = (attachment[0], "application/octet-stream", attachment[1]) if attachment else None
+        return agency_mail("\n".join(lines), named)
 
     def cases(self, n: int) -> list[Case]:
         return [self.case(SHAPES[i % len(SHAPES)]) for i in range(n)]
+
+
+def agency_mail(
+    body: str,
+    attachment: tuple[str, str, bytes] | None = None,
+    *,
+    to: str = "b@mirai-hoken.example.jp",
+    subject: str = "list",
+) -> bytes:
+    """A head-office message: a UTF-8 text body and at most one attachment (name, type, bytes)."""
+    parts = [
+        "From: honbu@mirai-hoken.example.jp",
+        f"To: {to}",
+        f"Subject: {subject}",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/mixed; boundary="b"',
+        "",
+        "--b",
+        "Content-Type: text/plain; charset=UTF-8",
+        "Content-Transfer-Encoding: base64",
+        "",
+        base64.encodebytes(body.encode()).decode(),
+    ]
+    if attachment:
+        name, ctype, data = attachment
+        parts += ["--b", f"Content-Type: {ctype}", f'Content-Disposition: attachment; filename="{name}"']
+        parts += ["Content-Transfer-Encoding: base64", "", base64.encodebytes(data).decode()]
+    parts.append("--b--")
+    return "\r\n".join(parts).encode()

@@ -10,7 +10,6 @@ shows up here as a refused clean message or a missed dirty one.
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import random
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 import openpyxl
 from faker import Faker
 
-from bench.evalset import INSURERS
+from bench.evalset import INSURERS, agency_mail
 from dlp_gateway.detect.normalize import name_key
 from dlp_gateway.model import Envelope
 from dlp_gateway.registry import RegistryIndex
@@ -94,26 +93,9 @@ class PrecisionSet:
 
     # -- formats
 
-    def mail(self, to: str, body: str, attachment: tuple[str, str, bytes] | None = None) -> bytes:
-        parts = [
-            "From: honbu@mirai-hoken.example.jp",
-            f"To: {to}",
-            "Subject: =?UTF-8?B?44GU6YCj57Wh?=",
-            "MIME-Version: 1.0",
-            'Content-Type: multipart/mixed; boundary="b"',
-            "",
-            "--b",
-            "Content-Type: text/plain; charset=UTF-8",
-            "Content-Transfer-Encoding: base64",
-            "",
-            base64.encodebytes(body.encode()).decode(),
-        ]
-        if attachment:
-            name, ctype, data = attachment
-            parts += ["--b", f"Content-Type: {ctype}", f'Content-Disposition: attachment; filename="{name}"']
-            parts += ["Content-Transfer-Encoding: base64", "", base64.encodebytes(data).decode()]
-        parts.append("--b--")
-        return "\r\n".join(parts).encode()
+    @staticmethod
+    def mail(to: str, body: str, attachment: tuple[str, str, bytes] | None = None) -> bytes:
+        return agency_mail(body, attachment, to=to, subject="=?UTF-8?B?44GU6YCj57Wh?=")
 
     def table(self, to: str, rows: list[list[str]], merges: tuple[str, ...] = ()) -> bytes:
         """The rows as a CSV or XLSX attachment, an HTML table or an aligned text table."""

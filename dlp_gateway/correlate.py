@@ -116,7 +116,7 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: st
         by_line.setdefault(f.line, []).append(f)
     block = _blocks(seg.lines)
     drafts: list[_Draft] = []
-    loose: list[tuple[int, Finding]] = []
+    loose: list[tuple[int, Finding, str]] = []  # (line, finding, why a mention names the underwriter)
     for li in sorted(by_line):
         fs = sorted(by_line[li], key=_START)
         kinds: dict[str, list[Finding]] = {k: [] for k in Detector}
@@ -145,7 +145,12 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: st
                     d.insurer, d.insurer_basis = mentions[0].value, basis[id(mentions[0])]
                     drafts.append(d)
                 continue
-            loose += [(li, f) for f in fs if f.detector != Detector.NAME or _stands_alone(f)]
+            loose += [
+                (li, f, basis.get(id(f), ""))
+                for f in fs
+                if (f.detector != Detector.NAME or _stands_alone(f))
+                and (f.detector != Detector.INSURER or id(f) in basis)
+            ]
             continue
         for k, num in enumerate(numbers):
             d = _Draft(si, li, number=num, section=section)
@@ -157,11 +162,9 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: st
             if ins is not None:
                 d.insurer, d.insurer_basis = ins.value, basis[id(ins)]
             drafts.append(d)
-    for li, f in loose:
+    for li, f, why in loose:
         line = seg.lines[li]
         if f.detector == Detector.INSURER and not (INSURER_FIELD.search(line) or line.strip() == line[f.start : f.end]):
-            continue
-        if f.detector == Detector.INSURER and not names_underwriter(line, f)[0]:
             continue
         if f.detector == Detector.DATE and not EXPIRY_FIELD.search(line):
             continue
@@ -176,7 +179,7 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: st
             target = min(near, key=lambda d: (abs(d.line - li), d.line > li))
             setattr(target, slot, f.value if slot == "insurer" else f)
             if slot == "insurer":
-                target.insurer_basis = names_underwriter(line, f)[1] or "insurer named nearby"
+                target.insurer_basis = why
         elif f.detector == Detector.NAME:
             drafts.append(_Draft(si, li, name=f, section=section))
     return drafts

@@ -48,10 +48,12 @@ def csv_mail(rows: list[list[str]], to: str) -> bytes:
     )
 
 
-def xlsx_mail(rows: list[list[str | None]], to: str, merges: tuple[str, ...] = ()) -> bytes:
+def xlsx_mail(rows: list[list[str | None]], to: str, merges: tuple[str, ...] = (), sheet: str | None = None) -> bytes:
     wb = openpyxl.Workbook()
     ws = wb.active
     assert ws is not None
+    if sheet is not None:
+        ws.title = sheet
     for row in rows:
         ws.append(row)
     for cells in merges:
@@ -448,17 +450,8 @@ def test_staff_import_through_the_cli_and_check_reads_it(site: Path) -> None:
 def test_a_sheet_or_title_row_named_after_an_insurer_is_the_heading_of_its_rows(
     sheet: str, title: str | None, expected: tuple[str | None, str]
 ) -> None:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = sheet
-    if title:
-        ws.append([title])
-    ws.append(["契約者名", "満期日"])
-    ws.append(["山田 太郎", "2026/04/01"])
-    buf = io.BytesIO()
-    wb.save(buf)
-    report = scan(multipart("一覧です。", [(XLSX, 'attachment; filename="a.xlsx"', buf.getvalue())]), SOMPO)
+    rows: list[list[str | None]] = [["契約者名", "満期日"], ["山田 太郎", "2026/04/01"]]
+    report = scan(xlsx_mail([[title], *rows] if title else rows, SOMPO, sheet=sheet), SOMPO)
     assert [(r.underwriter, r.attribution) for r in report.records] == [expected]
 
 
@@ -554,15 +547,7 @@ def test_the_people_of_a_meeting_or_a_report_are_not_customers(label: str) -> No
 
 @pytest.mark.parametrize("title", ["東京海上日動との比較", "東京海上日動から切替の候補", "東京海上日動 御中"])
 def test_a_title_that_says_more_than_the_insurer_of_the_list_is_not_a_heading(title: str) -> None:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.append([title])
-    ws.append(["契約者名", "満期日"])
-    ws.append(["山田 太郎", "2026/04/01"])
-    buf = io.BytesIO()
-    wb.save(buf)
-    report = scan(multipart("一覧です。", [(XLSX, 'attachment; filename="a.xlsx"', buf.getvalue())]), TOKIO)
+    report = scan(xlsx_mail([[title], ["契約者名", "満期日"], ["山田 太郎", "2026/04/01"]], TOKIO), TOKIO)
     assert [(r.underwriter, r.attribution) for r in report.records] == [(None, "unknown")]
 
 

@@ -4,25 +4,19 @@ holds one as its whole value — a short code anywhere else is just letters."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 import regex
 
 from dlp_gateway.config.schema import Insurer
 from dlp_gateway.detect.chunk import Chunk
-from dlp_gateway.detect.labels import LabelKind, label_at
+from dlp_gateway.detect.labels import UNDERWRITER_HINT, LabelKind, label_at
 from dlp_gateway.model import Detector, Finding
 
 DETECTOR = Detector.INSURER
 REGEX_TIMEOUT = 0.5
 # A heading names the insurer of the section below it: 「■東京海上日動 ご契約分」「【損保ジャパン】」.
 HEADING = regex.compile(r"^\s*[■□●○◆◇▼▽★☆◎【\[［＜<《〈]")
-
-
-# Every underwriter label holds one of these (detect/labels.py): a chunk without any has no code
-# to read, and skips the code search (the standard library's engine: one pass in C).
-_UNDERWRITER_HINT = re.compile(r"引受|保険会社|元受|保険者|会社|保険|insurer|carrier|underwriter", re.IGNORECASE)
 
 
 class MentionFinder:
@@ -70,7 +64,7 @@ class MentionFinder:
                     heading=headings[k],
                 )
             )
-        if self.codes is not None and _UNDERWRITER_HINT.search(chunk.text):
+        if self.codes is not None and UNDERWRITER_HINT.search(chunk.text):  # no underwriter label, no code
             for m in self.codes.finditer(chunk.text, timeout=REGEX_TIMEOUT):
                 k, start = chunk.locate(m.start())
                 label = label_at(chunk.lines[k], start)

@@ -13,6 +13,7 @@ underwriter; 証券コード is a stock code, not a policy; 契約者カナ is a
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from typing import NamedTuple
@@ -86,6 +87,9 @@ _RULES: tuple[tuple[LabelKind, regex.Pattern[str]], ...] = (
     (LabelKind.DATE, regex.compile(r"日付|年月日|日$|期日|期限|満期|始期|終期|期間|date|expir", _I)),
     (LabelKind.AMOUNT, regex.compile(r"金額|保険料|料$|額$|円|合計|小計|税|amount|price|premium", _I)),
 )
+# Every underwriter label holds one of these words (the UNDERWRITER rule above): text without any
+# has no underwriter label, and a search in the standard library's engine (one pass in C) says so.
+UNDERWRITER_HINT = re.compile(r"引受|保険会社|元受|保険者|会社|保険|insurer|carrier|underwriter", re.IGNORECASE)
 MAX_LABEL = 24  # a label longer than this is a sentence, not a label
 # "No." or 番号 alone says which row, not what the number is: only a qualified one (注文番号,
 # 取引No.) names another identifier.
@@ -144,7 +148,6 @@ def _window(line: str, start: int) -> str:
     return line[max(0, start - MAX_LABEL - 8, line.rfind("\t", 0, start) + 1) : start]
 
 
-@lru_cache(maxsize=16384)
 def _label_in(text: str, separated: bool) -> str | None:
     m = (_SEPARATED if separated else _BEFORE).search(text)
     return m.group("label") if m else None
@@ -160,7 +163,7 @@ def kind_before(line: str, start: int, separated: bool = False) -> LabelKind | N
     return found.kind if found else None
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=16384)  # one lookup per value on the hot path: the window text decides
 def _read_in(text: str, separated: bool) -> Label | None:
     return read_label(_label_in(text, separated))
 

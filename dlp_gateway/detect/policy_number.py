@@ -78,10 +78,6 @@ def part_of_token(line: str, start: int, end: int, labelled: bool = False) -> bo
     return False
 
 
-def number_label(line: str, start: int) -> Label | None:
-    return label_at(line, start)
-
-
 def is_lookalike(line: str, start: int, end: int, value: str, context: bool, label: Label | None = None) -> bool:
     """A phone, postal code, date, amount, stock code or invoice number that fits a pattern; a
     number under another identifier's label; a number that is part of a longer token."""
@@ -140,7 +136,7 @@ class PolicyNumberFinder:
             # In a table row the context is the number's own column; in text, the line.
             line_context = "\t" not in line and bool(CONTEXT.search(line))
             for (start, end), (value, matched) in sorted(hits[k].items()):
-                label = number_label(line, start)
+                label = label_at(line, start)
                 context = line_context or (label is not None and label.kind is LabelKind.POLICY)
                 checked = bool(self.checks) and any(i in self.checks for i in matched)
                 insurers = (
@@ -194,7 +190,7 @@ class PolicyNumberFinder:
                 if insurer in self.checks and not self.checks[insurer](value):
                     continue
                 start = tail.start() + len(tail.group()) - len(tail.group().lstrip())
-                label = number_label(line, start)
+                label = label_at(line, start)
                 if label is not None and label.kind is LabelKind.POLICY:
                     context = True
                 if is_lookalike(line, start, len(line.rstrip()), value, context, label):
