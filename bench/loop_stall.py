@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.extract_throughput import mail, make_xlsx
 from bench.relay_throughput import peak_rss_mb
 from dlp_gateway.config.load import load_config
+from dlp_gateway.config.schema import FilePath, Outbox, Quarantine
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.runtime import Runtime
 from dlp_gateway.scanner import ProcessScanner
@@ -91,15 +92,15 @@ async def main() -> None:
         base = load_config(Path(__file__).resolve().parent.parent / "rules")
         base = dataclasses.replace(
             base,
-            registry_path=args.registry,
-            quarantine_path=Path(tmp) / "q.db",
+            registry=FilePath(Path(args.registry) if args.registry else None),
+            quarantine=Quarantine(path=Path(tmp) / "q.db"),
             upstream=None,
-            outbox=Path(tmp) / "outbox",
+            outbox=Outbox(Path(tmp) / "outbox"),
             notices=None,
         )
         scanner = ProcessScanner(base, 2)
         await scanner.start()
-        store = SqliteStore(base.quarantine_path)
+        store = SqliteStore(base.quarantine.path)
         modes = {
             "now": (base, scanner.pool.large_reply),
             "before": (

@@ -17,9 +17,10 @@ from aiohttp import web
 
 from dlp_gateway.cli_review import add_review_commands
 from dlp_gateway.config import Config, load_config
+from dlp_gateway.config.reference import reference, splice
 from dlp_gateway.console.app import ConsoleApp, start_console
 from dlp_gateway.errors import ConfigError, DlpError, NotFoundError
-from dlp_gateway.held import Query
+from dlp_gateway.held import HeldStatus, Query
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.observe import metrics
 from dlp_gateway.observe.http import health_app
@@ -67,8 +68,8 @@ def _version() -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    if config.registry_path and config.registry_path.exists():
-        load_registry(config.registry_path)
+    if config.registry.path and config.registry.path.exists():
+        load_registry(config.registry.path)
     staff_for(config)  # a broken staff directory is a broken configuration too
     print(
         f"OK 設定は有効です / configuration is valid: {len(config.insurers)} insurer(s), "
@@ -129,7 +130,7 @@ def cmd_test_rules(args: argparse.Namespace) -> int:
 
 def cmd_registry_import(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    out = Path(args.output) if args.output else config.registry_path
+    out = Path(args.output) if args.output else config.registry.path
     if out is None:
         raise DlpError("no registry.path in the configuration and no --output given")
     result = import_csv(Path(args.file), config)
@@ -144,7 +145,7 @@ def cmd_registry_import(args: argparse.Namespace) -> int:
 
 def cmd_staff_import(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    out = Path(args.output) if args.output else config.staff_path
+    out = Path(args.output) if args.output else config.staff.path
     if out is None:
         raise DlpError("no staff.path in the configuration and no --output given")
     result = import_staff_csv(Path(args.file))
@@ -158,7 +159,7 @@ def cmd_staff_import(args: argparse.Namespace) -> int:
 
 
 def pid_file(config: Config) -> Path:
-    return config.quarantine_path.parent / "dlp-gateway.pid"
+    return config.quarantine.path.parent / "dlp-gateway.pid"
 
 
 def _load_runtime(path: str, store: QuarantineStore) -> Runtime:
@@ -214,7 +215,7 @@ async def _watch_queue(store: QuarantineStore) -> None:
     """Keep the queue gauges current for alerting (depth, age of the oldest unreviewed message)."""
     while True:
         try:
-            page = await store.search(Query(status="held", limit=1))
+            page = await store.search(Query(status=HeldStatus.HELD, limit=1))
             metrics.QUARANTINE_DEPTH.set(page.total)
             oldest = page.items[0].received_at if page.items else None
             age = (utc_now() - dt.datetime.fromisoformat(oldest)).total_seconds() if oldest else 0
@@ -241,7 +242,7 @@ async def _retention(review: Review, runtimes: Runtimes) -> None:
     """Daily: held messages past retention expire, and their content is purged (the audit stays)."""
     while True:
         try:
-            expired, purged = await review.retention(runtimes.current.config.retention_days)
+            expired, purged = await review.retention(runtimes.current.config.quarantine.retention_days)
             if expired or purged:
                 log.info("retention: %d expired, %d purged", expired, purged)
         except DlpError as exc:
@@ -300,14 +301,14 @@ async def _serve(path: str) -> None:
     where = (
         f"upstream {config.upstream.host}:{config.upstream.port}"
         if config.upstream
-        else f"the local outbox {config.outbox}/ (no upstream configured)"
+        else f"the local outbox {config.outbox.path}/ (no upstream configured)"
     )
     log.info(
         "dlp-gateway listening on %s:%d, delivering to %s, quarantine %s",
         config.listen.host,
         gateway.port,
         where,
-        config.quarantine_path,
+        config.quarantine.path,
     )
     await stop.wait()
     log.info("shutting down")
@@ -325,6 +326,16 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
     if len(password) < 12:
         raise DlpError("a password needs at least 12 characters")
     print(HASHER.hash(password))
+    return 0
+
+
+def cmd_config_reference(args: argparse.Namespace) -> int:
+    """Print the configuration reference, or with --write splice it into a document in place."""
+    if args.write:
+        doc = Path(args.write)
+        doc.write_text(splice(doc.read_text(encoding="utf-8")), encoding="utf-8")
+    else:
+        print(reference(), end="")
     return 0
 
 
@@ -355,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     with_config(sub.add_parser("serve", help="run the gateway")).set_defaults(fn=cmd_serve)
     with_config(sub.add_parser("check", help="validate the configuration")).set_defaults(fn=cmd_check)
+    ref = sub.add_parser("config-reference", help="print every configuration key (docs/configuration.md)")
+    ref.add_argument("--write", metavar="DOC", help="replace the generated tables in DOC instead of printing")
+    ref.set_defaults(fn=cmd_config_reference)
     hp = sub.add_parser("hash-password", help="read a password on stdin, print its Argon2 hash (smtp.auth_users)")
     hp.set_defaults(fn=cmd_hash_password)
     with_config(sub.add_parser("reload", help="make the running gateway reload its configuration")).set_defaults(

@@ -15,7 +15,7 @@ from typing import Any
 from dlp_gateway.config import Config, load_config
 from dlp_gateway.delivery import DeliveryService
 from dlp_gateway.errors import DlpError
-from dlp_gateway.held import AuditEntry, User
+from dlp_gateway.held import AuditEntry, HeldStatus, User
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.ports import QuarantineStore, iso, utc_now
 from dlp_gateway.quarantine.incident import incident_csv, incident_report
@@ -116,7 +116,7 @@ async def q_deny(args: argparse.Namespace, config: Config, store: QuarantineStor
 
 
 async def q_purge(args: argparse.Namespace, config: Config, store: QuarantineStore) -> int:
-    expired, purged = await _review(config, store).retention(args.days or config.retention_days)
+    expired, purged = await _review(config, store).retention(args.days or config.quarantine.retention_days)
     print(f"期限切れ expired {expired}, 内容削除 purged {purged}")
     return 0
 
@@ -194,7 +194,7 @@ def add_review_commands(sub: Any, with_config: Callable[[argparse.ArgumentParser
 
     q = sub.add_parser("quarantine", help="the review queue").add_subparsers(dest="qcmd", required=True)
     ql = with_config(q.add_parser("list"))
-    ql.add_argument("--status", default="held", choices=["held", "releasing", "released", "denied", "expired", "all"])
+    ql.add_argument("--status", default="held", choices=[*HeldStatus, "all"])
     ql.add_argument("--limit", type=int, default=100)
     ql.add_argument("--json", action="store_true")
     command(ql, q_list)

@@ -27,9 +27,9 @@ from dlp_gateway.act.gate_notify import gate_notices, rejection_notice
 from dlp_gateway.act.notify import Notice, notices_for
 from dlp_gateway.act.rewrite import remove_recipients
 from dlp_gateway.config.schema import Config
-from dlp_gateway.decide import PartyClassifier
+from dlp_gateway.decide.parties import PartyClassifier
 from dlp_gateway.errors import DlpError, RelayError, ScanTimeoutError, StoreError
-from dlp_gateway.held import AuditEntry, HeldMessage, HeldSummary
+from dlp_gateway.held import AuditEntry, HeldMessage, HeldStatus, HeldSummary
 from dlp_gateway.model import Action, Envelope, PartyKind, Report
 from dlp_gateway.observe import metrics
 from dlp_gateway.observe.logging import message_line
@@ -224,7 +224,7 @@ class DeliveryService:
         rt = self.runtimes.current
         store = rt.store
         item = await store.get(ref)
-        if item.status != "held":
+        if item.status != HeldStatus.HELD:
             raise StoreError(f"{ref} is already {item.status}")  # (the claim below checks again, atomically)
         if not item.raw:
             raise StoreError(f"{ref}: the content was purged by retention")
@@ -238,11 +238,11 @@ class DeliveryService:
         data = remove_recipients(item.raw, {a for a, _ in plan.withheld}) if plan.withheld else item.raw
         action = action or ("release_stripped" if strip else "release")
         now = iso(self.clock())
-        await store.decide(ref, "releasing", actor, reason, now)  # the claim
+        await store.decide(ref, HeldStatus.RELEASING, actor, reason, now)  # the claim
         try:
             refused = await rt.relay.send(item.mail_from, plan.deliver_to, data)
         except RelayError:
-            await store.decide(ref, "held", actor, "", iso(self.clock()), expected="releasing")
+            await store.decide(ref, HeldStatus.HELD, actor, "", iso(self.clock()), expected=HeldStatus.RELEASING)
             raise
         details = {
             "recipients": len(plan.deliver_to) - len(refused),
@@ -252,12 +252,12 @@ class DeliveryService:
         }
         done = await store.decide(
             ref,
-            "released",
+            HeldStatus.RELEASED,
             actor,
             reason or action.replace("_", " "),
             iso(self.clock()),
             AuditEntry(iso(self.clock()), actor, action, ref, reason, details),
-            expected="releasing",
+            expected=HeldStatus.RELEASING,
         )
         try:
             await self.tell_refused(rt, item.mail_from, refused, ref)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dlp_gateway.model import UnscannableKind
+
 
 class DlpError(Exception):
     """Base class of the gateway's own errors."""
@@ -52,8 +54,9 @@ class LimitExceededError(DlpError):
     every further part would only hit them again.
     """
 
-    def __init__(self, reason: str, *, message_wide: bool = False) -> None:
+    def __init__(self, reason: str, kind: UnscannableKind, *, message_wide: bool = False) -> None:
         super().__init__(reason)
+        self.kind = kind
         self.message_wide = message_wide
 
 

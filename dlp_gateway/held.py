@@ -8,10 +8,32 @@ in the code that reads it, never a key that silently goes missing (and a check t
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 SUMMARY_VERSION = 2
-STATUSES = ("held", "releasing", "released", "denied", "cancelled", "expired")
+
+
+class HeldStatus(StrEnum):
+    """Where a held message is in its life. Only `held` may be decided; `releasing` is a claim."""
+
+    HELD = "held"
+    RELEASING = "releasing"
+    RELEASED = "released"
+    DENIED = "denied"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class HeldVerdict(StrEnum):
+    """What put a message in the quarantine: a compliance hold, or a gate waiting to open."""
+
+    QUARANTINE = "quarantine"
+    HOLD = "hold"
+    APPROVE = "approve"
+
+
+STATUSES = tuple(HeldStatus)
 
 
 @dataclass(frozen=True)
@@ -244,10 +266,10 @@ class HeldMessage:
     mail_from: str  # "" for a bounce (null reverse-path)
     rcpt_tos: tuple[str, ...]
     raw: bytes  # empty once purged by retention
-    verdict: str  # quarantine, hold or approve: what put it here
+    verdict: HeldVerdict  # what put it here
     rules: tuple[str, ...]
     summary: HeldSummary  # masked: no full policy numbers or names
-    status: str = "held"
+    status: HeldStatus = HeldStatus.HELD
     reviewer: str | None = None
     reason: str | None = None
     decided_at: str | None = None
@@ -265,7 +287,7 @@ class HeldMessage:
 
 @dataclass(frozen=True)
 class Query:
-    status: str | None = "held"
+    status: HeldStatus | None = HeldStatus.HELD
     rule: str | None = None
     sender: str | None = None  # part of the sender address
     recipient_domain: str | None = None
@@ -273,7 +295,7 @@ class Query:
     since: str | None = None  # ISO, UTC, inclusive
     until: str | None = None  # ISO, UTC, exclusive
     search: str | None = None  # a reference id or part of the sender
-    verdict: str | None = None  # quarantine, hold or approve (what put it here)
+    verdict: HeldVerdict | None = None
     offset: int = 0
     limit: int = 50
 

@@ -67,6 +67,21 @@ class PartyKind(StrEnum):
     EXTERNAL = "external"
 
 
+class UnscannableKind(StrEnum):
+    """Why content could not be read (`dlp_unscannable_total{reason}`: the values are its labels)."""
+
+    ENCRYPTED = "encrypted"
+    CORRUPT = "corrupt"
+    UNSUPPORTED = "unsupported"
+    NESTED = "nested"  # MIME, archives, XML or embedded files nested past a limit
+    LARGER = "larger"  # the message is larger than max_message_size
+    MORE_THAN = "more_than"  # more parts, members or characters than a limit
+    TOOK_LONGER = "took_longer"  # a part took longer than part_time_budget
+    COMPRESSION_RATIO = "compression_ratio"  # a member expands past max_compression_ratio
+    EXPAND = "expand"  # archives expand past max_decompressed_bytes
+    OTHER = "other"
+
+
 class ViolationKind(StrEnum):
     CROSS_INSURER = "cross_insurer"
     UNATTRIBUTED = "unattributed"
@@ -118,8 +133,16 @@ class Segment:
 
 @dataclass(frozen=True)
 class Unscannable:
+    """Content that could not be inspected: what kind of obstacle, and a sentence saying which
+    (sizes, types, limits; never customer data). The kind is the metric's label."""
+
     location: str
-    reason: str
+    kind: UnscannableKind
+    detail: str = ""
+
+    @property
+    def reason(self) -> str:
+        return self.detail or str(self.kind)
 
 
 class Finding(NamedTuple):

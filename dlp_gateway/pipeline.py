@@ -11,11 +11,22 @@ from email.utils import getaddresses
 from dlp_gateway.act.redact import NotRedactableError, redact
 from dlp_gateway.config.schema import Config
 from dlp_gateway.correlate import correlate
-from dlp_gateway.decide import PartyClassifier, decide
-from dlp_gateway.decide.engine import Facts, verdict_of
+from dlp_gateway.decide.engine import Facts, decide, verdict_of
+from dlp_gateway.decide.parties import PartyClassifier
 from dlp_gateway.detect.detectors import Detectors
 from dlp_gateway.extract.dispatch import extract
-from dlp_gateway.model import Action, Decision, Envelope, Message, Record, Report, Segment, Unscannable, ViolationKind
+from dlp_gateway.model import (
+    Action,
+    Decision,
+    Envelope,
+    Message,
+    Record,
+    Report,
+    Segment,
+    Unscannable,
+    UnscannableKind,
+    ViolationKind,
+)
 from dlp_gateway.parse.mime import parse_message
 from dlp_gateway.registry import EMPTY_REGISTRY, Registry
 from dlp_gateway.registry.staff import StaffDirectory
@@ -65,7 +76,11 @@ class Pipeline:
         """parse + extract under the configured limits."""
         limits = self.config.limits
         if len(raw) > limits.max_message_size:
-            return Message((), "", ()), (), (Unscannable("message", f"larger than {limits.max_message_size} bytes"),)
+            return (
+                Message((), "", ()),
+                (),
+                (Unscannable("message", UnscannableKind.LARGER, f"larger than {limits.max_message_size} bytes"),),
+            )
         message, problems = parse_message(raw, limits.mime)
         segments, unreadable = extract(message, limits.extract, limits.mime, deadline)
         return message, segments, problems + unreadable

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple, Protocol
 
-from dlp_gateway.held import Activity, AuditEntry, HeldMessage, Page, Query, User
+from dlp_gateway.held import Activity, AuditEntry, HeldMessage, HeldStatus, Page, Query, User
 
 Clock = Callable[[], dt.datetime]
 
@@ -54,12 +54,12 @@ class QuarantineStore(Protocol):
     async def decide(
         self,
         ref: str,
-        status: str,
+        status: HeldStatus,
         reviewer: str,
         reason: str,
         at: str,
         audit: AuditEntry | None = None,
-        expected: str = "held",
+        expected: HeldStatus = HeldStatus.HELD,
     ) -> HeldMessage:
         """Move a message from `expected` to `status` (with its audit entry, atomically); StoreError if it
         is no longer in `expected` — which is how two reviewers, or two instances, never both act."""

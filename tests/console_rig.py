@@ -9,7 +9,7 @@ from aiohttp import web
 
 from dlp_gateway.config.schema import Console, Upstream
 from dlp_gateway.console.app import ConsoleApp, bound_port, start_console
-from dlp_gateway.held import HeldMessage, User
+from dlp_gateway.held import HeldMessage, HeldVerdict, User
 from dlp_gateway.model import Envelope
 from dlp_gateway.passwords import HASHER
 from dlp_gateway.pipeline import Pipeline
@@ -41,7 +41,7 @@ async def held(store: SqliteStore, ref: str, at: str, rows: int = 12, keep: int 
             HEAD_OFFICE,
             (BRANCH_A, SOMPO),
             raw,
-            "quarantine",
+            HeldVerdict.QUARANTINE,
             report.decision.rules,
             summary_of(report, ref, keep),  # what the gateway stores
         )

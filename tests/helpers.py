@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from dlp_gateway.config import Config, load_config
+from dlp_gateway.config.schema import Quarantine
 
 if TYPE_CHECKING:
     from dlp_gateway.quarantine.review import Review
@@ -181,8 +182,8 @@ async def start_gateway(
         assert sink.server is not None
         upstream_port = sink.server.sockets[0].getsockname()[1]
     upstream = Upstream("127.0.0.1", upstream_port, timeout=5)
-    cfg = example_config(upstream=upstream, quarantine_path=tmp_path / "q.db", **changes)
-    gw = Gateway(cfg, pipeline or Pipeline(cfg), SmtpRelay(upstream), SqliteStore(cfg.quarantine_path))
+    cfg = example_config(upstream=upstream, quarantine=Quarantine(path=tmp_path / "q.db"), **changes)
+    gw = Gateway(cfg, pipeline or Pipeline(cfg), SmtpRelay(upstream), SqliteStore(cfg.quarantine.path))
     await gw.start(port=0)
     return gw
 

@@ -82,7 +82,7 @@ def test_check_accepts_the_example_and_names_file_and_key_of_errors(site: Path) 
     )
     proc = cli("check", "--config", "rules", cwd=site, check=False)
     assert proc.returncode == 2
-    assert "rules/zz.yaml: rules[0].when.violation[0]: unknown violation 'leak'" in proc.stderr
+    assert "rules/zz.yaml: rules[0].when.violation[0]: unknown value 'leak'" in proc.stderr
 
 
 def test_serve_refuses_to_start_with_a_bad_configuration(site: Path) -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from dlp_gateway.config import load_config
+from dlp_gateway.config import Config, load_config
+from dlp_gateway.config.reference import BEGIN, END, _sections, reference, splice
+from dlp_gateway.decide.conditions import TESTS, Condition
 from dlp_gateway.errors import ConfigError
 from dlp_gateway.model import Action
-from tests.helpers import RULES
+from tests.helpers import ROOT, RULES
 
 
 def test_example_configuration_loads() -> None:
@@ -18,7 +22,7 @@ def test_example_configuration_loads() -> None:
     assert set(cfg.insurers) == {"tokio", "sompo", "msi", "aioi"}
     assert cfg.insurers["msi"].domains == ("ms-ins.com",)
     assert cfg.upstream is None
-    assert cfg.outbox == Path("var/outbox")
+    assert cfg.outbox.path == Path("var/outbox")
     assert cfg.on_error == Action.QUARANTINE
     assert [r.name for r in cfg.rules][:2] == ["cross-insurer", "cross-insurer-bulk"]
 
@@ -69,7 +73,7 @@ def broken(tmp_path: Path, filename: str, text: str) -> list[str]:
         ),
         (
             "rules:\n  - {name: r, when: {violation: leak}, action: strip}\n",
-            "zz.yaml: rules[0].when.violation[0]: unknown violation 'leak'",
+            "zz.yaml: rules[0].when.violation[0]: unknown value 'leak'",
         ),
         (
             "rules:\n  - {name: r, when: {recipient_party: 'insurer:axa'}, action: strip}\n",
@@ -96,14 +100,17 @@ def broken(tmp_path: Path, filename: str, text: str) -> list[str]:
             "rules:\n  - {name: r, when: {}, action: strip, hold_minutes: 5}\n",
             "zz.yaml: rules[0].hold_minutes: only a hold rule has hold_minutes",
         ),
-        ("rules:\n  - {name: r, when: {}, action: hold, hold_minutes: 0}\n", "rules[0].hold_minutes: must be between"),
+        (
+            "rules:\n  - {name: r, when: {}, action: hold, hold_minutes: 0}\n",
+            "rules[0].hold_minutes: must be greater than or equal to 1",
+        ),
         (
             "approvers:\n  - {senders: [a@b.jp], approver: a@b.jp}\n",
             "zz.yaml: approvers[0].approver: a sender cannot approve their own mail",
         ),
         ("approvers:\n  - {senders: [], approver: x@b.jp}\n", "zz.yaml: approvers[0].senders: list at least one"),
         ("limits: {}\nrules:\n  - {name: a, action: strip, action: deliver}\n", "key 'action' is given twice"),
-        ("upstream: {host: 127.0.0.1, pool: 500}\n", "zz.yaml: upstream.pool: must be 0 to 100"),
+        ("upstream: {host: 127.0.0.1, pool: 500}\n", "zz.yaml: upstream.pool: must be less than or equal to 100"),
         ("upstream: {host: 127.0.0.1, pool: many}\n", "zz.yaml: upstream.pool"),
     ],
 )
@@ -130,7 +137,30 @@ def test_type_errors_are_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(f)
     text = "\n".join(info.value.problems)
-    assert f"{f}: listen.port: expected int, got str" in text
-    assert f"{f}: limits.scan_timeout: expected a number, got a boolean" in text
-    assert f"{f}: limits.max_message_size: expected int, got str" in text
-    assert f"{f}: on_error: must be quarantine, reject, monitor or deliver, not 'strip'" in text
+    assert f"{f}: listen.port: expected an integer, got str" in text
+    assert f"{f}: limits.scan_timeout: expected a number, got bool" in text
+    assert f"{f}: limits.max_message_size: expected an integer, got str" in text
+    assert f"{f}: on_error: must be one of deliver, monitor, quarantine, reject, not 'strip'" in text
+
+
+def test_the_configuration_reference_is_generated_from_the_schema() -> None:
+    """docs/configuration.md's tables are what `dlp-gateway config-reference` prints today."""
+    doc = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert BEGIN in doc and END in doc
+    assert splice(doc) == doc, "run: dlp-gateway config-reference --write docs/configuration.md"
+
+
+def test_every_key_of_the_schema_is_in_the_reference_and_every_when_key_has_one_test() -> None:
+    text = reference()
+    for path, cls in _sections(Config, ""):
+        for f in dataclasses.fields(cls):
+            if not f.metadata.get("internal"):
+                assert f"| `{f.name}` |" in text, f"{path}.{f.name} is not documented"
+    assert set(TESTS) == {f.name for f in dataclasses.fields(Condition)}
+
+
+@pytest.mark.parametrize("doc", ["README.md", *(f"docs/{p.name}" for p in sorted((ROOT / "docs").glob("*.md")))])
+def test_relative_links_in_the_documents_resolve(doc: str) -> None:
+    source = ROOT / doc
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", source.read_text(encoding="utf-8")):
+        assert (source.parent / target).exists(), f"{doc} links to missing {target}"

@@ -7,8 +7,9 @@ import dataclasses
 import pytest
 
 from dlp_gateway.config.schema import Condition, Rule
-from dlp_gateway.decide import PartyClassifier, decide
-from dlp_gateway.model import Action, Envelope, Party, Record, Unscannable
+from dlp_gateway.decide.engine import decide
+from dlp_gateway.decide.parties import PartyClassifier
+from dlp_gateway.model import Action, Envelope, Party, Record, Unscannable, UnscannableKind, ViolationKind
 from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, SOMPO, TOKIO, example_config
 
 CONFIG = example_config()
@@ -64,7 +65,7 @@ def test_unknown_underwriter_to_an_insurer_is_held_but_not_to_internal() -> None
 
 
 def test_unscannable_content_to_an_insurer_is_held() -> None:
-    u = (Unscannable("attachment[0]:a.zip", "encrypted"),)
+    u = (Unscannable("attachment[0]:a.zip", UnscannableKind.ENCRYPTED),)
     assert verdict([], (TOKIO,), u)["verdict"] == "quarantine"
     assert verdict([], (BRANCH_A,), u)["verdict"] == "deliver"
 
@@ -89,7 +90,11 @@ def test_every_matching_rule_is_reported_and_the_strictest_wins() -> None:
 
 def test_party_conditions_and_max_records() -> None:
     rules = (
-        Rule("to-msi-only", Condition(violation=("cross_insurer",), recipient_party=("insurer:msi",)), Action.REJECT),
+        Rule(
+            "to-msi-only",
+            Condition(violation=(ViolationKind.CROSS_INSURER,), recipient_party=("insurer:msi",)),
+            Action.REJECT,
+        ),
         Rule("few", Condition(max_records=1, recipient_party=("external",)), Action.MONITOR),
     )
     cfg = dataclasses.replace(CONFIG, rules=rules)

@@ -16,9 +16,9 @@ import pytest
 
 from dlp_gateway.config.schema import Console
 from dlp_gateway.console.app import ConsoleApp, bound_port, start_console
-from dlp_gateway.decide import PartyClassifier
+from dlp_gateway.decide.parties import PartyClassifier
 from dlp_gateway.delivery import ReleasePlan, release_plan
-from dlp_gateway.held import HeldMessage, HeldSummary, User
+from dlp_gateway.held import HeldMessage, HeldSummary, HeldVerdict, User
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.passwords import HASHER
 from dlp_gateway.quarantine.review import Review
@@ -223,7 +223,14 @@ def summary_failed() -> HeldSummary:
 )
 def test_release_plan(summary: HeldSummary, strip: bool, expected: ReleasePlan) -> None:
     item = HeldMessage(
-        "r1", "2026-06-15T00:00:00+00:00", HEAD_OFFICE, (BRANCH_A, SOMPO, OUTSIDER), b"x", "quarantine", (), summary
+        "r1",
+        "2026-06-15T00:00:00+00:00",
+        HEAD_OFFICE,
+        (BRANCH_A, SOMPO, OUTSIDER),
+        b"x",
+        HeldVerdict.QUARANTINE,
+        (),
+        summary,
     )
     assert release_plan(item, strip, PartyClassifier(example_config())) == expected
 

@@ -57,7 +57,7 @@ def test_the_pod_configuration_loads_and_matches_the_deployment(tmp_path: Path) 
     for policy in ("insurers.yaml", "rules.yaml"):  # the dlp-gateway-policy ConfigMap, from rules/
         shutil.copy(RULES / policy, tmp_path / policy)
     config = load_config(tmp_path)
-    assert config.quarantine_dsn and config.registry_path == Path("/srv/dlp/registry/registry.idx")
+    assert config.quarantine.dsn and config.registry.path == Path("/srv/dlp/registry/registry.idx")
 
     [deployment] = by_kind("Deployment")
     spec = deployment["spec"]
@@ -110,7 +110,7 @@ def test_compose_wiring(tmp_path: Path) -> None:
         if target.startswith("/srv/dlp/rules/"):
             shutil.copy(COMPOSE.parent / source, tmp_path / Path(target).name)
     config = load_config(tmp_path)
-    assert config.quarantine_dsn is not None and "@postgres:" in config.quarantine_dsn
+    assert config.quarantine.dsn is not None and "@postgres:" in config.quarantine.dsn
     assert config.metrics is not None and config.metrics.host == "0.0.0.0"
     # Postfix relays through the gateway (recipe c), rewritten to the gateway's service name.
     dockerfile = (COMPOSE.parent / "postfix" / "Dockerfile").read_text()

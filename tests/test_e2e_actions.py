@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from dlp_gateway.config.schema import Condition, Notices, Rule
-from dlp_gateway.model import Action
+from dlp_gateway.model import Action, ViolationKind
 from dlp_gateway.smtp.server import Gateway
 from tests import fixtures as fx
 from tests.helpers import (
@@ -33,9 +33,17 @@ from tests.processes import cli, start_serve
 EXTERNAL = "someone@example.com"
 NOTICES = Notices(sender="dlp@mirai-hoken.example.jp", compliance=("compliance@mirai-hoken.example.jp",))
 THREE_PARTY_RULES = (
-    Rule("strip-sompo", Condition(violation=("cross_insurer",), recipient_party=("insurer:sompo",)), Action.STRIP),
-    Rule("redact-msi", Condition(violation=("cross_insurer",), recipient_party=("insurer:msi",)), Action.REDACT),
-    Rule("watch-external", Condition(violation=("external_disclosure",)), Action.MONITOR),
+    Rule(
+        "strip-sompo",
+        Condition(violation=(ViolationKind.CROSS_INSURER,), recipient_party=("insurer:sompo",)),
+        Action.STRIP,
+    ),
+    Rule(
+        "redact-msi",
+        Condition(violation=(ViolationKind.CROSS_INSURER,), recipient_party=("insurer:msi",)),
+        Action.REDACT,
+    ),
+    Rule("watch-external", Condition(violation=(ViolationKind.EXTERNAL_DISCLOSURE,)), Action.MONITOR),
 )
 
 
@@ -125,7 +133,7 @@ async def test_simulation_delivers_with_the_verdict_it_would_have_given(tmp_path
 
 
 async def test_reject_and_quarantine_tell_the_sender(tmp_path: Path, sink: Sink) -> None:
-    reject = Rule("reject-all-cross", Condition(violation=("cross_insurer",)), Action.REJECT)
+    reject = Rule("reject-all-cross", Condition(violation=(ViolationKind.CROSS_INSURER,)), Action.REJECT)
     gw = await gateway_for(tmp_path, sink, rules=(reject,), notices=NOTICES)
     try:
         code, _ = await submit(gw.port, HEAD_OFFICE, [SOMPO, BRANCH_A], make_message(TOKIO_LIST, to=(SOMPO,)))

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dlp_gateway.config.schema import Condition, Config, Rule, Upstream
-from dlp_gateway.model import Action, Envelope, Report
+from dlp_gateway.config.schema import Condition, Config, Quarantine, Rule, Upstream
+from dlp_gateway.model import Action, Envelope, Report, ViolationKind
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.quarantine.store import list_messages
@@ -58,10 +58,10 @@ async def start_rig(
 ) -> Rig:
     upstream = Upstream("127.0.0.1", sink_port, timeout=5)
     # Notices have tests of their own (test_notices, test_e2e_actions); here the sink sees mail only.
-    config = example_config(upstream=upstream, quarantine_path=tmp_path / "q.db", notices=None)
+    config = example_config(upstream=upstream, quarantine=Quarantine(path=tmp_path / "q.db"), notices=None)
     if rules is not None:
         config = dataclasses.replace(config, rules=config.rules + rules)
-    store = SqliteStore(config.quarantine_path)
+    store = SqliteStore(config.quarantine.path)
     relay = SmtpRelay(upstream)
     gw = Gateway(config, pipeline or Pipeline(config, registry or RegistryIndex()), relay, store)
     await gw.start(port=0)
@@ -77,7 +77,7 @@ async def rig(tmp_path: Path, sink: Sink) -> AsyncIterator[Rig]:
         rules=(
             Rule(
                 "reject-to-aioi",
-                Condition(violation=("cross_insurer",), recipient_party=("insurer:aioi",)),
+                Condition(violation=(ViolationKind.CROSS_INSURER,), recipient_party=("insurer:aioi",)),
                 Action.REJECT,
             ),
         ),

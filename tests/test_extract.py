@@ -19,7 +19,7 @@ from dlp_gateway.errors import ConfigError
 from dlp_gateway.extract.budget import ExtractLimits
 from dlp_gateway.extract.dispatch import extract
 from dlp_gateway.extract.table import _clean_row, table_segment
-from dlp_gateway.model import Envelope, Segment, Unscannable
+from dlp_gateway.model import Envelope, Segment, Unscannable, UnscannableKind
 from dlp_gateway.parse.mime import MimeLimits, parse_message
 from dlp_gateway.pipeline import Pipeline, envelope_from_headers
 from dlp_gateway.registry import EMPTY_REGISTRY
@@ -198,7 +198,7 @@ def test_nested_zip_with_cp932_names_and_gzip() -> None:
 )
 def test_encrypted_content_is_unscannable_encrypted(payload: bytes, name: str) -> None:
     _, unscannable = read(attach(OCTET, f'attachment; filename="{name}"', payload))
-    assert [u.reason for u in unscannable] == ["encrypted"]
+    assert [(u.kind, u.reason) for u in unscannable] == [(UnscannableKind.ENCRYPTED, "encrypted")]
     assert unscannable[0].location.startswith(f"attachment[0]:{name}")
 
 
@@ -238,13 +238,14 @@ def test_zip_bomb_is_unscannable_not_expanded() -> None:
     _, unscannable = read(attach("application/zip", 'attachment; filename="bomb.zip"', bomb))
     assert len(unscannable) == 1
     assert "compression ratio" in unscannable[0].reason
+    assert unscannable[0].kind == UnscannableKind.COMPRESSION_RATIO
 
 
 def test_decompressed_size_limit_stops_reading() -> None:
     members = {f"f{i}.txt": bytes(range(256)) * 4096 for i in range(4)}  # 1 MiB each, incompressible-ish
     limits = ExtractLimits(max_decompressed_bytes=2 * 1024 * 1024)
     _, unscannable = read(attach("application/zip", 'attachment; filename="big.zip"', fx.zip_bytes(members)), limits)
-    assert any("expand to more than" in u.reason for u in unscannable)
+    assert any("expand to more than" in u.reason and u.kind == UnscannableKind.EXPAND for u in unscannable)
 
 
 def test_archive_depth_members_text_and_time_limits() -> None:
@@ -252,11 +253,11 @@ def test_archive_depth_members_text_and_time_limits() -> None:
     for _ in range(4):
         nested = fx.zip_bytes({"x.zip" if nested[:2] == b"PK" else "a.csv": nested})
     _, u = read(attach("application/zip", 'attachment; filename="deep.zip"', nested))
-    assert any("nested deeper than 3" in x.reason for x in u)
+    assert any("nested deeper than 3" in x.reason and x.kind == UnscannableKind.NESTED for x in u)
 
     many = fx.zip_bytes({f"{i}.txt": b"x" for i in range(20)})
     _, u = read(attach("application/zip", 'attachment; filename="m.zip"', many), ExtractLimits(max_archive_members=5))
-    assert any("more than 5 members" in x.reason for x in u)
+    assert any("more than 5 members" in x.reason and x.kind == UnscannableKind.MORE_THAN for x in u)
 
     _, u = read(attach("text/plain", "", "あ".encode() * 5000), ExtractLimits(max_text_chars=1000))
     assert any("characters of text" in x.reason for x in u)

@@ -17,8 +17,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from dlp_gateway.config.schema import Approver, Condition, Console, Rule, Upstream
+from dlp_gateway.config.schema import Approver, Condition, Console, Quarantine, Rule, Upstream
 from dlp_gateway.console.app import ConsoleApp, bound_port, start_console
+from dlp_gateway.held import HeldVerdict
 from dlp_gateway.model import Action
 from dlp_gateway.observe import metrics
 from dlp_gateway.pipeline import Pipeline
@@ -83,7 +84,7 @@ async def rig(tmp_path: Path, sink: Sink) -> AsyncIterator[Rig]:
     runner = await start_console(ConsoleApp(store, review, Console(), on_reject=on_reject), "127.0.0.1", 0)
     config = dataclasses.replace(
         config,
-        quarantine_path=tmp_path / "q.db",
+        quarantine=Quarantine(path=tmp_path / "q.db"),
         upstream=relay.upstream,
         console=Console(port=bound_port(runner), public_url=f"http://127.0.0.1:{bound_port(runner)}"),
     )
@@ -215,7 +216,7 @@ async def test_serve_runs_the_scheduler(tmp_path: Path, sink: Sink, monkeypatch:
     past = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(timespec="seconds")
     raw = make_message("会議資料です。")
     summary = HeldSummary("a1b2c3", "deliver", gate=GateInfo("hold", "x", due=past))
-    await store.put(HeldMessage("a1b2c3", past, HEAD_OFFICE, (BRANCH_A,), raw, "hold", ("h",), summary))
+    await store.put(HeldMessage("a1b2c3", past, HEAD_OFFICE, (BRANCH_A,), raw, HeldVerdict.HOLD, ("h",), summary))
     monkeypatch.setattr(cli, "HOLD_CHECK_SECONDS", 0.05)
     relay = SmtpRelay(Upstream("127.0.0.1", sink.port, timeout=5))
     task = asyncio.get_running_loop().create_task(cli._open_gates(Gates(review_for(store, relay))))

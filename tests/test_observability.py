@@ -12,11 +12,14 @@ import time
 from pathlib import Path
 
 import aiohttp
-import pytest
 
+from dlp_gateway.model import Envelope, UnscannableKind
 from dlp_gateway.observe.loop_lag import watch_loop
-from dlp_gateway.observe.metrics import unscannable_kind
-from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, ROOT, SOMPO, free_port, make_message, submit
+from dlp_gateway.observe.metrics import REGISTRY, observe_report
+from dlp_gateway.pipeline import Pipeline
+from dlp_gateway.registry import EMPTY_REGISTRY
+from tests import fixtures as fx
+from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, ROOT, SOMPO, example_config, free_port, make_message, submit
 from tests.processes import start_serve
 
 PROMETHEUS = ROOT / "deploy" / "prometheus"
@@ -82,20 +85,22 @@ def test_the_grafana_dashboard_shows_every_metric_and_alert_with_valid_queries(t
     assert f"{len(exprs)} rules found" in check.stdout
 
 
-@pytest.mark.parametrize(
-    ("reason", "kind"),
-    [
-        ("encrypted", "encrypted"),
-        ("corrupt pdf: PdfReadError", "corrupt"),
-        ("unsupported content (binary, application/x-foo)", "unsupported"),
-        ("larger than 100 bytes", "larger"),
-        ("archives nested deeper than 3", "nested"),
-        ("took longer than 20 s to read", "took_longer"),
-        ("something new", "other"),
-    ],
-)
-def test_unscannable_reasons_become_a_fixed_label_vocabulary(reason: str, kind: str) -> None:
-    assert unscannable_kind(reason) == kind
+def test_an_unscannable_part_is_counted_under_the_kind_its_reader_gave() -> None:
+    """The label is the kind set where reading failed, not words parsed back out of the reason."""
+    raw = fx.multipart(
+        "添付", [("application/zip", 'attachment; filename="ppap.zip"', fx.encrypted_zip({"a.csv": b"x"}))]
+    )
+    report = Pipeline(example_config(), EMPTY_REGISTRY).scan(
+        raw, Envelope("a@mirai-hoken.example.jp", ("b@ms-ins.com",))
+    )
+    assert [u.kind for u in report.unscannable] == [UnscannableKind.ENCRYPTED]
+
+    def count() -> float:
+        return REGISTRY.get_sample_value("dlp_unscannable_total", {"reason": "encrypted"}) or 0.0
+
+    before = count()
+    observe_report(report)
+    assert count() == before + 1
 
 
 async def test_metrics_health_and_no_customer_data_in_logs_metrics_or_replies(site: Path) -> None:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlp_gateway.extract.dispatch import extract
-from dlp_gateway.model import Unscannable
+from dlp_gateway.model import Unscannable, UnscannableKind
 from dlp_gateway.parse.charsets import decode, decode_iso2022jp, decode_iso2022jp_bytewise
 from dlp_gateway.parse.mime import decode_header_value, parse_bytes, parse_message
 from dlp_gateway.pipeline import Pipeline
@@ -122,7 +122,7 @@ def test_oversized_message_is_unscannable_without_parsing() -> None:
     cfg = dataclasses.replace(cfg, limits=dataclasses.replace(cfg.limits, max_message_size=100))
     segments, unscannable = Pipeline(cfg).read(make_message("あ" * 200))
     assert segments == ()
-    assert unscannable == (Unscannable("message", "larger than 100 bytes"),)
+    assert unscannable == (Unscannable("message", UnscannableKind.LARGER, "larger than 100 bytes"),)
 
 
 _PIECES = st.sampled_from(

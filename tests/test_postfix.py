@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from dlp_gateway.config.schema import Condition, Rule, SmtpPolicy
-from dlp_gateway.model import Action
+from dlp_gateway.model import Action, ViolationKind
 from dlp_gateway.smtp.server import Gateway
 from tests.helpers import (
     BRANCH_A,
@@ -117,7 +117,9 @@ async def test_before_queue_proxy_filter_recipe(
 ) -> None:
     smtp, reinject, sink_port = free_port(), free_port(), sink.port
     reject_msi = Rule(
-        "reject-msi", Condition(violation=("cross_insurer",), recipient_party=("insurer:msi",)), Action.REJECT
+        "reject-msi",
+        Condition(violation=(ViolationKind.CROSS_INSURER,), recipient_party=("insurer:msi",)),
+        Action.REJECT,
     )
     gw = await run_gateway(gateways, tmp_path, upstream_port=reinject, rules=(*example_config().rules, reject_msi))
     pf = await run_postfix(

@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 from dlp_gateway.errors import NotFoundError, StoreError
-from dlp_gateway.held import Activity, AuditEntry, HeldMessage, HeldSummary, Query, User
+from dlp_gateway.held import Activity, AuditEntry, HeldMessage, HeldStatus, HeldSummary, HeldVerdict, Query, User
 from dlp_gateway.ports import QuarantineStore
 from dlp_gateway.quarantine import sql
 from dlp_gateway.quarantine.postgres import PostgresStore
@@ -40,7 +40,7 @@ def item(
             "recipients": [{"address": rcpt, "party": "insurer:msi" if "ms-ins" in rcpt else "internal"}],
         }
     )
-    return HeldMessage(ref, at, sender, (rcpt,), b"raw\r\n\x00\xff", "quarantine", rules, summary)
+    return HeldMessage(ref, at, sender, (rcpt,), b"raw\r\n\x00\xff", HeldVerdict.QUARANTINE, rules, summary)
 
 
 @pytest.fixture
@@ -81,12 +81,14 @@ async def test_put_get_list_decide(store: QuarantineStore) -> None:
     assert got.raw == b"raw\r\n\x00\xff" and got.rcpt_tos == ("b@ms-ins.com",) and got.summary.records
     assert [i.ref for i in await list_messages(store)] == ["r1", "r2"]  # oldest first
     audit = AuditEntry("2026-01-03T00:00:00+00:00", "compliance", "deny", "r1", "customer data")
-    done = await store.decide("r1", "denied", "compliance", "customer data", "2026-01-03T00:00:00+00:00", audit)
+    done = await store.decide(
+        "r1", HeldStatus.DENIED, "compliance", "customer data", "2026-01-03T00:00:00+00:00", audit
+    )
     assert (done.status, done.reviewer, done.reason) == ("denied", "compliance", "customer data")
     assert [i.ref for i in await list_messages(store)] == ["r2"]
     assert [i.ref for i in await list_messages(store, None)] == ["r1", "r2"]
     with pytest.raises(StoreError, match="already denied"):
-        await store.decide("r1", "released", "x", "", "2026-01-03T00:00:00+00:00")
+        await store.decide("r1", HeldStatus.RELEASED, "x", "", "2026-01-03T00:00:00+00:00")
     with pytest.raises(NotFoundError):
         await store.get("nope")
     assert [(e.actor, e.action, e.ref) for e in await store.audit()] == [("compliance", "deny", "r1")]
@@ -118,7 +120,7 @@ async def test_filters_and_paging(store: QuarantineStore) -> None:
 async def test_activity_is_read_from_the_columns(store: QuarantineStore) -> None:
     await store.put(item("a", "2026-01-01T00:00:00+00:00", rules=("r1",)))
     await store.put(item("b", "2026-01-03T00:00:00+00:00", rcpt="x@tokiomarine-nichido.co.jp", rules=("r2", "r3")))
-    await store.decide("a", "denied", "compliance", "customer data", "2026-01-04T00:00:00+00:00")
+    await store.decide("a", HeldStatus.DENIED, "compliance", "customer data", "2026-01-04T00:00:00+00:00")
     assert await store.activity("2026-01-01T00:00:00+00:00") == [
         Activity("2026-01-01T00:00:00+00:00", "denied", ("r1",), ("msi", "tokio")),
         Activity("2026-01-03T00:00:00+00:00", "held", ("r2", "r3"), ("tokio",)),
@@ -129,7 +131,7 @@ async def test_activity_is_read_from_the_columns(store: QuarantineStore) -> None
 async def test_claims_are_exclusive(store: QuarantineStore) -> None:
     await store.put(item("r", "2026-01-01T00:00:00+00:00"))
     results = await asyncio.gather(
-        *[store.decide("r", "releasing", f"rev{i}", "", "2026-01-02T00:00:00+00:00") for i in range(5)],
+        *[store.decide("r", HeldStatus.RELEASING, f"rev{i}", "", "2026-01-02T00:00:00+00:00") for i in range(5)],
         return_exceptions=True,
     )
     assert sum(1 for r in results if isinstance(r, HeldMessage)) == 1
@@ -139,7 +141,7 @@ async def test_claims_are_exclusive(store: QuarantineStore) -> None:
 async def test_retention_expires_and_purges_but_keeps_the_audit(store: QuarantineStore) -> None:
     await store.put(item("old-held", "2026-01-01T00:00:00+00:00"))
     await store.put(item("old-denied", "2026-01-01T00:00:00+00:00"))
-    await store.decide("old-denied", "denied", "rev", "x", "2026-01-02T00:00:00+00:00")
+    await store.decide("old-denied", HeldStatus.DENIED, "rev", "x", "2026-01-02T00:00:00+00:00")
     await store.put(item("new", "2026-03-01T00:00:00+00:00"))
     assert await store.expire_and_purge("2026-02-01T00:00:00+00:00", "2026-03-02T00:00:00+00:00") == (1, 2)
     assert (await store.get("old-held")).status == "expired"

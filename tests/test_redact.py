@@ -14,7 +14,7 @@ from dlp_gateway.act.redact import NotRedactableError, redact, value_patterns
 from dlp_gateway.config.schema import Condition, Rule
 from dlp_gateway.detect.normalize import DASHES
 from dlp_gateway.errors import ScanTimeoutError
-from dlp_gateway.model import Action, Envelope, Record
+from dlp_gateway.model import Action, Envelope, Record, ViolationKind
 from dlp_gateway.pipeline import Pipeline
 from tests import fixtures as fx
 from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, SOMPO, example_config, make_message
@@ -44,7 +44,7 @@ def redact_config(fallback: Action = Action.QUARANTINE):  # type: ignore[no-unty
     cfg = example_config()
     rule = Rule(
         "redact-msi",
-        Condition(violation=("cross_insurer",), recipient_party=("insurer:msi",)),
+        Condition(violation=(ViolationKind.CROSS_INSURER,), recipient_party=("insurer:msi",)),
         Action.REDACT,
         fallback=fallback,
     )

@@ -9,10 +9,9 @@ import pytest
 
 from dlp_gateway.config import load_config
 from dlp_gateway.config.schema import Condition, Rule
-from dlp_gateway.decide import decide
-from dlp_gateway.decide.engine import Facts
+from dlp_gateway.decide.engine import Facts, decide
 from dlp_gateway.errors import ConfigError
-from dlp_gateway.model import Action, Envelope, Record
+from dlp_gateway.model import Action, Detector, Envelope, Record, ViolationKind
 from tests.helpers import BRANCH_A, HEAD_OFFICE, MSI, SOMPO, example_config
 
 CONFIG = example_config()
@@ -37,12 +36,16 @@ def actions(
 @pytest.mark.parametrize(
     ("when", "records", "expected"),
     [
-        (Condition(violation=("cross_insurer",), min_confidence=0.9), [NUMBER], "deliver"),
-        (Condition(violation=("cross_insurer",), min_confidence=0.9), [NUMBER, SURE], "quarantine"),
-        (Condition(violation=("cross_insurer",), min_records=2, min_confidence=0.9), [NUMBER, SURE], "deliver"),
-        (Condition(violation=("cross_insurer",), detectors=("name",)), [NUMBER], "deliver"),
-        (Condition(violation=("cross_insurer",), detectors=("name",)), [NAMED], "quarantine"),
-        (Condition(violation=("cross_insurer",), detectors=("policy_number",)), [NAMED], "deliver"),
+        (Condition(violation=(ViolationKind.CROSS_INSURER,), min_confidence=0.9), [NUMBER], "deliver"),
+        (Condition(violation=(ViolationKind.CROSS_INSURER,), min_confidence=0.9), [NUMBER, SURE], "quarantine"),
+        (
+            Condition(violation=(ViolationKind.CROSS_INSURER,), min_records=2, min_confidence=0.9),
+            [NUMBER, SURE],
+            "deliver",
+        ),
+        (Condition(violation=(ViolationKind.CROSS_INSURER,), detectors=(Detector.NAME,)), [NUMBER], "deliver"),
+        (Condition(violation=(ViolationKind.CROSS_INSURER,), detectors=(Detector.NAME,)), [NAMED], "quarantine"),
+        (Condition(violation=(ViolationKind.CROSS_INSURER,), detectors=(Detector.POLICY_NUMBER,)), [NAMED], "deliver"),
         (Condition(recipients=("sompo-japan.co.jp",)), [], "quarantine"),
         (Condition(recipients=("@sompo-japan.co.jp",)), [], "quarantine"),
         (Condition(recipients=("other@sompo-japan.co.jp",)), [], "deliver"),
@@ -74,8 +77,13 @@ def test_a_simulated_rule_reports_but_only_monitors() -> None:
     cfg = dataclasses.replace(
         CONFIG,
         rules=(
-            Rule("enforced", Condition(violation=("cross_insurer",)), Action.STRIP),
-            Rule("trial", Condition(violation=("cross_insurer",), min_records=1), Action.REJECT, simulate=True),
+            Rule("enforced", Condition(violation=(ViolationKind.CROSS_INSURER,)), Action.STRIP),
+            Rule(
+                "trial",
+                Condition(violation=(ViolationKind.CROSS_INSURER,), min_records=1),
+                Action.REJECT,
+                simulate=True,
+            ),
         ),
     )
     d = decide(Envelope(HEAD_OFFICE, (BRANCH_A, SOMPO)), [NUMBER], (), cfg)
@@ -108,13 +116,25 @@ def write(tmp_path: Path, text: str) -> Path:
     ("text", "problem"),
     [
         ("rules: [{name: r, action: strip, fallback: quarantine}]", "rules[0].fallback: only a redact rule"),
-        ("rules: [{name: r, action: redact, fallback: deliver}]", "rules[0].fallback: unknown action 'deliver'"),
-        ("rules: [{name: r, action: strip, when: {min_confidence: 2}}]", "min_confidence: must be between 0 and 1"),
-        ("rules: [{name: r, action: strip, when: {detectors: [phone]}}]", "detectors[0]: unknown detector 'phone'"),
-        ("rules: [{name: r, action: strip, when: {secondee: maybe}}]", "when.secondee: expected bool"),
+        (
+            "rules: [{name: r, action: redact, fallback: deliver}]",
+            "rules[0].fallback: must be one of quarantine, reject, strip, not 'deliver'",
+        ),
+        (
+            "rules: [{name: r, action: strip, when: {min_confidence: 2}}]",
+            "min_confidence: must be less than or equal to 1",
+        ),
+        (
+            "rules: [{name: r, action: strip, when: {detectors: [phone]}}]",
+            "detectors[0]: unknown value 'phone' (one of policy_number, name)",
+        ),
+        (
+            "rules: [{name: r, action: strip, when: {secondee: maybe}}]",
+            "when.secondee: expected true or false, got str",
+        ),
         ("notices: {compliance: [c@a.jp]}", "notices.sender: required key is missing"),
         ("notices: {sender: d@a.jp, actions: [explode]}", "notices.actions[0]: unknown action 'explode'"),
-        ("simulate: yes please", "simulate: expected bool"),
+        ("simulate: yes please", "simulate: expected true or false, got str"),
     ],
 )
 def test_new_keys_are_validated(tmp_path: Path, text: str, problem: str) -> None:
@@ -144,7 +164,7 @@ rules:
     assert cfg.simulate and rule.simulate and rule.fallback == Action.REJECT
     assert rule.when == Condition(
         min_confidence=0.8,
-        detectors=("name",),
+        detectors=(Detector.NAME,),
         senders=("a.jp",),
         recipients=("x.jp",),
         secondee=False,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dlp_gateway.config.schema import Upstream
+from dlp_gateway.config.schema import Quarantine, Upstream
 from dlp_gateway.errors import ScanTimeoutError, ScanWorkerDiedError
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.observe import metrics
@@ -79,8 +79,8 @@ async def test_an_idle_worker_that_dies_fails_nothing(scanner: ProcessScanner) -
 async def test_through_the_gateway_a_dead_worker_means_on_error_not_a_pass(
     tmp_path: Path, sink: Sink, scanner: ProcessScanner
 ) -> None:
-    cfg = example_config(notices=None, quarantine_path=tmp_path / "q.db")
-    store = SqliteStore(cfg.quarantine_path)
+    cfg = example_config(notices=None, quarantine=Quarantine(path=tmp_path / "q.db"))
+    store = SqliteStore(cfg.quarantine.path)
     gw = Gateway(cfg, scanner, SmtpRelay(Upstream("127.0.0.1", sink.port, timeout=5)), store)
     await gw.start(port=0)
     try:
@@ -140,8 +140,8 @@ def test_reading_past_the_deadline_is_a_timeout_not_an_unscannable_part() -> Non
 
 async def test_through_the_gateway_a_scan_timeout_means_on_error(tmp_path: Path, sink: Sink) -> None:
     limits = dataclasses.replace(example_config().limits, scan_timeout=0.3)
-    cfg = example_config(notices=None, quarantine_path=tmp_path / "q.db", limits=limits)
-    store = SqliteStore(cfg.quarantine_path)
+    cfg = example_config(notices=None, quarantine=Quarantine(path=tmp_path / "q.db"), limits=limits)
+    store = SqliteStore(cfg.quarantine.path)
     gw = Gateway(cfg, Pipeline(cfg), SmtpRelay(Upstream("127.0.0.1", sink.port, timeout=5)), store)
     await gw.start(port=0)
     try:

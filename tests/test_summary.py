@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlp_gateway.config.schema import Upstream
+from dlp_gateway.config.schema import Quarantine, Upstream
 from dlp_gateway.held import GateInfo, HeldMessage, HeldSummary
 from dlp_gateway.model import Action, Decision, Envelope, Party, RecipientDecision, Record, Report, Violation
 from dlp_gateway.pipeline import Pipeline
@@ -70,13 +70,13 @@ def test_a_summary_from_before_the_limit_still_counts_its_records() -> None:
 async def test_the_gateway_keeps_a_bounded_summary_and_the_whole_message(tmp_path: Path, sink: Sink) -> None:
     assert sink.server is not None
     upstream = Upstream("127.0.0.1", sink.server.sockets[0].getsockname()[1], timeout=5)
-    base = example_config(upstream=upstream, quarantine_path=tmp_path / "q.db", notices=None)
+    base = example_config(upstream=upstream, quarantine=Quarantine(path=tmp_path / "q.db"), notices=None)
     config = dataclasses.replace(base, limits=dataclasses.replace(base.limits, summary_records=5))
     # Tokio Marine's customers first and Sompo's after them, to Mitsui Sumitomo: the five kept are
     # Tokio's, and the insurer filter and the incident report must still see Sompo's.
     body = "\n".join(rows("東京海上日動", range(30)) + rows("損保ジャパン", range(30, 33)))
     msg = make_message(body, to=(BRANCH_A,), cc=(MSI,))
-    store = SqliteStore(config.quarantine_path)
+    store = SqliteStore(config.quarantine.path)
     gw = Gateway(config, Pipeline(config), SmtpRelay(upstream), store)
     await gw.start(port=0)
     try:

@@ -152,7 +152,7 @@ async def test_smtp_auth_over_tls_lets_a_client_outside_the_networks_relay(
 ) -> None:
     hashed = cli("hash-password", stdin="branch office password\n").stdout.strip()
     policy = dataclasses.replace(
-        SmtpPolicy(), client_networks=(ipaddress.ip_network("10.0.0.0/8"),), auth_users=(("branch", hashed),)
+        SmtpPolicy(), client_networks=(ipaddress.ip_network("10.0.0.0/8"),), auth_users={"branch": hashed}
     )
     gw = await start_gateway(tmp_path, sink, notices=None, smtp=policy, tls=InboundTls(str(pki.cert), str(pki.key)))
     try:
@@ -183,7 +183,7 @@ async def test_smtp_auth_over_tls_lets_a_client_outside_the_networks_relay(
 async def test_smtp_auth_failures_are_throttled_like_the_console_sign_in(tmp_path: Path, sink: Sink, pki: Pki) -> None:
     hashed = cli("hash-password", stdin="branch office password\n").stdout.strip()
     policy = dataclasses.replace(
-        SmtpPolicy(), client_networks=(ipaddress.ip_network("10.0.0.0/8"),), auth_users=(("branch", hashed),)
+        SmtpPolicy(), client_networks=(ipaddress.ip_network("10.0.0.0/8"),), auth_users={"branch": hashed}
     )
     gw = await start_gateway(tmp_path, sink, notices=None, smtp=policy, tls=InboundTls(str(pki.cert), str(pki.key)))
     try:

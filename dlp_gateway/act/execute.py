@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from dlp_gateway.act.gate import KIND, gate_info, gate_reply
 from dlp_gateway.act.rewrite import add_headers, remove_recipients
 from dlp_gateway.errors import RelayError, StoreError
-from dlp_gateway.held import HeldMessage, HeldSummary
+from dlp_gateway.held import HeldMessage, HeldSummary, HeldVerdict
 from dlp_gateway.model import Action, Envelope
 from dlp_gateway.ports import QuarantineStore, Refusal, Refused, Relay
 
@@ -73,7 +73,9 @@ async def hold(
     summary = plan.summary or HeldSummary(plan.ref, plan.verdict.label, plan.rules)
     if note:
         summary = summary.with_note(note)
-    failed = await _store(plan, envelope, raw, store, now, rcpt_tos or envelope.rcpt_tos, summary, "quarantine")
+    failed = await _store(
+        plan, envelope, raw, store, now, rcpt_tos or envelope.rcpt_tos, summary, HeldVerdict.QUARANTINE
+    )
     return failed or Outcome(250, f"2.0.0 Held for compliance review (ref {plan.ref})", held=True)
 
 
@@ -85,7 +87,7 @@ async def _store(
     now: dt.datetime | None,
     rcpt_tos: tuple[str, ...],
     summary: HeldSummary,
-    verdict: str,
+    verdict: HeldVerdict,
 ) -> Outcome | None:
     """Put the message in the quarantine store; the 451 to answer if that fails, else None."""
     item = HeldMessage(
@@ -129,7 +131,7 @@ async def carry_out(
         when = now or dt.datetime.now(dt.UTC)
         gate = gate_info(plan.gate, plan.token, when, plan.hold_minutes, plan.approver)
         summary = (plan.summary or HeldSummary(ref, plan.verdict.label, plan.rules)).with_gate(gate)
-        failed = await _store(plan, envelope, original, store, when, tuple(rest), summary, KIND[plan.gate])
+        failed = await _store(plan, envelope, original, store, when, tuple(rest), summary, HeldVerdict(KIND[plan.gate]))
         return failed or Outcome(250, gate_reply(gate, ref), stripped=len(gone), gated=KIND[plan.gate])
     refused: dict[str, Refusal] = {}
     if redact_to and plan.redacted is not None:

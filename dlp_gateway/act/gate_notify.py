@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from dlp_gateway.act.notify import Notice, _compose, _template
 from dlp_gateway.config.schema import Config
-from dlp_gateway.held import HeldMessage
+from dlp_gateway.held import HeldMessage, HeldVerdict
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -21,7 +21,7 @@ def console_base(config: Config) -> str:
 
 
 def gate_link(config: Config, item: HeldMessage, token: str) -> str:
-    path = "hold" if item.verdict == "hold" else "approval"
+    path = "hold" if item.verdict == HeldVerdict.HOLD else "approval"
     return f"{console_base(config)}/{path}/{item.ref}/{token}"
 
 
@@ -55,7 +55,7 @@ def gate_notices(config: Config, item: HeldMessage, token: str) -> list[Notice]:
     def compose(name: str, to: str) -> Notice:
         return Notice(to, _compose(_template(notices, name), values, sender, to, item.ref))
 
-    if item.verdict == "hold":
+    if item.verdict == HeldVerdict.HOLD:
         return [compose("hold_sender.txt", item.mail_from)]
     return [compose("approval_request.txt", values["approver"]), compose("approval_sender.txt", item.mail_from)]
 

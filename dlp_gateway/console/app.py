@@ -29,7 +29,7 @@ from dlp_gateway.console.charts import bars, stacked_days
 from dlp_gateway.console.gate_pages import PUBLIC_PREFIXES, GatePages, Rejected
 from dlp_gateway.console.i18n import texts
 from dlp_gateway.errors import DlpError, NotFoundError, RelayError
-from dlp_gateway.held import STATUSES, AuditEntry, HeldMessage, Query
+from dlp_gateway.held import STATUSES, AuditEntry, HeldMessage, HeldStatus, HeldVerdict, Query
 from dlp_gateway.parse.mime import decode_header_value
 from dlp_gateway.passwords import Throttle
 from dlp_gateway.ports import QuarantineStore, iso
@@ -212,7 +212,7 @@ class ConsoleApp:
             day = dt.datetime.fromisoformat(i.received_at).astimezone(TOKYO).strftime("%Y-%m-%d")
             if day in per_day:
                 per_day[day][i.status] += 1
-        held = await self.store.search(Query(status="held", limit=1))
+        held = await self.store.search(Query(status=HeldStatus.HELD, limit=1))
         return {
             "per_day": [(d, dict(c)) for d, c in per_day.items()],
             "top_rules": Counter(r for i in items for r in i.rules).most_common(8),
@@ -241,7 +241,7 @@ class ConsoleApp:
         status = q.get("status", "held")
         page = max(int(q.get("page", "1") or 1), 1) if q.get("page", "1").isdigit() else 1
         return Query(
-            status=None if status == "all" else status,
+            status=None if status == "all" else HeldStatus(status) if status in STATUSES else HeldStatus.HELD,
             rule=opt("rule"),
             sender=opt("sender"),
             recipient_domain=opt("domain"),
@@ -316,7 +316,7 @@ class ConsoleApp:
             item = await self.review.deny(ref, request[SESSION].user, form.get("reason", ""))
         except DlpError as exc:
             return self._done(request, ref, str(exc), 409)
-        if item.verdict == "approve" and self.gate_pages.on_reject is not None:
+        if item.verdict == HeldVerdict.APPROVE and self.gate_pages.on_reject is not None:
             await self.gate_pages.on_reject(item, form.get("reason", ""))  # denied in the console: told too
         return self._done(request, ref, f"{item.ref}: {item.status}")
 

@@ -1,6 +1,1 @@
-"""decide: records × recipients × rules → Decision."""
-
-from dlp_gateway.decide.engine import decide
-from dlp_gateway.decide.parties import PartyClassifier
-
-__all__ = ["PartyClassifier", "decide"]
+"""decide: records × recipients × rules → Decision (engine.py), rule conditions (conditions.py)."""

@@ -10,7 +10,7 @@ import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, NamedTuple
 
 import lhafile
 import py7zr
@@ -19,16 +19,31 @@ import py7zr.io
 
 from dlp_gateway.errors import LimitExceededError
 from dlp_gateway.extract.budget import Budget
+from dlp_gateway.model import UnscannableKind
 from dlp_gateway.parse.charsets import decode
 
 CHUNK = 1 << 16
+
+
+class Problem(NamedTuple):
+    """Why a member was not read."""
+
+    kind: UnscannableKind
+    detail: str
+
+
+ENCRYPTED = Problem(UnscannableKind.ENCRYPTED, "encrypted")
+
+
+def _expands(limit: int) -> Problem:
+    return Problem(UnscannableKind.EXPAND, f"archives expand to more than {limit} bytes")
 
 
 @dataclass(frozen=True)
 class Member:
     name: str
     data: bytes | None  # None: not read, see `problem`
-    problem: str | None = None
+    problem: Problem | None = None
 
 
 def member_name(info: zipfile.ZipInfo) -> str:
@@ -53,7 +68,9 @@ def _read_bounded(stream: IO[bytes] | gzip.GzipFile, compressed: int, budget: Bu
         out += chunk
         budget.add_bytes(len(chunk))
         if compressed and len(out) > 1 << 20 and len(out) / compressed > limits.max_compression_ratio:
-            raise LimitExceededError(f"compression ratio above {limits.max_compression_ratio} (zip bomb?)")
+            raise LimitExceededError(
+                f"compression ratio above {limits.max_compression_ratio} (zip bomb?)", UnscannableKind.COMPRESSION_RATIO
+            )
 
 
 def zip_members(data: bytes, budget: Budget, wanted: Callable[[str], bool] | None = None) -> Iterator[Member]:
@@ -62,27 +79,28 @@ def zip_members(data: bytes, budget: Budget, wanted: Callable[[str], bool] | Non
     archive = zipfile.ZipFile(io.BytesIO(data))
     infos = [i for i in archive.infolist() if not i.is_dir() and (wanted is None or wanted(member_name(i)))]
     if len(infos) > limits.max_archive_members:
-        yield Member("", None, f"more than {limits.max_archive_members} members")
+        yield Member("", None, Problem(UnscannableKind.MORE_THAN, f"more than {limits.max_archive_members} members"))
         infos = infos[: limits.max_archive_members]
     for info in infos:
         name = member_name(info)
         if info.flag_bits & 0x1:
-            yield Member(name, None, "encrypted")
+            yield Member(name, None, ENCRYPTED)
             continue
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > 1 << 20 and ratio > limits.max_compression_ratio:
-            yield Member(name, None, f"compression ratio {ratio:.0f} above {limits.max_compression_ratio} (zip bomb?)")
+            detail = f"compression ratio {ratio:.0f} above {limits.max_compression_ratio} (zip bomb?)"
+            yield Member(name, None, Problem(UnscannableKind.COMPRESSION_RATIO, detail))
             continue
         if budget.decompressed + info.file_size > limits.max_decompressed_bytes:
-            yield Member(name, None, f"archives expand to more than {limits.max_decompressed_bytes} bytes")
+            yield Member(name, None, _expands(limits.max_decompressed_bytes))
             continue
         try:
             with archive.open(info) as stream:
                 yield Member(name, _read_bounded(stream, info.compress_size, budget))
         except LimitExceededError as exc:
-            yield Member(name, None, str(exc))
+            yield Member(name, None, Problem(exc.kind, str(exc)))
         except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
-            yield Member(name, None, f"corrupt: {type(exc).__name__}")
+            yield Member(name, None, Problem(UnscannableKind.CORRUPT, f"corrupt: {type(exc).__name__}"))
 
 
 def gunzip(data: bytes, budget: Budget) -> bytes:
@@ -90,11 +108,11 @@ def gunzip(data: bytes, budget: Budget) -> bytes:
         return _read_bounded(stream, len(data), budget)
 
 
-def _checked(name: str, size: int, budget: Budget) -> str | None:
+def _checked(name: str, size: int, budget: Budget) -> Problem | None:
     """Why a member of `size` declared bytes is not read (None: read it), before reading it."""
     limits = budget.limits
     if budget.decompressed + size > limits.max_decompressed_bytes:
-        return f"archives expand to more than {limits.max_decompressed_bytes} bytes"
+        return _expands(limits.max_decompressed_bytes)
     return None
 
 
@@ -104,14 +122,16 @@ def tar_members(data: bytes, budget: Budget) -> Iterator[Member]:
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
         for n, info in enumerate(archive):
             if n >= limits.max_archive_members:
-                yield Member("", None, f"more than {limits.max_archive_members} members")
+                yield Member(
+                    "", None, Problem(UnscannableKind.MORE_THAN, f"more than {limits.max_archive_members} members")
+                )
                 return
             if not info.isfile():
                 continue
             problem = _checked(info.name, info.size, budget)
             stream = archive.extractfile(info) if problem is None else None
             if stream is None:
-                yield Member(info.name, None, problem or "unreadable")
+                yield Member(info.name, None, problem or Problem(UnscannableKind.CORRUPT, "unreadable"))
                 continue
             yield Member(info.name, _read_bounded(stream, 0, budget))
 
@@ -123,15 +143,17 @@ def sevenzip_members(data: bytes, budget: Budget) -> Iterator[Member]:
     try:
         archive = py7zr.SevenZipFile(io.BytesIO(data))
     except py7zr.exceptions.PasswordRequired:
-        yield Member("", None, "encrypted")
+        yield Member("", None, ENCRYPTED)
         return
     with archive:
         if archive.needs_password():
-            yield Member("", None, "encrypted")
+            yield Member("", None, ENCRYPTED)
             return
         infos = [i for i in archive.list() if not i.is_directory]
         if len(infos) > limits.max_archive_members:
-            yield Member("", None, f"more than {limits.max_archive_members} members")
+            yield Member(
+                "", None, Problem(UnscannableKind.MORE_THAN, f"more than {limits.max_archive_members} members")
+            )
             return
         total = sum(int(i.uncompressed or 0) for i in infos)
         problem = _checked("", total, budget)

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from dlp_gateway.errors import LimitExceededError, ScanTimeoutError
+from dlp_gateway.model import UnscannableKind
 
 
 @dataclass(frozen=True)
@@ -36,18 +37,24 @@ class Budget:
         if now > self.deadline:
             if now > self.scan_deadline:
                 raise ScanTimeoutError("the scan ran past its deadline")
-            raise LimitExceededError(f"took longer than {self.limits.part_time_budget:g} s to read")
+            raise LimitExceededError(
+                f"took longer than {self.limits.part_time_budget:g} s to read", UnscannableKind.TOOK_LONGER
+            )
 
     def add_text(self, n: int) -> None:
         self.text_chars += n
         if self.text_chars > self.limits.max_text_chars:
             raise LimitExceededError(
-                f"more than {self.limits.max_text_chars} characters of text in the message", message_wide=True
+                f"more than {self.limits.max_text_chars} characters of text in the message",
+                UnscannableKind.MORE_THAN,
+                message_wide=True,
             )
 
     def add_bytes(self, n: int) -> None:
         self.decompressed += n
         if self.decompressed > self.limits.max_decompressed_bytes:
             raise LimitExceededError(
-                f"archives expand to more than {self.limits.max_decompressed_bytes} bytes", message_wide=True
+                f"archives expand to more than {self.limits.max_decompressed_bytes} bytes",
+                UnscannableKind.EXPAND,
+                message_wide=True,
             )

@@ -25,11 +25,12 @@ from dlp_gateway.extract.sniff import sniff
 from dlp_gateway.extract.text import html_segment, text_segment
 from dlp_gateway.extract.wrappers import directory_segment, rtf_segment
 from dlp_gateway.invisible import has_invisible, strip_invisible
-from dlp_gateway.model import Message, Part, Segment, Unscannable
+from dlp_gateway.model import Message, Part, Segment, Unscannable, UnscannableKind
 from dlp_gateway.parse import charsets
 from dlp_gateway.parse.mime import MimeLimits, parse_message
 
 log = logging.getLogger(__name__)
+CORRUPT = UnscannableKind.CORRUPT
 # Document readers, imported on first use: (module, function) per sniffed kind.
 _READERS = {
     "xlsx": ("spreadsheet", "spreadsheet_segments"),
@@ -80,15 +81,15 @@ class _Extraction:
         try:
             self.read(kind, location, data, part, depth)
         except LimitExceededError as exc:
-            self.unscannable.append(Unscannable(location, str(exc)))
+            self.unscannable.append(Unscannable(location, exc.kind, str(exc)))
             self.stopped = self.stopped or exc.message_wide
         except EncryptedError:
-            self.unscannable.append(Unscannable(location, "encrypted"))
+            self.unscannable.append(Unscannable(location, UnscannableKind.ENCRYPTED))
         except ScanTimeoutError:
             raise  # the whole scan is over, not just this part
         except Exception as exc:  # noqa: BLE001 - third-party readers raise anything on corrupt input
             log.info("unreadable part kind=%s error=%s", kind, type(exc).__name__)
-            self.unscannable.append(Unscannable(location, f"corrupt {kind}: {type(exc).__name__}"))
+            self.unscannable.append(Unscannable(location, CORRUPT, f"corrupt {kind}: {type(exc).__name__}"))
 
     def read(self, kind: str, location: str, data: bytes, part: Part | None, depth: int) -> None:
         label = part.charset if part else None
@@ -127,7 +128,7 @@ class _Extraction:
             self.take(outlook_items(kind, location, data, self.budget), depth)
         elif kind == "eml":
             inner, problems = parse_message(data, self.mime)
-            self.unscannable += [Unscannable(f"{location}/{u.location}", u.reason) for u in problems]
+            self.unscannable += [Unscannable(f"{location}/{u.location}", u.kind, u.detail) for u in problems]
             if inner.subject:
                 self.add([Segment(f"{location}/header:Subject", (inner.subject,), kind="header")])
             nested = Message(
@@ -139,14 +140,16 @@ class _Extraction:
             )
             self.message(nested, depth + 1)
         elif kind == "encrypted":
-            self.unscannable.append(Unscannable(location, "encrypted"))
+            self.unscannable.append(Unscannable(location, UnscannableKind.ENCRYPTED))
         elif kind in ("image", "media", "empty"):
             return  # no text to read (no OCR, no speech); not counted as unscannable
         else:
             label = part.content_type if part else "archive member"
-            self.unscannable.append(Unscannable(location, f"unsupported content ({kind}, {label})"))
+            self.unscannable.append(
+                Unscannable(location, UnscannableKind.UNSUPPORTED, f"unsupported content ({kind}, {label})")
+            )
 
-    def take(self, items: Iterable[Segment | Embedded | tuple[str, str]], depth: int) -> None:
+    def take(self, items: Iterable[Segment | Embedded | Unscannable], depth: int) -> None:
         """A reader's output: text, files embedded in the document (read like attachments), and
         (location, reason) for what it could not read."""
         for item in items:
@@ -154,22 +157,26 @@ class _Extraction:
                 self.add([item])
             elif isinstance(item, Embedded):
                 if depth + 1 >= self.budget.limits.max_archive_depth:
-                    self.unscannable.append(Unscannable(item.location, "embedded files nested too deep"))
+                    self.unscannable.append(
+                        Unscannable(item.location, UnscannableKind.NESTED, "embedded files nested too deep")
+                    )
                 elif not self.stopped:
                     self.part(item.location, item.data, "application/octet-stream", item.name, None, depth + 1)
             else:
-                self.unscannable.append(Unscannable(*item))
+                self.unscannable.append(item)
 
     def archive(self, kind: str, location: str, data: bytes, depth: int) -> None:
         limits = self.budget.limits
         if depth >= limits.max_archive_depth:
-            self.unscannable.append(Unscannable(location, f"archives nested deeper than {limits.max_archive_depth}"))
+            self.unscannable.append(
+                Unscannable(location, UnscannableKind.NESTED, f"archives nested deeper than {limits.max_archive_depth}")
+            )
             return
         if kind == "gzip":
             try:
                 inner = archive.gunzip(data, self.budget)
             except (OSError, EOFError, zlib.error) as exc:
-                self.unscannable.append(Unscannable(location, f"corrupt gzip: {type(exc).__name__}"))
+                self.unscannable.append(Unscannable(location, CORRUPT, f"corrupt gzip: {type(exc).__name__}"))
                 return
             name = location.rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".gz").removesuffix(".gzip")
             self.part(f"{location}/{name or 'content'}", inner, "application/octet-stream", name, None, depth + 1)
@@ -180,13 +187,13 @@ class _Extraction:
         except LimitExceededError:
             raise
         except Exception as exc:  # noqa: BLE001 - each library raises its own types on a corrupt archive
-            self.unscannable.append(Unscannable(location, f"corrupt {kind}: {type(exc).__name__}"))
+            self.unscannable.append(Unscannable(location, CORRUPT, f"corrupt {kind}: {type(exc).__name__}"))
             return
         for m in members:
             where = f"{location}/{m.name}" if m.name else location
             if m.data is None:
                 self.file_name(where, m.name)
-                self.unscannable.append(Unscannable(where, m.problem or "unreadable"))
+                self.unscannable.append(Unscannable(where, *(m.problem or (CORRUPT, "unreadable"))))
             elif not self.stopped:
                 self.part(where, m.data, "application/octet-stream", m.name, None, depth + 1)
 
@@ -207,5 +214,5 @@ def extract(
         ex.add([Segment("header:Subject", (message.subject,), kind="header")])
         ex.message(message, 0)
     except LimitExceededError as exc:
-        ex.unscannable.append(Unscannable("message", str(exc)))
+        ex.unscannable.append(Unscannable("message", exc.kind, str(exc)))
     return tuple(ex.segments), tuple(ex.unscannable)

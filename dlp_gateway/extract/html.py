@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from dlp_gateway.errors import LimitExceededError
+from dlp_gateway.model import UnscannableKind
 
 _BREAKS = {"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote"}
 _SKIP = {"script", "style"}  # code, not text: a mail program runs no script and shows no CSS
@@ -72,7 +73,9 @@ class _Text(HTMLParser):
             span = t.spans[t.col]
             self.repeated += len(span.text)
             if self.repeated > MAX_REPEATED:
-                raise LimitExceededError("HTML table: merged cells repeat more text than the limit")
+                raise LimitExceededError(
+                    "HTML table: merged cells repeat more text than the limit", UnscannableKind.MORE_THAN
+                )
             self.out.append("\t" + span.text)
             span.rows -= 1
             if span.rows <= 0:

@@ -17,10 +17,10 @@ from dlp_gateway.extract.html import html_to_lines
 from dlp_gateway.extract.package import Embedded
 from dlp_gateway.extract.text import lines_segment
 from dlp_gateway.extract.wrappers import rtf_segment
-from dlp_gateway.model import Segment
+from dlp_gateway.model import Segment, Unscannable, UnscannableKind
 from dlp_gateway.parse import charsets
 
-Item = Segment | Embedded | tuple[str, str]
+Item = Segment | Embedded | Unscannable
 MAX_NESTING = 3  # an item attached to an item attached to an item
 
 # extract-msg logs every unusual property at WARNING; the outcome is in the report.
@@ -81,7 +81,9 @@ def _tnef(tnef: Any, location: str, budget: Budget, depth: int) -> Iterator[Item
         embedded = getattr(att, "embed", None)
         if embedded is not None:
             yield from (
-                _tnef(embedded, where, budget, depth + 1) if depth < MAX_NESTING else [(where, "nested too deep")]
+                _tnef(embedded, where, budget, depth + 1)
+                if depth < MAX_NESTING
+                else [Unscannable(where, UnscannableKind.NESTED, "nested too deep")]
             )
         elif att.data:
             budget.add_bytes(len(att.data))
@@ -105,7 +107,7 @@ def _msg(msg: Any, location: str, budget: Budget, depth: int) -> Iterator[Item]:
     try:
         rtf = msg.rtfBody
     except Exception:  # noqa: BLE001 - a damaged RTF stream: the plain and HTML bodies still read
-        yield (f"{location}/body.rtf", "corrupt RTF body")
+        yield Unscannable(f"{location}/body.rtf", UnscannableKind.CORRUPT, "corrupt RTF body")
     yield from _bodies(location, _text(msg.subject), msg.body, msg.htmlBody, rtf)
     for n, att in enumerate(msg.attachments):
         name = _text(att.longFilename or att.shortFilename or att.displayName) or f"attachment {n + 1}"
@@ -116,7 +118,9 @@ def _msg(msg: Any, location: str, budget: Budget, depth: int) -> Iterator[Item]:
             yield Embedded(where, name, content)
         elif content is not None and hasattr(content, "attachments"):  # an item attached to the item
             yield from (
-                _msg(content, where, budget, depth + 1) if depth < MAX_NESTING else [(where, "nested too deep")]
+                _msg(content, where, budget, depth + 1)
+                if depth < MAX_NESTING
+                else [Unscannable(where, UnscannableKind.NESTED, "nested too deep")]
             )
         else:
-            yield (where, "unsupported attachment in the Outlook item")
+            yield Unscannable(where, UnscannableKind.UNSUPPORTED, "unsupported attachment in the Outlook item")

@@ -24,7 +24,7 @@ from dlp_gateway.errors import LimitExceededError
 from dlp_gateway.extract.archive import zip_members
 from dlp_gateway.extract.budget import Budget
 from dlp_gateway.extract.text import lines_segment
-from dlp_gateway.model import Segment
+from dlp_gateway.model import Segment, Unscannable, UnscannableKind
 
 # Elements whose text makes one line: OOXML paragraphs (w:p, a:p), shared and inline strings,
 # a spreadsheet comment's text, ODF paragraphs and headings.
@@ -92,7 +92,7 @@ def xml_lines(data: bytes, paragraphs: frozenset[str] = _PARAGRAPHS) -> list[str
 
     def walk(element: ET.Element, line: list[str] | None, depth: int) -> None:
         if depth > MAX_DEPTH:
-            raise LimitExceededError(f"XML nested deeper than {MAX_DEPTH}")
+            raise LimitExceededError(f"XML nested deeper than {MAX_DEPTH}", UnscannableKind.NESTED)
         name = _local(element.tag)
         own = [] if name in paragraphs else line
         pieces = own if own is not None else None
@@ -167,14 +167,14 @@ def seen_text(segments: Iterable[Segment]) -> set[str]:
 
 def package_text(
     location: str, data: bytes, budget: Budget, seen: set[str]
-) -> Iterator[Segment | Embedded | tuple[str, str]]:
+) -> Iterator[Segment | Embedded | Unscannable]:
     """Segments for the text outside the structured reader's, the embedded files, and
-    (location, reason) for a part that could not be read."""
+    an Unscannable for a part that could not be read."""
     for member in zip_members(data, budget, _wanted):
         budget.check()
         where = f"{location}!{member.name}"
         if member.data is None:
-            yield where, member.problem or "unreadable"
+            yield Unscannable(where, *(member.problem or (UnscannableKind.CORRUPT, "unreadable")))
             continue
         if _EMBEDDED.search(member.name):
             yield Embedded(where, member.name.rsplit("/", 1)[-1], member.data)
@@ -187,7 +187,7 @@ def package_text(
         try:
             lines = xml_lines(member.data, _PIVOT_RECORDS if "pivotCacheRecords" in member.name else _PARAGRAPHS)
         except ET.ParseError:
-            yield where, "corrupt XML"
+            yield Unscannable(where, UnscannableKind.CORRUPT, "corrupt XML")
             continue
         if _READ_IN_PART.match(member.name):
             lines = [line for line in lines if line not in seen]

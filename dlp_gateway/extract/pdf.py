@@ -25,7 +25,7 @@ from dlp_gateway.extract.budget import Budget
 from dlp_gateway.extract.package import Embedded
 from dlp_gateway.extract.table import table_segment
 from dlp_gateway.extract.text import lines_segment
-from dlp_gateway.model import Segment
+from dlp_gateway.model import Segment, UnscannableKind
 
 _CELL_END = re.compile(r"[ \r\n]")
 # PDFium is not thread-safe; scans run one per process, but `scan` and tests may share a process.
@@ -112,7 +112,9 @@ def _attachments(doc: pdfium.PdfDocument, location: str, budget: Budget) -> Iter
         size = ctypes.c_ulong()
         pdfium_c.FPDFAttachment_GetFile(attachment.raw, None, 0, size)
         if budget.decompressed + size.value > limits.max_decompressed_bytes:
-            raise LimitExceededError(f"attached files expand to more than {limits.max_decompressed_bytes} bytes")
+            raise LimitExceededError(
+                f"attached files expand to more than {limits.max_decompressed_bytes} bytes", UnscannableKind.EXPAND
+            )
         budget.add_bytes(size.value)
         data = bytes(attachment.get_data()) if size.value else b""
         yield Embedded(f"{location}/{name}", name, data)

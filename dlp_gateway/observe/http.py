@@ -26,7 +26,7 @@ CHECK_TIMEOUT = 2.0
 async def check_upstream(config: Config) -> str | None:
     """None when deliveries can go out; otherwise what is wrong."""
     if config.upstream is None:
-        folder = config.outbox
+        folder = config.outbox.path
         folder.mkdir(parents=True, exist_ok=True)
         return None if os.access(folder, os.W_OK) else f"outbox {folder} not writable"
     try:

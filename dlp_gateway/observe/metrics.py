@@ -77,26 +77,6 @@ REGISTRY_BUILT = Gauge(
     "dlp_registry_built_timestamp_seconds", "When the registry in force was built", registry=REGISTRY
 )
 
-UNSCANNABLE_KINDS = (
-    "encrypted",
-    "corrupt",
-    "unsupported",
-    "nested",
-    "larger",
-    "more than",
-    "took longer",
-    "compression ratio",
-    "expand",
-)
-
-
-def unscannable_kind(reason: str) -> str:
-    """A fixed vocabulary for the label: reasons carry sizes, types and names."""
-    for kind in UNSCANNABLE_KINDS:
-        if reason.startswith(kind) or kind in reason:
-            return kind.replace(" ", "_")
-    return "other"
-
 
 def observe_report(report: Report) -> None:
     d = report.decision
@@ -113,4 +93,4 @@ def observe_report(report: Report) -> None:
     for attribution, n in collections.Counter(rec.attribution for rec in report.records).items():
         RECORDS.labels(attribution).inc(n)
     for u in report.unscannable:
-        UNSCANNABLE.labels(unscannable_kind(u.reason)).inc()
+        UNSCANNABLE.labels(u.kind).inc()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import regex
 
-from dlp_gateway.model import Message, Part, Unscannable
+from dlp_gateway.model import Message, Part, Unscannable, UnscannableKind
 from dlp_gateway.parse import charsets
 
 
@@ -215,7 +215,9 @@ class _Walk:
             # The email package raises on some corrupt headers (a charset name with a NUL in it):
             # the part is unscannable, never an exception out of parsing.
             where = prefix.rstrip("/") or "message"
-            self.unscannable.append(Unscannable(where, f"corrupt MIME part: {type(exc).__name__}"))
+            self.unscannable.append(
+                Unscannable(where, UnscannableKind.CORRUPT, f"corrupt MIME part: {type(exc).__name__}")
+            )
 
     def _node(self, part: email.message.Message, prefix: str, depth: int, counters: dict[str, int]) -> None:
         self.seen += 1
@@ -225,10 +227,14 @@ class _Walk:
         where = prefix.rstrip("/") or "message"
         if self.seen > self.limits.max_parts:
             if self.seen == self.limits.max_parts + 1:
-                self.unscannable.append(Unscannable(where, f"more than {self.limits.max_parts} MIME parts"))
+                self.unscannable.append(
+                    Unscannable(where, UnscannableKind.MORE_THAN, f"more than {self.limits.max_parts} MIME parts")
+                )
             return
         if depth > self.limits.max_depth:
-            self.unscannable.append(Unscannable(where, f"MIME nesting deeper than {self.limits.max_depth}"))
+            self.unscannable.append(
+                Unscannable(where, UnscannableKind.NESTED, f"MIME nesting deeper than {self.limits.max_depth}")
+            )
             return
         ctype = part.get_content_type()
         filename = _filename(part)
@@ -344,7 +350,7 @@ def parse_message(raw: bytes, limits: MimeLimits | None = None) -> tuple[Message
     try:
         walk.message(msg, "", 0)
     except RecursionError:
-        walk.unscannable.append(Unscannable("message", "MIME structure too deep to walk"))
+        walk.unscannable.append(Unscannable("message", UnscannableKind.NESTED, "MIME structure too deep to walk"))
     subject = next((v for k, v in headers if k.lower() == "subject"), "")
     message = Message(headers, subject, tuple(walk.parts), tuple(walk.defects), tuple(walk.subjects))
     return message, tuple(walk.unscannable)

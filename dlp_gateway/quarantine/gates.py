@@ -11,7 +11,7 @@ import logging
 
 from dlp_gateway.act.gate import token_matches
 from dlp_gateway.errors import DlpError, NotFoundError, RelayError, StoreError
-from dlp_gateway.held import AuditEntry, HeldMessage, Query
+from dlp_gateway.held import AuditEntry, HeldMessage, HeldStatus, HeldVerdict, Query
 from dlp_gateway.observe import metrics
 from dlp_gateway.ports import QuarantineStore
 from dlp_gateway.quarantine.review import Review
@@ -35,7 +35,7 @@ class Gates:
     async def deliver_due(self) -> int:
         """Deliver every held (hold) message whose time has come; returns how many went out."""
         now = self.review._now()
-        page = await self.store.search(Query(status="held", verdict="hold", limit=DUE_BATCH))
+        page = await self.store.search(Query(status=HeldStatus.HELD, verdict=HeldVerdict.HOLD, limit=DUE_BATCH))
         delivered = 0
         for item in page.items:
             gate = item.summary.gate
@@ -57,16 +57,16 @@ class Gates:
             item = await self.store.get(ref)
         except NotFoundError:
             raise GateError("this link is not valid, or no longer") from None
-        if item.verdict != kind or item.status != "held" or not token_matches(item, token):
+        if item.verdict != kind or item.status != HeldStatus.HELD or not token_matches(item, token):
             raise GateError("this link is not valid, or no longer")
         return item
 
     async def cancel(self, ref: str, token: str) -> HeldMessage:
-        item = await self.pending(ref, token, "hold")
+        item = await self.pending(ref, token, HeldVerdict.HOLD)
         now = self.review._now()
         done = await self.store.decide(
             ref,
-            "cancelled",
+            HeldStatus.CANCELLED,
             "sender",
             "cancelled by the sender",
             now,
@@ -77,7 +77,7 @@ class Gates:
         return done
 
     async def approve(self, ref: str, token: str) -> HeldMessage:
-        item = await self.pending(ref, token, "approve")
+        item = await self.pending(ref, token, HeldVerdict.APPROVE)
         approver = str(item.summary.gate.approver if item.summary.gate else None)
         done = await self.review.release(ref, f"approver:{approver}", "approved", action="approve")
         metrics.GATED.labels("approve", "approved").inc()
@@ -86,11 +86,11 @@ class Gates:
     async def reject(self, ref: str, token: str, reason: str) -> HeldMessage:
         if not reason.strip():
             raise DlpError("a reason is required to reject a message")
-        item = await self.pending(ref, token, "approve")
+        item = await self.pending(ref, token, HeldVerdict.APPROVE)
         actor = f"approver:{item.summary.gate.approver if item.summary.gate else None}"
         now = self.review._now()
         done = await self.store.decide(
-            ref, "denied", actor, reason, now, AuditEntry(now, actor, "approval_reject", ref, reason)
+            ref, HeldStatus.DENIED, actor, reason, now, AuditEntry(now, actor, "approval_reject", ref, reason)
         )
         metrics.GATED.labels("approve", "rejected").inc()
         return done

@@ -10,7 +10,7 @@ import io
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dlp_gateway.held import HeldMessage
+from dlp_gateway.held import HeldMessage, HeldStatus
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 TO_FILL = "要記入 / to be completed"
@@ -30,8 +30,10 @@ def _affected(item: HeldMessage) -> list[str]:
 def incident_report(items: list[HeldMessage], scope: str, generated_at: str) -> dict[str, Any]:
     records = [r for i in items for r in i.summary.records]
     data_items = sorted({ITEM_NAMES[k] for r in records for k in ITEM_NAMES if getattr(r, k)})
-    delivered = [i for i in items if i.status == "released"]
-    prevented = [i for i in items if i.status in ("held", "denied", "expired", "releasing")]
+    delivered = [i for i in items if i.status == HeldStatus.RELEASED]
+    prevented = [
+        i for i in items if i.status in (HeldStatus.HELD, HeldStatus.DENIED, HeldStatus.EXPIRED, HeldStatus.RELEASING)
+    ]
     rules = sorted({r for i in items for r in i.rules})
     if delivered:
         occurred = (

@@ -7,10 +7,10 @@ from dlp_gateway.ports import QuarantineStore
 
 
 async def open_store(config: Config) -> QuarantineStore:
-    if config.quarantine_dsn:
+    if config.quarantine.dsn:
         from dlp_gateway.quarantine.postgres import PostgresStore  # noqa: PLC0415 - asyncpg only when used
 
-        return await PostgresStore.connect(config.quarantine_dsn, config.quarantine_schema)
+        return await PostgresStore.connect(config.quarantine.dsn, config.quarantine.schema)
     from dlp_gateway.quarantine.sqlite import SqliteStore  # noqa: PLC0415
 
-    return SqliteStore(config.quarantine_path)
+    return SqliteStore(config.quarantine.path)

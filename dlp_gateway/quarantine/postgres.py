@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from dlp_gateway.errors import NotFoundError, StoreError
-from dlp_gateway.held import Activity, AuditEntry, HeldMessage, Page, Query, User
+from dlp_gateway.held import Activity, AuditEntry, HeldMessage, HeldStatus, Page, Query, User
 from dlp_gateway.quarantine import sql
 
 MIGRATION_LOCK = 0x0D1F_6A7E  # pg_advisory_xact_lock key
@@ -86,12 +86,12 @@ class PostgresStore:
     async def decide(
         self,
         ref: str,
-        status: str,
+        status: HeldStatus,
         reviewer: str,
         reason: str,
         at: str,
         audit: AuditEntry | None = None,
-        expected: str = "held",
+        expected: HeldStatus = HeldStatus.HELD,
     ) -> HeldMessage:
         try:
             async with self.pool.acquire() as conn, conn.transaction():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from dlp_gateway.delivery import DeliveryService
 from dlp_gateway.errors import DlpError, RelayError
-from dlp_gateway.held import AuditEntry, HeldMessage
+from dlp_gateway.held import AuditEntry, HeldMessage, HeldStatus
 from dlp_gateway.ports import QuarantineStore, iso
 
 
@@ -48,7 +48,7 @@ class Review:
         if not reason.strip():
             raise DlpError("a reason is required to deny a message")
         return await self.store.decide(
-            ref, "denied", actor, reason, self._now(), AuditEntry(self._now(), actor, "deny", ref, reason)
+            ref, HeldStatus.DENIED, actor, reason, self._now(), AuditEntry(self._now(), actor, "deny", ref, reason)
         )
 
     async def bulk(self, refs: list[str], action: str, actor: str, reason: str) -> list[BulkResult]:

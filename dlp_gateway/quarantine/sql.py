@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from dlp_gateway.held import Activity, AuditEntry, HeldMessage, HeldSummary, Query, User
+from dlp_gateway.held import Activity, AuditEntry, HeldMessage, HeldStatus, HeldSummary, HeldVerdict, Query, User
 
 _HELD_V1 = """CREATE TABLE IF NOT EXISTS held (
     ref TEXT PRIMARY KEY, received_at TEXT NOT NULL, mail_from TEXT NOT NULL, rcpt_tos TEXT NOT NULL,
@@ -128,10 +128,10 @@ def held_from_row(r: Sequence[Any]) -> HeldMessage:
         mail_from=str(r[2]),
         rcpt_tos=tuple(json.loads(str(r[3]))),
         raw=bytes(r[4]) if r[4] is not None else b"",
-        verdict=str(r[5]),
+        verdict=HeldVerdict(str(r[5])),
         rules=tuple(json.loads(str(r[6]))),
         summary=HeldSummary.read(json.loads(str(r[7]))),
-        status=str(r[8]),
+        status=HeldStatus(str(r[8])),
         reviewer=text(r[9]),
         reason=text(r[10]),
         decided_at=text(r[11]),

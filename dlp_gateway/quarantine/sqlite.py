@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from dlp_gateway.errors import NotFoundError, StoreError
-from dlp_gateway.held import Activity, AuditEntry, HeldMessage, Page, Query, User
+from dlp_gateway.held import Activity, AuditEntry, HeldMessage, HeldStatus, Page, Query, User
 from dlp_gateway.quarantine import sql
 
 P = ParamSpec("P")
@@ -78,12 +78,12 @@ class SqliteStore:
     async def decide(
         self,
         ref: str,
-        status: str,
+        status: HeldStatus,
         reviewer: str,
         reason: str,
         at: str,
         audit: AuditEntry | None = None,
-        expected: str = "held",
+        expected: HeldStatus = HeldStatus.HELD,
     ) -> HeldMessage:
         def work(db: sqlite3.Connection) -> None:
             if db.execute(sql.DECIDE, (status, reviewer, reason, at, ref, expected)).rowcount != 1:

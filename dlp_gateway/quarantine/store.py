@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from dlp_gateway.errors import NotFoundError, StoreError
-from dlp_gateway.held import Activity, AuditEntry, HeldMessage, Page, Query, User
+from dlp_gateway.held import Activity, AuditEntry, HeldMessage, HeldStatus, Page, Query, User
 from dlp_gateway.ports import QuarantineStore
 
 
@@ -40,12 +40,12 @@ class MemoryStore:
     async def decide(
         self,
         ref: str,
-        status: str,
+        status: HeldStatus,
         reviewer: str,
         reason: str,
         at: str,
         audit: AuditEntry | None = None,
-        expected: str = "held",
+        expected: HeldStatus = HeldStatus.HELD,
     ) -> HeldMessage:
         item = await self.get(ref)
         if item.status != expected:
@@ -74,8 +74,10 @@ class MemoryStore:
             if old.received_at >= before:
                 continue
             new = old
-            if new.status == "held":
-                new = dataclasses.replace(new, status="expired", reviewer="system", reason="retention", decided_at=at)
+            if new.status == HeldStatus.HELD:
+                new = dataclasses.replace(
+                    new, status=HeldStatus.EXPIRED, reviewer="system", reason="retention", decided_at=at
+                )
                 self.log.append(AuditEntry(at, "system", "expire", ref, "retention"))
                 expired += 1
             if new.raw:
@@ -108,7 +110,9 @@ class MemoryStore:
         return None
 
 
-async def list_messages(store: QuarantineStore, status: str | None = "held", limit: int = 100) -> list[HeldMessage]:
+async def list_messages(
+    store: QuarantineStore, status: HeldStatus | None = HeldStatus.HELD, limit: int = 100
+) -> list[HeldMessage]:
     """Oldest first, without their content: the queue as the CLI lists it."""
     return (await store.search(Query(status=status, limit=limit))).items
 

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 
 def registry_for(config: Config, quiet: bool = False) -> Registry:
-    path = config.registry_path
+    path = config.registry.path
     if path is None:
         return EMPTY_REGISTRY
     if not path.exists():
@@ -28,5 +28,5 @@ def registry_for(config: Config, quiet: bool = False) -> Registry:
 
 def staff_for(config: Config) -> StaffDirectory | None:
     """The staff directory a configuration names, if it has been imported."""
-    path = config.staff_path
+    path = config.staff.path
     return load_staff(path) if path is not None and path.exists() else None

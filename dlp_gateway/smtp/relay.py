@@ -214,4 +214,4 @@ class MemoryRelay:
 
 
 def relay_for(config: Config) -> Relay:
-    return SmtpRelay(config.upstream) if config.upstream else OutboxRelay(config.outbox)
+    return SmtpRelay(config.upstream) if config.upstream else OutboxRelay(config.outbox.path)

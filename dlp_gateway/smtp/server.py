@@ -176,7 +176,7 @@ class Gateway:
 
     def reload(self, runtime: Runtime) -> None:
         """Swap in a new configuration, registry and relay at once (messages in flight keep theirs)."""
-        if (runtime.config.listen, runtime.config.quarantine_path) != (self.config.listen, self.config.quarantine_path):
+        if (runtime.config.listen, runtime.config.quarantine.path) != (self.config.listen, self.config.quarantine.path):
             log.warning("listen address and quarantine path changes take effect only after a restart")
         old = self.runtimes.swap(runtime)
         if old.scanner is not runtime.scanner:
@@ -218,7 +218,7 @@ class Gateway:
             if self.auth_throttle.blocked(peer, name):
                 log.warning("SMTP AUTH throttled from %s", peer)
                 return AuthResult(success=False, handled=False)
-            stored = dict(self.config.smtp.auth_users).get(name)
+            stored = self.config.smtp.auth_users.get(name)
             if check_password(stored, auth_data.password.decode("utf-8", "replace")):
                 self.auth_throttle.clear(peer, name)
                 return AuthResult(success=True, auth_data=name)
