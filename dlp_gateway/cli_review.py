@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import datetime as dt
 import getpass
 import json
 import sys
@@ -18,7 +16,8 @@ from dlp_gateway.errors import DlpError
 from dlp_gateway.held import AuditEntry, HeldStatus, User
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.ports import QuarantineStore, iso, utc_now
-from dlp_gateway.quarantine.incident import incident_csv, incident_report
+from dlp_gateway.quarantine.export import audit_csv, incident_for
+from dlp_gateway.quarantine.incident import incident_csv
 from dlp_gateway.quarantine.open import open_store
 from dlp_gateway.quarantine.review import Review
 from dlp_gateway.quarantine.store import list_messages
@@ -165,22 +164,12 @@ async def user_list(args: argparse.Namespace, config: Config, store: QuarantineS
 
 
 async def audit_export(args: argparse.Namespace, config: Config, store: QuarantineStore) -> int:
-    w = csv.writer(sys.stdout)
-    w.writerow(["at", "actor", "action", "ref", "reason", "details"])
-    for e in await store.audit(since=args.since, until=args.until):
-        w.writerow([e.at, e.actor, e.action, e.ref or "", e.reason, json.dumps(e.details, ensure_ascii=False)])
+    sys.stdout.write(audit_csv(await store.audit(since=args.since, until=args.until)))
     return 0
 
 
 async def incident(args: argparse.Namespace, config: Config, store: QuarantineStore) -> int:
-    if args.ref:
-        items = [await store.get(args.ref)]
-        scope = f"ref {args.ref}"
-    else:
-        since = args.since or iso(utc_now() - dt.timedelta(days=30))
-        items = [i for i in await store.recent(since) if args.until is None or i.received_at < args.until]
-        scope = f"{since} – {args.until or 'now'}"
-    report: dict[str, Any] = incident_report(items, scope, iso(utc_now()))
+    report = await incident_for(store, utc_now(), args.ref, args.since, args.until)
     if args.format == "csv":
         sys.stdout.write(incident_csv(report))
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import NamedTuple
 
 import regex
 
@@ -109,59 +110,76 @@ def _names_a_list(title: str, mention: Finding) -> bool:
     return bool(_LIST_TITLE.fullmatch(rest.strip()) or not rest.strip())
 
 
-def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: str | None = None) -> list[_Draft]:
-    """`section`: the insurer the sheet the segment is on is named after, if any."""
-    by_line: dict[int, list[Finding]] = {}
-    for f in found:
-        by_line.setdefault(f.line, []).append(f)
+class _Line(NamedTuple):
+    """One line's findings by kind, with the insurer mentions that name an underwriter there."""
+
+    numbers: list[Finding]
+    names: list[Finding]
+    dates: list[Finding]
+    mentions: list[Finding]  # only those that name the underwriter
+    basis: dict[int, str]  # id(mention) → why it names the underwriter
+
+
+def _read_line(line: str, fs: list[Finding]) -> _Line:
+    kinds: dict[str, list[Finding]] = {k: [] for k in Detector}
+    for f in fs:
+        kinds.setdefault(f.detector, []).append(f)
+    mentions = kinds[Detector.INSURER]
+    said = [names_underwriter(line, m) for m in mentions] if mentions else []
+    basis = {id(m): why for m, (yes, why) in zip(mentions, said, strict=True) if yes}
+    return _Line(
+        kinds[Detector.POLICY_NUMBER],
+        kinds[Detector.NAME],
+        kinds[Detector.DATE],
+        [m for m in mentions if id(m) in basis],
+        basis,
+    )
+
+
+def _numbered(si: int, li: int, found: _Line, section: str | None) -> list[_Draft]:
+    """A record per policy number on the line; names, dates and insurers paired in order."""
+    drafts = []
+    numbers, mentions = found.numbers, found.mentions
+    for k, num in enumerate(numbers):
+        d = _Draft(si, li, number=num, section=section)
+        d.name = _pick(found.names, k, len(numbers), num)
+        d.date = _pick(found.dates, k, len(numbers), num)
+        ins = _pick(mentions, k, len(numbers), num)
+        if ins is None and len({m.value for m in mentions}) == 1:
+            ins = mentions[0]
+        if ins is not None:
+            d.insurer, d.insurer_basis = ins.value, found.basis[id(ins)]
+        drafts.append(d)
+    return drafts
+
+
+def _heading(seg: Segment, line: str, found: _Line) -> str | None:
+    """The insurer a section heading or a table's title row (「東京海上日動 満期一覧」) names."""
+    heads = {m.value for m in found.mentions if m.heading}
+    title = seg.kind == "table" and "\t" not in line and len(found.mentions) == 1 and not found.names
+    if not heads and title and _names_a_list(line, found.mentions[0]):
+        heads = {found.mentions[0].value}
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _unnumbered_row(si: int, li: int, line: str, found: _Line, section: str | None) -> list[_Draft]:
+    """A table row without a number: its underwriter cell names the row's customers."""
+    alone = [f for f in found.names if _stands_alone(f)]
+    if not (alone and len({m.value for m in found.mentions}) == 1 and "\t" in line):
+        return []
+    drafts = []
+    for f in alone:
+        d = _Draft(si, li, name=f, date=found.dates[0] if len(found.dates) == 1 else None, section=section)
+        d.insurer, d.insurer_basis = found.mentions[0].value, found.basis[id(found.mentions[0])]
+        drafts.append(d)
+    return drafts
+
+
+def _join_nearby(
+    si: int, seg: Segment, drafts: list[_Draft], loose: list[tuple[int, Finding, str]], section: str | None
+) -> None:
+    """Labelled fields on nearby lines of the paragraph join the nearest record missing them."""
     block = _blocks(seg.lines)
-    drafts: list[_Draft] = []
-    loose: list[tuple[int, Finding, str]] = []  # (line, finding, why a mention names the underwriter)
-    for li in sorted(by_line):
-        fs = sorted(by_line[li], key=_START)
-        kinds: dict[str, list[Finding]] = {k: [] for k in Detector}
-        for f in fs:
-            kinds.setdefault(f.detector, []).append(f)
-        numbers, names, dates, mentions = (
-            kinds[k] for k in (Detector.POLICY_NUMBER, Detector.NAME, Detector.DATE, Detector.INSURER)
-        )
-        line = seg.lines[li]
-        said = [names_underwriter(line, m) for m in mentions] if mentions else []
-        basis = {id(m): why for m, (yes, why) in zip(mentions, said, strict=True) if yes}
-        mentions = [m for m in mentions if id(m) in basis]
-        if not numbers:
-            heads = {m.value for m in mentions if m.heading}
-            title = seg.kind == "table" and "\t" not in line and len(mentions) == 1 and not names
-            if not heads and title and _names_a_list(line, mentions[0]):
-                heads = {mentions[0].value}  # a table's title row: 「東京海上日動 満期一覧」
-            if len(heads) == 1:
-                section = heads.pop()
-                continue
-            alone = [f for f in names if _stands_alone(f)]
-            if alone and len({m.value for m in mentions}) == 1 and "\t" in line:
-                # A table row without a number: its underwriter cell names the row's customers.
-                for f in alone:
-                    d = _Draft(si, li, name=f, date=dates[0] if len(dates) == 1 else None, section=section)
-                    d.insurer, d.insurer_basis = mentions[0].value, basis[id(mentions[0])]
-                    drafts.append(d)
-                continue
-            loose += [
-                (li, f, basis.get(id(f), ""))
-                for f in fs
-                if (f.detector != Detector.NAME or _stands_alone(f))
-                and (f.detector != Detector.INSURER or id(f) in basis)
-            ]
-            continue
-        for k, num in enumerate(numbers):
-            d = _Draft(si, li, number=num, section=section)
-            d.name = _pick(names, k, len(numbers), num)
-            d.date = _pick(dates, k, len(numbers), num)
-            ins = _pick(mentions, k, len(numbers), num)
-            if ins is None and len({m.value for m in mentions}) == 1:
-                ins = mentions[0]
-            if ins is not None:
-                d.insurer, d.insurer_basis = ins.value, basis[id(ins)]
-            drafts.append(d)
     for li, f, why in loose:
         line = seg.lines[li]
         if f.detector == Detector.INSURER and not (INSURER_FIELD.search(line) or line.strip() == line[f.start : f.end]):
@@ -182,6 +200,37 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: st
                 target.insurer_basis = why
         elif f.detector == Detector.NAME:
             drafts.append(_Draft(si, li, name=f, section=section))
+
+
+def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: str | None = None) -> list[_Draft]:
+    """`section`: the insurer the sheet the segment is on is named after, if any."""
+    by_line: dict[int, list[Finding]] = {}
+    for f in found:
+        by_line.setdefault(f.line, []).append(f)
+    drafts: list[_Draft] = []
+    loose: list[tuple[int, Finding, str]] = []  # (line, finding, why a mention names the underwriter)
+    for li in sorted(by_line):
+        fs = sorted(by_line[li], key=_START)
+        line = seg.lines[li]
+        on_line = _read_line(line, fs)
+        if on_line.numbers:
+            drafts += _numbered(si, li, on_line, section)
+            continue
+        heading = _heading(seg, line, on_line)
+        if heading is not None:
+            section = heading
+            continue
+        row = _unnumbered_row(si, li, line, on_line, section)
+        if row:
+            drafts += row
+            continue
+        loose += [
+            (li, f, on_line.basis.get(id(f), ""))
+            for f in fs
+            if (f.detector != Detector.NAME or _stands_alone(f))
+            and (f.detector != Detector.INSURER or id(f) in on_line.basis)
+        ]
+    _join_nearby(si, seg, drafts, loose, section)
     return drafts
 
 

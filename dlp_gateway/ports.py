@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple, Protocol
+from zoneinfo import ZoneInfo
 
 from dlp_gateway.held import Activity, AuditEntry, HeldMessage, HeldStatus, Page, Query, User
 
@@ -16,6 +17,9 @@ Clock = Callable[[], dt.datetime]
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+TOKYO = ZoneInfo("Asia/Tokyo")  # people read times in Japan time; the store keeps UTC
 
 
 def iso(t: dt.datetime) -> str:

@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from dlp_gateway import serve
 from dlp_gateway.config.schema import Approver, Condition, Console, Quarantine, Rule, Upstream
 from dlp_gateway.console.app import ConsoleApp, bound_port, start_console
 from dlp_gateway.held import HeldVerdict
@@ -209,7 +210,6 @@ async def test_the_approver_rejects_and_the_sender_is_told(rig: Rig, sink: Sink)
 
 async def test_serve_runs_the_scheduler(tmp_path: Path, sink: Sink, monkeypatch: pytest.MonkeyPatch) -> None:
     """The loop `serve` starts: a message whose hold ended while no instance ran goes out by itself."""
-    from dlp_gateway import cli  # noqa: PLC0415
     from dlp_gateway.held import GateInfo, HeldMessage, HeldSummary  # noqa: PLC0415
 
     store = SqliteStore(tmp_path / "q.db")
@@ -217,9 +217,9 @@ async def test_serve_runs_the_scheduler(tmp_path: Path, sink: Sink, monkeypatch:
     raw = make_message("会議資料です。")
     summary = HeldSummary("a1b2c3", "deliver", gate=GateInfo("hold", "x", due=past))
     await store.put(HeldMessage("a1b2c3", past, HEAD_OFFICE, (BRANCH_A,), raw, HeldVerdict.HOLD, ("h",), summary))
-    monkeypatch.setattr(cli, "HOLD_CHECK_SECONDS", 0.05)
+    monkeypatch.setattr(serve, "HOLD_CHECK_SECONDS", 0.05)
     relay = SmtpRelay(Upstream("127.0.0.1", sink.port, timeout=5))
-    task = asyncio.get_running_loop().create_task(cli._open_gates(Gates(review_for(store, relay))))
+    task = asyncio.get_running_loop().create_task(serve.open_gates(Gates(review_for(store, relay))))
     try:
         for _ in range(100):
             if mail_to(sink, HEAD_OFFICE):

@@ -107,7 +107,7 @@ async def _store(
     return None
 
 
-async def carry_out(
+async def carry_out(  # noqa: C901, PLR0911 - one branch and one reply per verdict, in DESIGN §3 order
     plan: Plan, envelope: Envelope, raw: bytes, relay: Relay, store: QuarantineStore, now: dt.datetime | None = None
 ) -> Outcome:
     ref = plan.ref

@@ -4,13 +4,11 @@ sender's notice (approval), and the sender's notice when the approver rejects. M
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from dlp_gateway.act.notify import Notice, _compose, _template
 from dlp_gateway.config.schema import Config
 from dlp_gateway.held import HeldMessage, HeldVerdict
-
-JST = ZoneInfo("Asia/Tokyo")
+from dlp_gateway.ports import TOKYO
 
 
 def console_base(config: Config) -> str:
@@ -39,7 +37,7 @@ def _values(item: HeldMessage, **extra: str) -> dict[str, str]:
         "records": str(summary.records_total),
         "examples": " / ".join(e for e in examples if e) or "-",
         "rules": ", ".join(item.rules) or "-",
-        "due_jst": dt.datetime.fromisoformat(due).astimezone(JST).strftime("%Y-%m-%d %H:%M") if due else "-",
+        "due_jst": dt.datetime.fromisoformat(due).astimezone(TOKYO).strftime("%Y-%m-%d %H:%M") if due else "-",
         **extra,
     }
 

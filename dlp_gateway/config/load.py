@@ -80,8 +80,8 @@ def _problem(error: Any) -> str:
     return message.replace("Input should be", "must be", 1)
 
 
-def _cross_checks(cfg: Config, raw: dict[str, Any], src: Source) -> None:
-    """What one key's type cannot say: references between keys, and files that must exist."""
+def _rule_checks(cfg: Config, raw: dict[str, Any], src: Source) -> None:
+    """Rule names are unique, keys belong to their action, and named insurers exist."""
     seen: set[str] = set()
     for i, rule in enumerate(cfg.rules):
         body = raw["rules"][i]
@@ -98,12 +98,23 @@ def _cross_checks(cfg: Config, raw: dict[str, Any], src: Source) -> None:
                     known = ", ".join(cfg.insurers)
                     where = ("rules", i, "when", key, j)
                     src.error(where, f"unknown party {party!r} (insurer:<id> with id one of {known})")
+
+
+def _cross_checks(cfg: Config, raw: dict[str, Any], src: Source) -> None:
+    """What one key's type cannot say: references between keys, and files that must exist."""
+    _rule_checks(cfg, raw, src)
     for i, s in enumerate(cfg.secondees):
         if s.home_insurer not in cfg.insurers:
             src.error(("secondees", i, "home_insurer"), f"unknown insurer {s.home_insurer!r}")
     for i, a in enumerate(cfg.approvers):
         if a.approver in a.senders:
             src.error(("approvers", i, "approver"), "a sender cannot approve their own mail")
+    _gate_checks(cfg, src)
+    _file_checks(cfg, src)
+
+
+def _gate_checks(cfg: Config, src: Source) -> None:
+    """Hold and approval mail links (notices) into the console; approval needs approvers."""
     gates = {r.action for r in cfg.rules if r.action.is_gate}
     if gates and cfg.notices is None:
         src.error(("notices",), "hold and approve rules tell the sender (and approver) by notice: configure notices")
@@ -111,6 +122,9 @@ def _cross_checks(cfg: Config, raw: dict[str, Any], src: Source) -> None:
         src.error(("console",), "hold and approve rules link to the console: configure console")
     if Action.APPROVE in gates and not cfg.approvers:
         src.error(("approvers",), "an approve rule needs approvers: [{senders: [...], approver: ...}]")
+
+
+def _file_checks(cfg: Config, src: Source) -> None:
     files = {("upstream", "ca_file"): cfg.upstream.ca_file if cfg.upstream else None}
     files |= {("tls", k): getattr(cfg.tls, k) if cfg.tls else None for k in ("cert", "key")}
     for key_path, name in files.items():

@@ -49,7 +49,7 @@ def _unwrap(hint: Any) -> tuple[Any, bool]:
             return hint, optional
 
 
-def _type_name(hint: Any) -> str:
+def _type_name(hint: Any) -> str:  # noqa: PLR0911 - one return per kind of type, read as a table
     hint, _ = _unwrap(hint)
     if isinstance(hint, list):  # IPv4Network | IPv6Network
         return "IP network" if all(issubclass(a, ipaddress._BaseNetwork) for a in hint) else "value"
@@ -68,7 +68,7 @@ def _type_name(hint: Any) -> str:
     return _SCALARS.get(origin or hint, getattr(hint, "__name__", str(hint)))
 
 
-def _default(f: dataclasses.Field[Any]) -> str:
+def _default(f: dataclasses.Field[Any]) -> str:  # noqa: PLR0911 - one return per kind of value, read as a table
     if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
         return "**required**"
     value = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()

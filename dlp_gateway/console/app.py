@@ -8,17 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import datetime as dt
-import email
-import email.policy
-import io
 import json
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
@@ -28,18 +21,17 @@ from dlp_gateway.console.auth import Session, Sessions, verify
 from dlp_gateway.console.charts import bars, stacked_days
 from dlp_gateway.console.gate_pages import PUBLIC_PREFIXES, GatePages, Rejected
 from dlp_gateway.console.i18n import texts
+from dlp_gateway.console.views import PAGE, dashboard_stats, message_json, query_of, shown_headers
 from dlp_gateway.errors import DlpError, NotFoundError, RelayError
-from dlp_gateway.held import STATUSES, AuditEntry, HeldMessage, HeldStatus, HeldVerdict, Query
-from dlp_gateway.parse.mime import decode_header_value
+from dlp_gateway.held import STATUSES, AuditEntry, HeldMessage, HeldVerdict
 from dlp_gateway.passwords import Throttle
 from dlp_gateway.ports import QuarantineStore, iso
+from dlp_gateway.quarantine.export import audit_csv, incident_for
 from dlp_gateway.quarantine.gates import Gates
-from dlp_gateway.quarantine.incident import incident_csv, incident_report, jst
+from dlp_gateway.quarantine.incident import incident_csv, jst
 from dlp_gateway.quarantine.review import Review
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 COOKIE = "dlp_session"
-PAGE = 50
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -201,28 +193,8 @@ class ConsoleApp:
 
     # --- pages ---------------------------------------------------------------------------
 
-    async def stats(self, days: int = 30) -> dict[str, Any]:
-        now = self.review.clock()
-        items = await self.store.activity(iso(now - dt.timedelta(days=days)))
-        per_day: dict[str, Counter[str]] = {
-            (now - dt.timedelta(days=d)).astimezone(TOKYO).strftime("%Y-%m-%d"): Counter()
-            for d in range(days - 1, -1, -1)
-        }
-        for i in items:
-            day = dt.datetime.fromisoformat(i.received_at).astimezone(TOKYO).strftime("%Y-%m-%d")
-            if day in per_day:
-                per_day[day][i.status] += 1
-        held = await self.store.search(Query(status=HeldStatus.HELD, limit=1))
-        return {
-            "per_day": [(d, dict(c)) for d, c in per_day.items()],
-            "top_rules": Counter(r for i in items for r in i.rules).most_common(8),
-            "insurers": Counter(x for i in items for x in i.insurers).most_common(8),
-            "held_now": held.total,
-            "oldest_held": held.items[0].received_at if held.items else None,
-        }
-
     async def dashboard(self, request: web.Request) -> web.Response:
-        s = await self.stats()
+        s = await dashboard_stats(self.store, self.review.clock())
         return self.render(
             request,
             "dashboard.html",
@@ -232,29 +204,8 @@ class ConsoleApp:
             insurers_svg=bars(s["insurers"]),
         )
 
-    def _query(self, request: web.Request) -> Query:
-        q = request.query
-
-        def opt(key: str) -> str | None:
-            return q.get(key) or None
-
-        status = q.get("status", "held")
-        page = max(int(q.get("page", "1") or 1), 1) if q.get("page", "1").isdigit() else 1
-        return Query(
-            status=None if status == "all" else HeldStatus(status) if status in STATUSES else HeldStatus.HELD,
-            rule=opt("rule"),
-            sender=opt("sender"),
-            recipient_domain=opt("domain"),
-            insurer=opt("insurer"),
-            since=opt("since"),
-            until=opt("until"),
-            search=opt("q"),
-            offset=(page - 1) * PAGE,
-            limit=PAGE,
-        )
-
     async def queue(self, request: web.Request) -> web.Response:
-        query = self._query(request)
+        query = query_of(request.query)
         result = await self.store.search(query)
         page = query.offset // PAGE + 1
         args = {k: v for k, v in request.query.items() if k != "page"}
@@ -341,29 +292,20 @@ class ConsoleApp:
         return self.render(request, "audit.html", entries=list(reversed(entries))[:1000])
 
     async def audit_csv(self, request: web.Request) -> web.Response:
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(["at", "actor", "action", "ref", "reason", "details"])
-        for e in await self.store.audit(since=request.query.get("since"), until=request.query.get("until")):
-            w.writerow([e.at, e.actor, e.action, e.ref or "", e.reason, json.dumps(e.details, ensure_ascii=False)])
+        entries = await self.store.audit(since=request.query.get("since"), until=request.query.get("until"))
         return web.Response(
-            body=("\ufeff" + buf.getvalue()).encode(),
+            body=("\ufeff" + audit_csv(entries)).encode(),
             content_type="text/csv",
             charset="utf-8",
             headers={"Content-Disposition": 'attachment; filename="dlp-audit.csv"'},
         )
 
     async def incident(self, request: web.Request) -> web.Response:
-        ref = request.query.get("ref")
-        if ref:
-            items = [await self._item_by(ref)]
-            scope = f"ref {ref}"
-        else:
-            since = request.query.get("since") or iso(self.review.clock() - dt.timedelta(days=30))
-            until = request.query.get("until")
-            items = [i for i in await self.store.recent(since) if until is None or i.received_at < until]
-            scope = f"{since} – {until or 'now'}"
-        report = incident_report(items, scope, self._now())
+        q = request.query
+        try:
+            report = await incident_for(self.store, self.review.clock(), q.get("ref"), q.get("since"), q.get("until"))
+        except NotFoundError as exc:
+            raise web.HTTPNotFound(text="no such message") from exc
         if request.path.endswith(".csv"):
             return web.Response(
                 body=("\ufeff" + incident_csv(report)).encode(), content_type="text/csv", charset="utf-8"
@@ -371,12 +313,6 @@ class ConsoleApp:
         if request.path.startswith("/api/"):
             return web.json_response(report, dumps=lambda o: json.dumps(o, ensure_ascii=False))
         return self.render(request, "incident.html", report=report)
-
-    async def _item_by(self, ref: str) -> HeldMessage:
-        try:
-            return await self.store.get(ref)
-        except NotFoundError as exc:
-            raise web.HTTPNotFound(text="no such message") from exc
 
     async def admin_reload(self, request: web.Request) -> web.StreamResponse:
         session = request[SESSION]
@@ -390,34 +326,16 @@ class ConsoleApp:
 
     # --- JSON API ------------------------------------------------------------------------
 
-    @staticmethod
-    def _json(item: HeldMessage, full: bool = False) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "ref": item.ref,
-            "received_at": item.received_at,
-            "status": item.status,
-            "mail_from": item.mail_from,
-            "recipients": list(item.rcpt_tos),
-            "rules": list(item.rules),
-            "insurers": list(item.insurers),
-            "reviewer": item.reviewer,
-            "reason": item.reason,
-            "decided_at": item.decided_at,
-        }
-        if full:
-            doc["report"] = item.summary.to_json()
-        return doc
-
     async def api_messages(self, request: web.Request) -> web.Response:
-        result = await self.store.search(self._query(request))
+        result = await self.store.search(query_of(request.query))
         return web.json_response(
-            {"total": result.total, "items": [self._json(i) for i in result.items]},
+            {"total": result.total, "items": [message_json(i) for i in result.items]},
             dumps=lambda o: json.dumps(o, ensure_ascii=False),
         )
 
     async def api_message(self, request: web.Request) -> web.Response:
         return web.json_response(
-            self._json(await self._item(request), full=True), dumps=lambda o: json.dumps(o, ensure_ascii=False)
+            message_json(await self._item(request), full=True), dumps=lambda o: json.dumps(o, ensure_ascii=False)
         )
 
     async def api_audit(self, request: web.Request) -> web.Response:
@@ -427,18 +345,9 @@ class ConsoleApp:
         return web.json_response([e.__dict__ for e in entries], dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
     async def api_stats(self, request: web.Request) -> web.Response:
-        return web.json_response(await self.stats(), dumps=lambda o: json.dumps(o, ensure_ascii=False))
-
-
-SHOWN_HEADERS = ("From", "To", "Cc", "Date", "Message-ID", "X-Mailer", "User-Agent")
-
-
-def shown_headers(raw: bytes) -> list[tuple[str, str]]:
-    """Addressing headers for the reviewer. The subject is left to the audited raw view: it often
-    names the customer (「山田太郎様 満期のご案内」)."""
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    msg = email.message_from_bytes(head + b"\r\n\r\n", policy=email.policy.compat32)
-    return [(name, decode_header_value(str(value))) for name in SHOWN_HEADERS for value in msg.get_all(name, [])]
+        return web.json_response(
+            await dashboard_stats(self.store, self.review.clock()), dumps=lambda o: json.dumps(o, ensure_ascii=False)
+        )
 
 
 async def start_console(console: ConsoleApp, host: str, port: int) -> web.AppRunner:

@@ -25,7 +25,7 @@ class Facts:
     has_attachment: bool = False
 
 
-def decide(
+def decide(  # noqa: C901 - one pass per recipient: rules, gates, simulation and fallback decided together
     envelope: Envelope,
     records: list[Record],
     unscannable: tuple[Unscannable, ...],

@@ -108,7 +108,7 @@ class PolicyNumberFinder:
         self.checks = {ins.id: CHECK_DIGITS[ins.check_digit] for ins in insurers if ins.check_digit}
         self.in_chunk = all(blob_safe(pat) for _, pat in self.patterns)
 
-    def find(self, chunk: Chunk, segment: int) -> list[Finding]:
+    def find(self, chunk: Chunk, segment: int) -> list[Finding]:  # noqa: C901 - the validate and invalidate steps of one match, in order
         if not self.patterns or not chunk.has_digit:
             return []
         if not self.in_chunk and len(chunk.lines) > 1:

@@ -92,62 +92,70 @@ class _Extraction:
             self.unscannable.append(Unscannable(location, CORRUPT, f"corrupt {kind}: {type(exc).__name__}"))
 
     def read(self, kind: str, location: str, data: bytes, part: Part | None, depth: int) -> None:
-        label = part.charset if part else None
         if kind in ("text", "html", "csv"):
-            flowed = part is not None and (part.param("format") or "").lower() == "flowed"
-            delsp = part is not None and (part.param("delsp") or "").lower() == "yes"
-            text, codec = charsets.decode(data, label)
-            # A guessed decoding is read a second way too: every plausible reading is inspected.
-            readings = [(location, text), (f"{location} (read as UTF-8)", charsets.other_reading(data, codec))]
-            for where, reading in readings:
-                if reading is None:
-                    continue
-                if kind == "text":
-                    self.add([text_segment(where, reading, flowed=flowed, delsp=delsp)])
-                elif kind == "html":
-                    self.add([html_segment(where, reading)])
-                else:
-                    self.add([csv_segment(where, data, label, self.budget, reading)])
+            self.text(kind, location, data, part)
         elif kind == "rtf":
             self.add([rtf_segment(location, data)])
         elif kind == "directory":
-            self.add([directory_segment(location, data, label)])
+            self.add([directory_segment(location, data, part.charset if part else None)])
         elif kind in _READERS or kind in _PACKAGES:
-            segments: list[Segment] = []
-            if kind in _READERS:
-                module, function = _READERS[kind]
-                reader = getattr(importlib.import_module(f"dlp_gateway.extract.{module}"), function)
-                items = reader(location, data, self.budget)
-                segments = [i for i in items if isinstance(i, Segment)]
-                self.take(items, depth)
-            if kind in _PACKAGES:
-                self.take(package_text(location, data, self.budget, seen_text(segments)), depth)
+            self.document(kind, location, data, depth)
         elif kind in ("zip", "gzip", "tar", "7z", "lzh"):
             self.archive(kind, location, data, depth)
         elif kind in ("tnef", "msg"):
             self.take(outlook_items(kind, location, data, self.budget), depth)
         elif kind == "eml":
-            inner, problems = parse_message(data, self.mime)
-            self.unscannable += [Unscannable(f"{location}/{u.location}", u.kind, u.detail) for u in problems]
-            if inner.subject:
-                self.add([Segment(f"{location}/header:Subject", (inner.subject,), kind="header")])
-            nested = Message(
-                inner.headers,
-                inner.subject,
-                tuple(_prefixed(p, f"{location}/") for p in inner.parts),
-                inner.defects,
-                tuple((f"{location}/{loc}", t) for loc, t in inner.inner_subjects),
-            )
-            self.message(nested, depth + 1)
+            self.attached_message(location, data, depth)
         elif kind == "encrypted":
             self.unscannable.append(Unscannable(location, UnscannableKind.ENCRYPTED))
-        elif kind in ("image", "media", "empty"):
-            return  # no text to read (no OCR, no speech); not counted as unscannable
-        else:
+        elif kind not in ("image", "media", "empty"):  # those have no text to read (no OCR, no speech)
             label = part.content_type if part else "archive member"
             self.unscannable.append(
                 Unscannable(location, UnscannableKind.UNSUPPORTED, f"unsupported content ({kind}, {label})")
             )
+
+    def text(self, kind: str, location: str, data: bytes, part: Part | None) -> None:
+        label = part.charset if part else None
+        flowed = part is not None and (part.param("format") or "").lower() == "flowed"
+        delsp = part is not None and (part.param("delsp") or "").lower() == "yes"
+        text, codec = charsets.decode(data, label)
+        # A guessed decoding is read a second way too: every plausible reading is inspected.
+        readings = [(location, text), (f"{location} (read as UTF-8)", charsets.other_reading(data, codec))]
+        for where, reading in readings:
+            if reading is None:
+                continue
+            if kind == "text":
+                self.add([text_segment(where, reading, flowed=flowed, delsp=delsp)])
+            elif kind == "html":
+                self.add([html_segment(where, reading)])
+            else:
+                self.add([csv_segment(where, data, label, self.budget, reading)])
+
+    def document(self, kind: str, location: str, data: bytes, depth: int) -> None:
+        """Office, ODF and PDF: the structured reader, then every other text node of the package."""
+        segments: list[Segment] = []
+        if kind in _READERS:
+            module, function = _READERS[kind]
+            reader = getattr(importlib.import_module(f"dlp_gateway.extract.{module}"), function)
+            items = reader(location, data, self.budget)
+            segments = [i for i in items if isinstance(i, Segment)]
+            self.take(items, depth)
+        if kind in _PACKAGES:
+            self.take(package_text(location, data, self.budget, seen_text(segments)), depth)
+
+    def attached_message(self, location: str, data: bytes, depth: int) -> None:
+        inner, problems = parse_message(data, self.mime)
+        self.unscannable += [Unscannable(f"{location}/{u.location}", u.kind, u.detail) for u in problems]
+        if inner.subject:
+            self.add([Segment(f"{location}/header:Subject", (inner.subject,), kind="header")])
+        nested = Message(
+            inner.headers,
+            inner.subject,
+            tuple(_prefixed(p, f"{location}/") for p in inner.parts),
+            inner.defects,
+            tuple((f"{location}/{loc}", t) for loc, t in inner.inner_subjects),
+        )
+        self.message(nested, depth + 1)
 
     def take(self, items: Iterable[Segment | Embedded | Unscannable], depth: int) -> None:
         """A reader's output: text, files embedded in the document (read like attachments), and

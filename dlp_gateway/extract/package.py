@@ -85,45 +85,49 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
-def xml_lines(data: bytes, paragraphs: frozenset[str] = _PARAGRAPHS) -> list[str]:
+class _XmlText:
     """Every text node of an XML document, one line per paragraph (and per stray text node)."""
-    root = ET.fromstring(data)  # noqa: S314 - expat resolves no external entities and caps expansion
-    out: list[str] = []
 
-    def walk(element: ET.Element, line: list[str] | None, depth: int) -> None:
+    def __init__(self, paragraphs: frozenset[str]) -> None:
+        self.paragraphs = paragraphs
+        self.out: list[str] = []
+
+    def emit(self, text: str, pieces: list[str] | None) -> None:
+        """Into the paragraph being built, or a line of its own outside any paragraph."""
+        if pieces is not None:
+            pieces.append(text)
+        elif text.strip():
+            self.out.append(text)
+
+    def walk(self, element: ET.Element, line: list[str] | None, depth: int) -> None:
         if depth > MAX_DEPTH:
             raise LimitExceededError(f"XML nested deeper than {MAX_DEPTH}", UnscannableKind.NESTED)
         name = _local(element.tag)
-        own = [] if name in paragraphs else line
-        pieces = own if own is not None else None
-        if name in _SPACES and pieces is not None:
-            pieces.append(" ")
+        own = [] if name in self.paragraphs else line
+        if name in _SPACES and own is not None:
+            own.append(" ")
         attribute = _TEXT_ATTRIBUTES.get(name)
         value = element.get(attribute) if attribute else None
-        if value and value.strip():
-            if pieces is not None:  # a pivot record's values make one line, like a table row
-                pieces.append(f" {value} ")
-            else:
-                out.append(value)
+        if value and value.strip():  # a pivot record's values make one line, like a table row
+            self.emit(f" {value} " if own is not None else value, own)
         if element.text and name not in _NOT_TEXT:
-            if pieces is not None:
-                pieces.append(element.text)
-            elif element.text.strip():
-                out.append(element.text)
+            self.emit(element.text, own)
         for child in element:
-            walk(child, own, depth + 1)
+            self.walk(child, own, depth + 1)
             if child.tail:
-                if pieces is not None:
-                    pieces.append(child.tail)
-                elif child.tail.strip():
-                    out.append(child.tail)
+                self.emit(child.tail, own)
         if own is not None and own is not line:
             text = " ".join("".join(own).split())
             if text:
-                out.append(text)
+                self.out.append(text)
 
-    walk(root, None, 0)
-    return [" ".join(line.split()) for line in out]
+
+def xml_lines(data: bytes, paragraphs: frozenset[str] = _PARAGRAPHS) -> list[str]:
+    """Every text node of an XML document, one line per paragraph (and per stray text node)."""
+    root = ET.fromstring(data)  # noqa: S314 - expat resolves no external entities and caps expansion
+    reader = _XmlText(paragraphs)
+    reader.walk(root, None, 0)
+    return [" ".join(line.split()) for line in reader.out]
 
 
 def sheet_header_footer(data: bytes) -> list[str]:

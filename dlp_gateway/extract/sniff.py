@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 
 from dlp_gateway.parse.charsets import unicode_form
 
@@ -106,46 +107,40 @@ _NO_TEXT_TYPES = (
 _ENCRYPTED_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime", "application/pgp-encrypted")
 
 
-def sniff(data: bytes, content_type: str, filename: str | None) -> str:
-    """One of: text html csv eml rtf directory xlsx xls ods docx pptx odt odp pdf zip gzip tar 7z lzh
-    archive tnef msg encrypted ole image media binary empty."""
-    if not data.strip():
-        return "empty"
-    if content_type in _ENCRYPTED_TYPES or data.lstrip()[:27] == b"-----BEGIN PGP MESSAGE-----":
-        return "encrypted"
-    if content_type in _NO_TEXT_TYPES or content_type.startswith(("audio/", "video/")):
-        return "media"
-    head = data[:8]
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return _zip_kind(data)
-    if head.startswith(_OLE):
-        return _ole_kind(data)
-    if data[:1024].lstrip().startswith(b"%PDF") or b"%PDF-" in data[:1024]:
-        return "pdf"
-    if head.startswith(b"\x1f\x8b"):
-        return "gzip"
-    if head.startswith(b"7z\xbc\xaf\x27\x1c"):
-        return "7z"
-    if head.startswith(b"\x78\x9f\x3e\x22"):  # TNEF (winmail.dat) signature 0x223E9F78
-        return "tnef"
-    if head.startswith((b"Rar!\x1a\x07", b"MSCF", b"\x60\xea")):  # RAR, CAB, ARJ: not read
-        return "archive"
-    if data[257:262] == b"ustar":
-        return "tar"
-    if data[2:5] in (b"-lh", b"-lz") and data[6:7] == b"-":
-        return "lzh"
-    if head.startswith(_IMAGES) or content_type.startswith("image/"):
-        return "image"
-    if data[:6] == b"{\\rtf1" or data[:5] == b"{\\rtf":
-        return "rtf"
-    if (
-        data.lstrip()[:15].upper() in (b"BEGIN:VCARD\r\nV", b"BEGIN:VCALENDAR")
-        or data.lstrip()[:11].upper() == b"BEGIN:VCARD"
-    ):
-        return "directory"
-    ext = ""
-    if filename and "." in filename:
-        ext = filename[filename.rfind(".") :].lower()
+def _pdf(data: bytes) -> bool:
+    return data[:1024].lstrip().startswith(b"%PDF") or b"%PDF-" in data[:1024]
+
+
+def _lzh(data: bytes) -> bool:
+    return data[2:5] in (b"-lh", b"-lz") and data[6:7] == b"-"
+
+
+def _rtf(data: bytes) -> bool:
+    return data[:6] == b"{\\rtf1" or data[:5] == b"{\\rtf"
+
+
+def _directory(data: bytes) -> bool:
+    start = data.lstrip()
+    return start[:15].upper() in (b"BEGIN:VCARD\r\nV", b"BEGIN:VCALENDAR") or start[:11].upper() == b"BEGIN:VCARD"
+
+
+# Magic numbers, in the order they are tried; the first that holds names the content.
+_SIGNATURES: tuple[tuple[Callable[[bytes], bool], Callable[[bytes], str]], ...] = (
+    (lambda d: d[:8].startswith((b"PK\x03\x04", b"PK\x05\x06")), _zip_kind),
+    (lambda d: d[:8].startswith(_OLE), _ole_kind),
+    (_pdf, lambda _: "pdf"),
+    (lambda d: d.startswith(b"\x1f\x8b"), lambda _: "gzip"),
+    (lambda d: d.startswith(b"7z\xbc\xaf\x27\x1c"), lambda _: "7z"),
+    (lambda d: d.startswith(b"\x78\x9f\x3e\x22"), lambda _: "tnef"),  # winmail.dat: 0x223E9F78
+    (lambda d: d.startswith((b"Rar!\x1a\x07", b"MSCF", b"\x60\xea")), lambda _: "archive"),  # RAR, CAB, ARJ
+    (lambda d: d[257:262] == b"ustar", lambda _: "tar"),
+    (_lzh, lambda _: "lzh"),
+)
+
+
+def _by_label(data: bytes, content_type: str, filename: str | None) -> str:
+    """No signature: the labels, checked against what the bytes look like."""
+    ext = filename[filename.rfind(".") :].lower() if filename and "." in filename else ""
     by_label = _EXT.get(ext) or _TYPES.get(content_type)
     if by_label in ("text", "html", "csv", "eml", "rtf", "directory"):
         return by_label
@@ -156,6 +151,25 @@ def sniff(data: bytes, content_type: str, filename: str | None) -> str:
     # Unlabelled or mislabelled: text if it looks like text (few control bytes).
     sample = data[:4096]
     controls = sum(1 for b in sample if b < 0x20 and b not in (0x09, 0x0A, 0x0D, 0x1B, 0x0C))
-    if controls <= len(sample) // 100:
-        return by_label or "text"
-    return by_label or "binary"
+    return by_label or ("text" if controls <= len(sample) // 100 else "binary")
+
+
+def sniff(data: bytes, content_type: str, filename: str | None) -> str:  # noqa: PLR0911 - one return per verdict, in the order they are tried
+    """One of: text html csv eml rtf directory xlsx xls ods docx pptx odt odp pdf zip gzip tar 7z lzh
+    archive tnef msg encrypted ole image media binary empty."""
+    if not data.strip():
+        return "empty"
+    if content_type in _ENCRYPTED_TYPES or data.lstrip()[:27] == b"-----BEGIN PGP MESSAGE-----":
+        return "encrypted"
+    if content_type in _NO_TEXT_TYPES or content_type.startswith(("audio/", "video/")):
+        return "media"
+    kind = next((name(data) for holds, name in _SIGNATURES if holds(data)), None)
+    if kind is not None:
+        return kind
+    if data[:8].startswith(_IMAGES) or content_type.startswith("image/"):
+        return "image"
+    if _rtf(data):
+        return "rtf"
+    if _directory(data):
+        return "directory"
+    return _by_label(data, content_type, filename)

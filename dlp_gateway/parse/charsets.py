@@ -104,7 +104,7 @@ def _jis_run(run: bytes, errors: str) -> str:
 _WELL_FORMED = re.compile(rb"(?:[\x00-\x0d\x10-\x1a\x1c-\x7f]++|\x1b\(B|\x1b\$[B@][\x21-\x7e]*+(?=\x1b\(B))*+")
 
 
-def _decode_iso2022jp_fast(data: bytes, errors: str) -> str | None:
+def _decode_iso2022jp_fast(data: bytes, errors: str) -> str | None:  # noqa: C901, PLR0912 - a state machine over escape sequences
     """The common case in bulk; None when the data needs the byte-by-byte decoder."""
     if _WELL_FORMED.fullmatch(data):
         try:
@@ -145,7 +145,7 @@ def decode_iso2022jp(data: bytes, errors: str = "strict") -> str:
     return fast if fast is not None else decode_iso2022jp_bytewise(data, errors)
 
 
-def decode_iso2022jp_bytewise(data: bytes, errors: str = "strict") -> str:
+def decode_iso2022jp_bytewise(data: bytes, errors: str = "strict") -> str:  # noqa: C901, PLR0912, PLR0915 - the reference state machine, kept whole to be read against RFC 1468
     """The reference decoder: every escape, SO/SI, JIS X 0212 and stray byte, one at a time."""
     out: list[str] = []
     mode = "ascii"
@@ -212,7 +212,7 @@ def decode_iso2022jp_bytewise(data: bytes, errors: str = "strict") -> str:
     return "".join(out)
 
 
-def codec_for(label: str | None) -> str | None:
+def codec_for(label: str | None) -> str | None:  # noqa: PLR0911 - one return per label family, read as a table
     """The codec we trust for a declared charset label, or None if Python does not know it."""
     if not label:
         return None

@@ -30,6 +30,17 @@ class MimeLimits:
     max_parts: int = 1000
 
 
+def _location(part: email.message.Message, prefix: str, filename: str | None, counters: dict[str, int]) -> str:
+    """`body`, `body[1]` … for inline parts, `attachment[n]:name` for attachments, in order."""
+    if filename is not None or part.get_content_disposition() == "attachment":
+        location = f"{prefix}attachment[{counters['attachment']}]:{filename or 'unnamed'}"
+        counters["attachment"] += 1
+        return location
+    n = counters["body"]
+    counters["body"] += 1
+    return f"{prefix}body" if n == 0 else f"{prefix}body[{n}]"
+
+
 def decode_header_value(value: str) -> str:
     """Decode a raw header value: encoded words (RFC 2047) and raw 8-bit bytes."""
     text = str(value)
@@ -219,22 +230,26 @@ class _Walk:
                 Unscannable(where, UnscannableKind.CORRUPT, f"corrupt MIME part: {type(exc).__name__}")
             )
 
-    def _node(self, part: email.message.Message, prefix: str, depth: int, counters: dict[str, int]) -> None:
-        self.seen += 1
-        self.defects += [type(d).__name__ for d in part.defects]
-        if any(isinstance(d, email.errors.MissingHeaderBodySeparatorDefect) for d in part.defects):
-            self.mended(part, prefix, depth)
-        where = prefix.rstrip("/") or "message"
+    def _over_limits(self, where: str, depth: int) -> bool:
         if self.seen > self.limits.max_parts:
             if self.seen == self.limits.max_parts + 1:
                 self.unscannable.append(
                     Unscannable(where, UnscannableKind.MORE_THAN, f"more than {self.limits.max_parts} MIME parts")
                 )
-            return
+            return True
         if depth > self.limits.max_depth:
             self.unscannable.append(
                 Unscannable(where, UnscannableKind.NESTED, f"MIME nesting deeper than {self.limits.max_depth}")
             )
+            return True
+        return False
+
+    def _node(self, part: email.message.Message, prefix: str, depth: int, counters: dict[str, int]) -> None:
+        self.seen += 1
+        self.defects += [type(d).__name__ for d in part.defects]
+        if any(isinstance(d, email.errors.MissingHeaderBodySeparatorDefect) for d in part.defects):
+            self.mended(part, prefix, depth)
+        if self._over_limits(prefix.rstrip("/") or "message", depth):
             return
         ctype = part.get_content_type()
         filename = _filename(part)
@@ -243,24 +258,19 @@ class _Walk:
             # Delivery and read reports are header blocks that compat32 parses into empty messages;
             # a mail program shows them as text, and so they are read as text.
             text = "\n".join(m.as_string() for m in payload if isinstance(m, email.message.Message))
-            n = counters["attachment"]
+            where = f"{prefix}attachment[{counters['attachment']}]:{filename or ctype}"
             counters["attachment"] += 1
-            where = f"{prefix}attachment[{n}]:{filename or ctype}"
             self.parts.append(Part(where, "text/plain", filename, "utf-8", text.encode("utf-8", "surrogateescape")))
-            return
-        if part.is_multipart() and isinstance(payload, list) and ctype not in _MESSAGES:
+        elif part.is_multipart() and isinstance(payload, list) and ctype not in _MESSAGES:
             for child in payload:
                 if isinstance(child, email.message.Message):
                     self.node(child, prefix, depth + 1, counters)
-            return
-        is_attachment = filename is not None or part.get_content_disposition() == "attachment"
-        if is_attachment:
-            location = f"{prefix}attachment[{counters['attachment']}]:{filename or 'unnamed'}"
-            counters["attachment"] += 1
         else:
-            n = counters["body"]
-            location = f"{prefix}body" if n == 0 else f"{prefix}body[{n}]"
-            counters["body"] += 1
+            self._content(part, _location(part, prefix, filename, counters), depth)
+
+    def _content(self, part: email.message.Message, location: str, depth: int) -> None:
+        """A part that is not a container: an attached message, or content to transfer-decode."""
+        ctype, filename, payload = part.get_content_type(), _filename(part), _stored(part)
         cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
         if ctype in _MESSAGES and cte in ("base64", "quoted-printable"):
             # Not allowed by RFC 2046, sent anyway: compat32 would parse the encoded text as a

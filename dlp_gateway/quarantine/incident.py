@@ -8,11 +8,10 @@ import csv
 import datetime as dt
 import io
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dlp_gateway.held import HeldMessage, HeldStatus
+from dlp_gateway.ports import TOKYO
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 TO_FILL = "要記入 / to be completed"
 ITEM_NAMES = {"policy_number": "証券番号", "name": "契約者氏名", "expiry": "満期日", "underwriter": "引受保険会社"}
 
