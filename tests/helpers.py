@@ -6,6 +6,7 @@ import asyncio
 import base64
 import dataclasses
 import datetime as dt
+import functools
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,8 +51,13 @@ TOKIO_LIST = """各拠点ご担当者様
 """
 
 
+@functools.cache
+def _example() -> Config:
+    return load_config(RULES)  # frozen, and its paths stay relative: safe to share between tests
+
+
 def example_config(**changes: Any) -> Config:
-    return dataclasses.replace(load_config(RULES), **changes)
+    return dataclasses.replace(_example(), **changes)
 
 
 def to_iso2022jp(text: str) -> bytes:

@@ -210,6 +210,7 @@ async def test_overlong_lines_get_a_clear_reply_and_nothing_is_relayed(gw: Gatew
 BARE_BY_PATTERN = re.compile(rb"\r(?!\n)|(?<!\r)\n|\x00")
 
 
+@pytest.mark.slow  # 2,000 examples
 @settings(max_examples=2000)
 @given(st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"a", b"\x00", b"\r\r\n", b"\n\r"])).map(b"".join))
 def test_bare_newline_check_counts_what_the_pattern_finds(raw: bytes) -> None:

@@ -426,6 +426,7 @@ async def test_end_to_end_clean_delivered_whole_and_dirty_stripped(tmp_path: Pat
     assert to_dirty == (HEAD_OFFICE,)
 
 
+@pytest.mark.slow  # runs the CLI in subprocesses
 def test_staff_import_through_the_cli_and_check_reads_it(site: Path) -> None:
     export = site / "staff.csv"
     export.write_text("氏名,フリガナ,部署\n田中 美咲,タナカ ミサキ,営業一課\n,,空行\n", "cp932")

@@ -180,7 +180,9 @@ class Approver:
 class Rule:
     __pydantic_config__ = STRICT
     name: Annotated[Str, doc("unique; shown in verdicts, metrics and the console")]
-    when: Annotated[Condition, doc("the condition (the `when:` keys below); left out or {}: every recipient")]
+    when: Annotated[Condition, doc("the condition (the `when:` keys below); {}: every recipient")] = field(
+        metadata={"shown_default": "{}"}
+    )
     action: Annotated[AnyAction, doc("deliver, monitor, hold, strip, redact, approve, quarantine or reject")]
     description: Annotated[Str, doc("for people")] = ""
     simulate: Annotated[Bool, doc("decide and report, enforce nothing (deliver with X-DLP-* headers)")] = False
