@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import regex
 
-from dlp_gateway.detect.labels import LabelKind, label_at
+from dlp_gateway.detect.labels import UNDERWRITER_HINT, LabelKind, label_at
 from dlp_gateway.detect.names import FIELD_LABELS, HONORIFICS
 from dlp_gateway.detect.normalize import name_key
 from dlp_gateway.model import Attribution, Detector, Finding, Record, Segment
@@ -22,7 +22,6 @@ from dlp_gateway.registry import Registry
 
 WINDOW = 3
 # A line that names an insurer as a field rather than in passing: 「引受保険会社：東京海上日動」.
-INSURER_FIELD = regex.compile(r"引受|保険会社|保険者|insurer", regex.IGNORECASE)
 EXPIRY_FIELD = regex.compile(r"満期|満了|保険期間|expir", regex.IGNORECASE)
 CONFIDENCE = {
     Attribution.REGISTRY: 0.97,
@@ -182,8 +181,9 @@ def _join_nearby(
     block = _blocks(seg.lines)
     for li, f, why in loose:
         line = seg.lines[li]
-        if f.detector == Detector.INSURER and not (INSURER_FIELD.search(line) or line.strip() == line[f.start : f.end]):
-            continue
+        alone = line.strip() == line[f.start : f.end]
+        if f.detector == Detector.INSURER and not (alone or UNDERWRITER_HINT.search(line)):
+            continue  # an insurer joins a record nearby only from an underwriter field or a line of its own
         if f.detector == Detector.DATE and not EXPIRY_FIELD.search(line):
             continue
         slot = {"name": "name", "date": "date", "insurer": "insurer"}[f.detector]

@@ -232,3 +232,11 @@ def test_the_honorific_after_a_labelled_name_does_not_wake_morphology(monkeypatc
     other = "契約者名：山田 太郎 様、ご紹介者は鈴木 一郎 様です"
     assert [f.value for f in names.find(line_views(other), 0)] == ["山田 太郎", "鈴木 一郎"]
     assert calls == [other]
+
+
+def test_the_name_characters_are_one_set_in_both_forms() -> None:
+    """is_name_char (per character) and NAME_RUN (the regex class) come from one definition."""
+    from dlp_gateway.detect.normalize import NAME_RUN, is_name_char  # noqa: PLC0415
+
+    assert all(is_name_char(c) == bool(NAME_RUN.fullmatch(c)) for c in map(chr, range(0x10000)))
+    assert is_name_char("髙") and is_name_char("ヶ") and not is_name_char("A") and not is_name_char("　")

@@ -162,14 +162,17 @@ def display_name(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).split())
 
 
-def is_name_char(ch: str) -> bool:
-    """Han, kana and the prolonged sound mark: what Japanese names are written in."""
-    o = ord(ch)
-    return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or ch in "々〆ヶ"
-
-
-_NAME_CHARS = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヶ"  # is_name_char's set, as a regex class
+# What Japanese names are written in: kana (with the prolonged sound mark), Han (with the
+# compatibility ideographs) and the iteration marks. One definition, in two forms.
+NAME_RANGES = ((0x3040, 0x30FF), (0x3400, 0x9FFF), (0xF900, 0xFAFF))
+NAME_MARKS = "々〆ヶ"
+_NAME_CHARS = "".join(f"{chr(a)}-{chr(b)}" for a, b in NAME_RANGES) + NAME_MARKS  # as a regex class
 NAME_RUN = re.compile(f"[{_NAME_CHARS}]+")
+
+
+def is_name_char(ch: str) -> bool:
+    o = ord(ch)
+    return any(a <= o <= b for a, b in NAME_RANGES) or ch in NAME_MARKS
 _ASCII_DIGIT = re.compile("[0-9]")
 
 
