@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import RULES, Sink
+from tests.postgres import throwaway_schema
 
 # Modules whose every test needs a service, a browser or processes (see pyproject's markers).
 _MODULE_MARKS = {
@@ -50,6 +51,13 @@ def site(tmp_path: Path) -> Path:
     """A copy of the example site in a scratch directory (its var/ lands there)."""
     shutil.copytree(RULES, tmp_path / "rules")
     return tmp_path
+
+
+@pytest.fixture
+async def pg_schema() -> AsyncIterator[str]:
+    """A PostgreSQL schema of its own, dropped afterwards (tests/postgres.py)."""
+    async with throwaway_schema() as schema:
+        yield schema
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
-import json
 import math
 import re
 import time
@@ -21,14 +20,8 @@ from dlp_gateway.config.schema import SmtpPolicy
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.smtp.server import Gateway, has_bare_newline_or_nul
-from tests.helpers import BRANCH_A, CORPORA, HEAD_OFFICE, Sink, example_config, make_message, start_gateway, submit
-
-PROBES = json.loads((CORPORA / "smtp" / "smuggling_and_injection_probes.json").read_text(encoding="utf-8"))
-SEQUENCES = sorted(
-    set(PROBES["smtpsmug"]["sequences"].values())
-    | set(PROBES["sec_consult_smtp_smuggling_tools"]["inbound_eod_sequences"])
-    | set(PROBES["sec_consult_smtp_smuggling_tools"]["outbound_eod_sequences"])
-)
+from tests.helpers import BRANCH_A, HEAD_OFFICE, Sink, example_config, make_message, start_gateway, submit
+from tests.smtp_probes import PROBES, SEQUENCES, envelope_lines, raw_session
 
 
 async def gateway(tmp_path: Path, sink: Sink, pipeline: Pipeline | None = None, **policy: Any) -> Gateway:
@@ -43,31 +36,6 @@ async def gw(tmp_path: Path, sink: Sink) -> AsyncIterator[Gateway]:
     g = await gateway(tmp_path, sink)
     yield g
     await g.stop(timeout=1)
-
-
-async def raw_session(port: int, lines: list[bytes]) -> list[bytes]:
-    """Speak SMTP byte for byte (no client library fixes anything up) and collect the replies."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    replies = [await reader.readline()]
-    for chunk in lines:
-        writer.write(chunk)
-        await writer.drain()
-        reply = await asyncio.wait_for(reader.readline(), 10)
-        while reply[3:4] == b"-":  # multi-line reply
-            reply = await asyncio.wait_for(reader.readline(), 10)
-        replies.append(reply)
-    writer.close()
-    return replies
-
-
-def envelope_lines(body: bytes) -> list[bytes]:
-    return [
-        b"EHLO probe\r\n",
-        f"MAIL FROM:<{HEAD_OFFICE}>\r\n".encode(),
-        f"RCPT TO:<{BRANCH_A}>\r\n".encode(),
-        b"DATA\r\n",
-        body,
-    ]
 
 
 @pytest.mark.parametrize("sequence", SEQUENCES, ids=[repr(s) for s in SEQUENCES])

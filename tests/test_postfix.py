@@ -33,7 +33,7 @@ from tests.helpers import (
     submit,
 )
 from tests.postfix_rig import Postfix, render, wait_until
-from tests.test_hardening import PROBES, SEQUENCES, envelope_lines, raw_session
+from tests.smtp_probes import PROBES, SEQUENCES, envelope_lines, raw_session
 
 SEED = make_message(TOKIO_LIST, to=(BRANCH_A,), cc=(SOMPO, TOKIO))
 SMUGGLED = (

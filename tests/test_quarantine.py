@@ -7,8 +7,6 @@ is missing these tests fail, they do not skip.
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,8 +21,7 @@ from dlp_gateway.quarantine import sql
 from dlp_gateway.quarantine.postgres import PostgresStore
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.quarantine.store import MemoryStore, list_messages
-
-POSTGRES = os.environ.get("DLP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.postgres import POSTGRES, throwaway_schema
 
 
 def item(
@@ -43,18 +40,6 @@ def item(
     return HeldMessage(ref, at, sender, (rcpt,), b"raw\r\n\x00\xff", HeldVerdict.QUARANTINE, rules, summary)
 
 
-@pytest.fixture
-async def pg_schema() -> AsyncIterator[str]:
-    schema = f"dlp_test_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(POSTGRES)
-    await conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield schema
-    finally:
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        await conn.close()
-
-
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[QuarantineStore]:
     if request.param == "memory":
@@ -62,16 +47,12 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     elif request.param == "sqlite":
         yield SqliteStore(tmp_path / "q.db")
     else:
-        schema = f"dlp_test_{secrets.token_hex(4)}"
-        conn = await asyncpg.connect(POSTGRES)
-        await conn.execute(f"CREATE SCHEMA {schema}")
-        s = await PostgresStore.connect(POSTGRES, schema)
-        try:
-            yield s
-        finally:
-            await s.close()
-            await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-            await conn.close()
+        async with throwaway_schema() as schema:
+            s = await PostgresStore.connect(POSTGRES, schema)
+            try:
+                yield s
+            finally:
+                await s.close()
 
 
 async def test_put_get_list_decide(store: QuarantineStore) -> None:

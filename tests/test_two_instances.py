@@ -17,8 +17,8 @@ from dlp_gateway.held import User
 from dlp_gateway.passwords import HASHER
 from dlp_gateway.quarantine.postgres import PostgresStore
 from tests.helpers import BRANCH_A, HEAD_OFFICE, RULES, SOMPO, Sink, free_port, make_message, submit
+from tests.postgres import POSTGRES
 from tests.processes import start_serve
-from tests.test_quarantine import POSTGRES, pg_schema  # noqa: F401 - fixture
 
 PASSWORD = "correct horse battery staple"
 BULK = "\n".join(f"証券番号：81000000{i:02d}　契約者名：山田 太郎 様　引受：東京海上日動" for i in range(12))
@@ -41,7 +41,7 @@ async def instance(root: Path, name: str, sink: Sink, schema: str) -> tuple[int,
 
 
 @pytest.fixture
-async def pair(tmp_path: Path, sink: Sink, pg_schema: str) -> AsyncIterator[list[tuple[int, int]]]:  # noqa: F811
+async def pair(tmp_path: Path, sink: Sink, pg_schema: str) -> AsyncIterator[list[tuple[int, int]]]:
     store = await PostgresStore.connect(POSTGRES, pg_schema)
     await store.put_user(User("suzuki", HASHER.hash(PASSWORD), "reviewer"))
     await store.close()
