@@ -173,6 +173,8 @@ NAME_RUN = re.compile(f"[{_NAME_CHARS}]+")
 def is_name_char(ch: str) -> bool:
     o = ord(ch)
     return any(a <= o <= b for a, b in NAME_RANGES) or ch in NAME_MARKS
+
+
 _ASCII_DIGIT = re.compile("[0-9]")
 
 
