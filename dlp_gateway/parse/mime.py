@@ -162,13 +162,17 @@ def repair_header(text: str) -> list[str]:
     header before it, or dropped — or no variant when there is nothing to mend."""
     lines = text.split("\n")
     head_end = next((i for i, line in enumerate(lines) if not line.strip("\r")), len(lines))
-    stray = [
+    is_header = [_HEADER_LINE.match(line) is not None for line in lines[:head_end]]
+    # header_after[i]: a header line at i or later. One pass from the end, not a search after every
+    # line: a header of 3,600 stray lines took 21 s that way (found by the fuzzer).
+    header_after = [False] * (head_end + 1)
+    for i in range(head_end - 1, -1, -1):
+        header_after[i] = header_after[i + 1] or is_header[i]
+    stray = {
         i
         for i in range(head_end)
-        if not (lines[i][:1] in (" ", "\t") and i > 0)
-        and not _HEADER_LINE.match(lines[i])
-        and any(_HEADER_LINE.match(later) for later in lines[i + 1 : head_end])
-    ]
+        if not (lines[i][:1] in (" ", "\t") and i > 0) and not is_header[i] and header_after[i + 1]
+    }
     if not stray:
         return []
     folded = [(" " + line if i in stray and i > 0 else line) for i, line in enumerate(lines) if i > 0 or 0 not in stray]
