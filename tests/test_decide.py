@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from dlp_gateway.config.schema import Condition, Rule
+from dlp_gateway.config.schema import Rule
+from dlp_gateway.decide.conditions import Condition
 from dlp_gateway.decide.engine import decide
 from dlp_gateway.decide.parties import PartyClassifier
 from dlp_gateway.model import Action, Envelope, Party, Record, Unscannable, UnscannableKind, ViolationKind

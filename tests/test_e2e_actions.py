@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from dlp_gateway.config.schema import Condition, Notices, Rule
+from dlp_gateway.config.schema import Notices, Rule
+from dlp_gateway.decide.conditions import Condition
 from dlp_gateway.model import Action, ViolationKind
 from dlp_gateway.smtp.server import Gateway
 from tests import fixtures as fx

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dlp_gateway.config.schema import Condition, Config, Quarantine, Rule, Upstream
+from dlp_gateway.config.schema import Config, Quarantine, Rule, Upstream
+from dlp_gateway.decide.conditions import Condition
 from dlp_gateway.model import Action, Envelope, Report, ViolationKind
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.sqlite import SqliteStore

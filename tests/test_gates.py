@@ -18,8 +18,9 @@ import pytest
 from aiohttp import web
 
 from dlp_gateway import serve
-from dlp_gateway.config.schema import Approver, Condition, Console, Quarantine, Rule, Upstream
+from dlp_gateway.config.schema import Approver, Console, Quarantine, Rule, Upstream
 from dlp_gateway.console.app import ConsoleApp, bound_port, start_console
+from dlp_gateway.decide.conditions import Condition
 from dlp_gateway.held import HeldVerdict
 from dlp_gateway.model import Action
 from dlp_gateway.observe import metrics

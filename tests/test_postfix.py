@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from dlp_gateway.config.schema import Condition, Rule, SmtpPolicy
+from dlp_gateway.config.schema import Rule, SmtpPolicy
+from dlp_gateway.decide.conditions import Condition
 from dlp_gateway.model import Action, ViolationKind
 from dlp_gateway.smtp.server import Gateway
 from tests.helpers import (

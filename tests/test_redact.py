@@ -11,7 +11,8 @@ import openpyxl
 import pytest
 
 from dlp_gateway.act.redact import NotRedactableError, redact, value_patterns
-from dlp_gateway.config.schema import Condition, Rule
+from dlp_gateway.config.schema import Rule
+from dlp_gateway.decide.conditions import Condition
 from dlp_gateway.detect.normalize import DASHES
 from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.model import Action, Envelope, Record, ViolationKind

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from dlp_gateway.config import load_config
-from dlp_gateway.config.schema import Condition, Rule
+from dlp_gateway.config.schema import Rule
+from dlp_gateway.decide.conditions import Condition
 from dlp_gateway.decide.engine import Facts, decide
 from dlp_gateway.errors import ConfigError
 from dlp_gateway.model import Action, Detector, Envelope, Record, ViolationKind

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import types
 import typing
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from dlp_gateway.config.hints import section_of
 from dlp_gateway.config.schema import Config
 from dlp_gateway.config.yaml_files import Source, read_files
 from dlp_gateway.errors import ConfigError
@@ -40,25 +40,12 @@ def _adapter() -> TypeAdapter[Config]:
     return TypeAdapter(Config)
 
 
-def _section_type(hint: Any) -> Any:
-    """The dataclass a (possibly optional, list or mapping) annotation holds, if any."""
-    while True:
-        if typing.get_origin(hint) is typing.Annotated:
-            hint = typing.get_args(hint)[0]
-        elif typing.get_origin(hint) in (typing.Union, types.UnionType):
-            hint = next(a for a in typing.get_args(hint) if a is not type(None))
-        elif typing.get_origin(hint) in (tuple, dict):
-            hint = typing.get_args(hint)[-1 if typing.get_origin(hint) is dict else 0]
-        else:
-            return hint
-
-
 def allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     """The keys the section at `loc` (a pydantic location, ending in the unknown key) takes."""
     cls: Any = Config
     for part in loc[:-1]:
         if isinstance(part, str) and dataclasses.is_dataclass(cls):
-            cls = _section_type(typing.get_type_hints(cls, include_extras=True).get(part))
+            cls = section_of(typing.get_type_hints(cls, include_extras=True).get(part))[0]
     if not dataclasses.is_dataclass(cls):
         return []
     return sorted(f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal"))

@@ -28,7 +28,6 @@ from dlp_gateway.config.fields import (
     FallbackAction,
     Int,
     Networks,
-    Num,
     OnErrorAction,
     Patterns,
     Port,
@@ -327,6 +326,3 @@ class Config:
             if any(in_domain(domain, s) for s in a.senders if "@" not in s):
                 return a.approver
         return None
-
-
-__all__ = ["Condition", "Config", "Num"]

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dlp_gateway.config.schema import Config
+from dlp_gateway.decide.conditions import Recipient
 from dlp_gateway.decide.parties import PartyClassifier
-from dlp_gateway.decide.rules import Recipient, evaluate, violations_for
+from dlp_gateway.decide.rules import evaluate, violations_for
 from dlp_gateway.model import Action, Decision, Envelope, RecipientDecision, Record, RuleMatch, Unscannable
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dlp_gateway.decide.conditions import Condition, Recipient, Stage, given
 from dlp_gateway.model import Party, PartyKind, Record, Unscannable, Violation, ViolationKind
 
-__all__ = ["Recipient", "evaluate", "violations_for"]
-
 
 def violations_for(party: Party, records: list[Record], unscannable: tuple[Unscannable, ...]) -> list[Violation]:
     if party.kind == PartyKind.INTERNAL:

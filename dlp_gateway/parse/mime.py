@@ -270,11 +270,12 @@ class _Walk:
                 if isinstance(child, email.message.Message):
                     self.node(child, prefix, depth + 1, counters)
         else:
-            self._content(part, _location(part, prefix, filename, counters), depth)
+            self._content(part, ctype, filename, payload, _location(part, prefix, filename, counters), depth)
 
-    def _content(self, part: email.message.Message, location: str, depth: int) -> None:
+    def _content(
+        self, part: email.message.Message, ctype: str, filename: str | None, payload: object, location: str, depth: int
+    ) -> None:
         """A part that is not a container: an attached message, or content to transfer-decode."""
-        ctype, filename, payload = part.get_content_type(), _filename(part), _stored(part)
         cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
         if ctype in _MESSAGES and cte in ("base64", "quoted-printable"):
             # Not allowed by RFC 2046, sent anyway: compat32 would parse the encoded text as a
