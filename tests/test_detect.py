@@ -6,11 +6,14 @@ import dataclasses
 
 import pytest
 import regex
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dlp_gateway.detect import dates, morph, names
 from dlp_gateway.detect.checkdigits import CHECK_DIGITS
 from dlp_gateway.detect.chunk import line_views
 from dlp_gateway.detect.insurers import MentionFinder
+from dlp_gateway.detect.labels import UNDERWRITER_HINT, has_underwriter_hint
 from dlp_gateway.detect.normalize import canonical_number, name_key
 from dlp_gateway.detect.policy_number import PolicyNumberFinder
 from tests.helpers import example_config
@@ -240,3 +243,15 @@ def test_the_name_characters_are_one_set_in_both_forms() -> None:
 
     assert all(is_name_char(c) == bool(NAME_RUN.fullmatch(c)) for c in map(chr, range(0x10000)))
     assert is_name_char("髙") and is_name_char("ヶ") and not is_name_char("A") and not is_name_char("　")
+
+
+@given(
+    st.lists(
+        st.sampled_from(["保険", "会社", "引受", "元受", "保", "険", "INSURER", "inſurer", "CARRIER", "carrıer",
+                         "Underwriter", "underwrite", "r", "R", "K", "ſ", "İ", "契約", " ", "\n", "a"]),
+        max_size=12,
+    ).map("".join)
+)  # fmt: skip
+def test_the_underwriter_hint_shortcut_answers_as_the_pattern_does(text: str) -> None:
+    """Its oracle is UNDERWRITER_HINT itself, over the letters case-insensitive matching folds."""
+    assert has_underwriter_hint(text) is (UNDERWRITER_HINT.search(text) is not None)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import email
 import email.message
 import email.policy
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +19,15 @@ from hypothesis import strategies as st
 from dlp_gateway.extract.dispatch import extract
 from dlp_gateway.model import Unscannable, UnscannableKind
 from dlp_gateway.parse.charsets import decode, decode_iso2022jp, decode_iso2022jp_bytewise
-from dlp_gateway.parse.mime import _HEADER_LINE, decode_header_value, parse_bytes, parse_message, repair_header
+from dlp_gateway.parse.mime import (
+    _HEADER_LINE,
+    decode_header_value,
+    lenient_b64,
+    parse_bytes,
+    parse_message,
+    repair_header,
+    transfer_decode,
+)
 from dlp_gateway.pipeline import Pipeline
 from tests.helpers import (
     BRANCH_A,
@@ -310,3 +320,43 @@ def test_a_header_of_many_stray_lines_is_mended_in_bounded_time(tmp_path: Path) 
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, cwd=ROOT
     )
     assert done.stdout.strip() == "ok"
+
+
+def _part(cte: str, body: bytes) -> email.message.Message:
+    return email.message_from_bytes(
+        b"Content-Type: text/plain\r\nContent-Transfer-Encoding: " + cte.encode() + b"\r\n\r\n" + body,
+        policy=email.policy.compat32,
+    )
+
+
+@given(st.binary(max_size=400), st.sampled_from([b"\n", b"\r\n"]))
+def test_sound_base64_has_one_reading_padded_or_not(payload: bytes, eol: bytes) -> None:
+    """The standard library's encoder is the oracle: what it writes (76-character lines, `=`
+    padding) is sound, decodes to the payload, and is not read a second time line by line."""
+    body = base64.encodebytes(payload).replace(b"\n", eol)
+    assert transfer_decode(_part("base64", body)) == (payload, None)
+
+
+@given(st.binary(min_size=1, max_size=200))
+def test_lenient_base64_drops_what_the_alphabet_does_not_hold(junk: bytes) -> None:
+    """The one-pass drop equals the definition: every byte outside [A-Za-z0-9+/] removed."""
+    text = base64.b64encode(b"\x00\xff" * 20) + junk
+    clean = re.sub(rb"[^A-Za-z0-9+/]", b"", text)
+    usable = len(clean) - len(clean) % 4
+    expected = base64.b64decode(clean[:usable]) if usable else b""
+    if len(clean) - usable >= 2:
+        expected += base64.b64decode(clean[usable:] + b"=" * (4 - len(clean) + usable))
+    assert lenient_b64(text) == expected
+
+
+def test_damaged_base64_is_still_read_both_ways() -> None:
+    """Padding inside the stream (two encodings glued), or a line cut short: two readings."""
+    glued = base64.encodebytes("契約者名：山田 ".encode()) + base64.encodebytes("証券番号".encode())
+    assert b"==\n" in glued
+    stream, by_line = transfer_decode(_part("base64", glued))
+    assert by_line == "契約者名：山田 証券番号".encode()
+    assert stream != by_line
+    cut = base64.encodebytes("満期一覧を送付します".encode() * 4)
+    lines = cut.split(b"\n")
+    lines[0] = lines[0][:-1]
+    assert transfer_decode(_part("base64", b"\n".join(lines)))[1] is not None

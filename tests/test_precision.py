@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlp_gateway.detect.labels import LabelKind, classify
-from dlp_gateway.extract.aligned import align_tables
+from dlp_gateway.extract.aligned import _HEADER_GAP, _MAYBE_TABLE, _cells, _header, align_tables
 from dlp_gateway.extract.html import html_to_lines
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.pipeline import Pipeline
@@ -567,3 +567,19 @@ def test_a_customer_list_with_a_staff_column_is_not_a_roster(header: list[str]) 
 def test_no_glued_to_a_number_labels_it(line: str) -> None:
     report = scan(body_mail(f"{line}　山田 太郎 様\n", SOMPO), SOMPO)
     assert [r.policy_number for r in report.records] == ["8100000001"]
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["証券番号", "契約者名", "満期日", "引受保険会社", "No", "氏名", " ", "　", "  ", "│", "81000", "山田"]
+        ),
+        max_size=10,
+    ).map("".join)
+)
+def test_a_line_is_a_header_row_only_where_it_has_a_gap(line: str) -> None:
+    """Why aligned._header skips lines with no gap before splitting them: split at _HEADER_GAP such a
+    line is one cell, and one cell is never a header row."""
+    if _MAYBE_TABLE.search(line) is None:
+        assert len(_cells(line, _HEADER_GAP)) <= 1
+        assert _header(line) is None

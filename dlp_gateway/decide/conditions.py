@@ -14,6 +14,7 @@ A test belongs to one stage, because keys combine in a fixed order:
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any, get_type_hints
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, PlainValidator
@@ -175,3 +176,13 @@ TESTS: dict[str, Test] = _tests()
 def given(when: Condition) -> list[tuple[str, Any, Test]]:
     """The keys this condition sets (a key left out is None or empty), with their tests."""
     return [(k, v, t) for k, t in TESTS.items() if (v := getattr(when, k)) is not None and v != ()]
+
+
+Keyed = tuple[tuple[str, Any, Test], ...]
+
+
+@lru_cache(maxsize=1024)  # a configuration's rules, asked for each recipient of every message
+def staged(when: Condition) -> dict[Stage, Keyed]:
+    """`given(when)` by the stage each test runs at."""
+    keys = given(when)
+    return {st: tuple((k, v, t) for k, v, t in keys if t.stage == st) for st in Stage}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlp_gateway.decide.conditions import Condition, Recipient, Stage, given
+from dlp_gateway.decide.conditions import Condition, Recipient, Stage, staged
 from dlp_gateway.model import Party, PartyKind, Record, Unscannable, Violation, ViolationKind
 
 
@@ -25,8 +25,7 @@ def violations_for(party: Party, records: list[Record], unscannable: tuple[Unsca
 
 def evaluate(when: Condition, r: Recipient) -> str | None:
     """Why the condition holds for this recipient, or None if it does not (stages: decide/conditions.py)."""
-    keys = given(when)
-    stage = {st: [(k, v, t) for k, v, t in keys if t.stage == st] for st in Stage}
+    stage = staged(when)
     if not all(t.holds(v, r) for _, v, t in stage[Stage.RECIPIENT]):
         return None
     counted = {i for i, rec in enumerate(r.records) if all(t.holds(v, rec) for _, v, t in stage[Stage.RECORD])}

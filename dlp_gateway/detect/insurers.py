@@ -10,7 +10,7 @@ import regex
 
 from dlp_gateway.config.schema import Insurer
 from dlp_gateway.detect.chunk import Chunk
-from dlp_gateway.detect.labels import UNDERWRITER_HINT, LabelKind, label_at
+from dlp_gateway.detect.labels import LabelKind, has_underwriter_hint, label_at
 from dlp_gateway.model import Detector, Finding
 
 DETECTOR = Detector.INSURER
@@ -64,7 +64,7 @@ class MentionFinder:
                     heading=headings[k],
                 )
             )
-        if self.codes is not None and UNDERWRITER_HINT.search(chunk.text):  # no underwriter label, no code
+        if self.codes is not None and has_underwriter_hint(chunk.text):  # no underwriter label, no code
             for m in self.codes.finditer(chunk.text, timeout=REGEX_TIMEOUT):
                 k, start = chunk.locate(m.start())
                 label = label_at(chunk.lines[k], start)

@@ -90,6 +90,16 @@ _RULES: tuple[tuple[LabelKind, regex.Pattern[str]], ...] = (
 # Every underwriter label holds one of these words (the UNDERWRITER rule above): text without any
 # has no underwriter label, and a search in the standard library's engine (one pass in C) says so.
 UNDERWRITER_HINT = re.compile(r"引受|保険会社|元受|保険者|会社|保険|insurer|carrier|underwriter", re.IGNORECASE)
+
+
+def has_underwriter_hint(text: str) -> bool:
+    """UNDERWRITER_HINT.search(text), answered by substring tests where they can: case-insensitive
+    matching made the engine's search 0.9 ms over a 22 KB letter, and each English word holds an r."""
+    if "保険" in text or "会社" in text or "引受" in text or "元受" in text:
+        return True
+    return ("r" in text or "R" in text) and UNDERWRITER_HINT.search(text) is not None
+
+
 MAX_LABEL = 24  # a label longer than this is a sentence, not a label
 # "No." or 番号 alone says which row, not what the number is: only a qualified one (注文番号,
 # 取引No.) names another identifier.

@@ -68,8 +68,8 @@ def _by_position(line: str, columns: list[int]) -> list[str]:
 
 def _header(line: str) -> list[int] | None:
     """The screen columns the titles start at, if the line is a header row."""
-    if "\t" in line or len(line) > _ROW_CHARS:
-        return None
+    if "\t" in line or len(line) > _ROW_CHARS or not _MAYBE_TABLE.search(line):
+        return None  # (no gap: one cell, never a header; most lines of a letter hold none)
     cells = _cells(line, _HEADER_GAP)
     if not is_header_row(cells):
         return None

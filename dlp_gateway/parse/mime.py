@@ -117,12 +117,15 @@ _MESSAGES = frozenset({"message/rfc822", "message/news", "message/global"})
 
 
 _B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
+# The same bytes for bytes.translate, which drops them in one pass in C: sub() built the result
+# match by match, one per line break, 0.6 ms for a 35 KB body.
+_B64_JUNK_BYTES = bytes(b for b in range(256) if _B64_JUNK.match(bytes([b])))
 
 
 def lenient_b64(text: bytes) -> bytes:
     """Base64 as mail programs read it: characters outside the alphabet skipped, a short last
     group decoded as far as it goes (Python's decoder gives up on the whole part instead)."""
-    clean = _B64_JUNK.sub(b"", text)  # (padding in the middle too: the line-by-line reading has it)
+    clean = text.translate(None, _B64_JUNK_BYTES)  # (padding in the middle too: the line-by-line reading has it)
     usable = len(clean) - len(clean) % 4
     out = base64.b64decode(clean[:usable]) if usable else b""
     rest = clean[usable:]
@@ -137,7 +140,11 @@ _B64_SOUND = re.compile(rb"[A-Za-z0-9+/\s]*=?=?\s*")
 def _damaged_b64(text: bytes) -> bool:
     """Junk characters, padding before the end, or groups cut short: the stream reading is then a
     guess, and the line-by-line one is read too."""
-    return _B64_SOUND.fullmatch(text) is None or len(_B64_JUNK.sub(b"", text)) % 4 != 0
+    if _B64_SOUND.fullmatch(text) is None:
+        return True
+    # Whole groups, the padding counted: `…QQ==` is sound, though the alphabet's part is 2 short of 4.
+    # (Not counting it sent every padded body, most of them, through the line-by-line decode too.)
+    return (len(text.translate(None, _B64_JUNK_BYTES)) + text.count(b"=")) % 4 != 0
 
 
 def _b64_by_line(text: bytes) -> bytes:
