@@ -223,7 +223,9 @@ async def main() -> None:
         help="py-spy the gateway and its workers: X.txt → X.text.txt, X.list.txt",
     )
     args = ap.parse_args()
-    workloads = {"text": workload(args.messages), "list": list_workload(args.list_messages)}
+    workloads = {"text": workload(args.messages)}
+    if args.list_messages:  # --list-messages 0: text mail alone
+        workloads["list"] = list_workload(args.list_messages)
     sink_port, bare_port, equal_port, gw_port = free_port(), free_port(), free_port(), free_port()
     procs = [subprocess.Popen([sys.executable, "-c", SINK.format(port=sink_port)])]
     bare = subprocess.Popen([sys.executable, "-c", BARE.format(port=bare_port, upstream=sink_port)])

@@ -120,19 +120,19 @@ class _Line(NamedTuple):
 
 
 def _read_line(line: str, fs: list[Finding]) -> _Line:
-    kinds: dict[str, list[Finding]] = {k: [] for k in Detector}
+    # Four lists filled in one pass: a list row has a finding of each kind, and this runs per row.
+    numbers: list[Finding] = []
+    names: list[Finding] = []
+    dates: list[Finding] = []
+    mentions: list[Finding] = []
+    kinds = {Detector.POLICY_NUMBER: numbers, Detector.NAME: names, Detector.DATE: dates, Detector.INSURER: mentions}
     for f in fs:
-        kinds.setdefault(f.detector, []).append(f)
-    mentions = kinds[Detector.INSURER]
-    said = [names_underwriter(line, m) for m in mentions] if mentions else []
+        kinds[f.detector].append(f)
+    if not mentions:
+        return _Line(numbers, names, dates, mentions, {})
+    said = [names_underwriter(line, m) for m in mentions]
     basis = {id(m): why for m, (yes, why) in zip(mentions, said, strict=True) if yes}
-    return _Line(
-        kinds[Detector.POLICY_NUMBER],
-        kinds[Detector.NAME],
-        kinds[Detector.DATE],
-        [m for m in mentions if id(m) in basis],
-        basis,
-    )
+    return _Line(numbers, names, dates, [m for m in mentions if id(m) in basis], basis)
 
 
 def _numbered(si: int, li: int, found: _Line, section: str | None) -> list[_Draft]:

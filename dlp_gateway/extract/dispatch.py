@@ -20,7 +20,7 @@ from dlp_gateway.extract import archive
 from dlp_gateway.extract.budget import Budget, ExtractLimits
 from dlp_gateway.extract.delimited import csv_segment
 from dlp_gateway.extract.outlook import outlook_items
-from dlp_gateway.extract.package import Embedded, package_text, seen_text
+from dlp_gateway.extract.package import Embedded, package_text
 from dlp_gateway.extract.sniff import sniff
 from dlp_gateway.extract.text import html_segment, text_segment
 from dlp_gateway.extract.wrappers import directory_segment, rtf_segment
@@ -141,7 +141,7 @@ class _Extraction:
             segments = [i for i in items if isinstance(i, Segment)]
             self.take(items, depth)
         if kind in _PACKAGES:
-            self.take(package_text(location, data, self.budget, seen_text(segments)), depth)
+            self.take(package_text(location, data, self.budget, segments), depth)
 
     def attached_message(self, location: str, data: bytes, depth: int) -> None:
         inner, problems = parse_message(data, self.mime)
