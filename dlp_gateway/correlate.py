@@ -125,7 +125,12 @@ def _read_line(line: str, fs: list[Finding]) -> _Line:
     names: list[Finding] = []
     dates: list[Finding] = []
     mentions: list[Finding] = []
-    kinds = {Detector.POLICY_NUMBER: numbers, Detector.NAME: names, Detector.DATE: dates, Detector.INSURER: mentions}
+    kinds: dict[str, list[Finding]] = {
+        Detector.POLICY_NUMBER: numbers,
+        Detector.NAME: names,
+        Detector.DATE: dates,
+        Detector.INSURER: mentions,
+    }
     for f in fs:
         kinds[f.detector].append(f)
     if not mentions:

@@ -111,13 +111,14 @@ def line_views(line: str) -> Chunk:
     return Chunk((line,))
 
 
-def chunks(lines: Sequence[str]) -> Iterator[Chunk]:
-    """A segment's lines in chunks of at most MAX_LINES lines and about MAX_CHARS characters."""
+def chunks(lines: Sequence[str], first: int = 0) -> Iterator[Chunk]:
+    """A segment's lines in chunks of at most MAX_LINES lines and about MAX_CHARS characters;
+    `first` is the number of lines[0] in its segment."""
     start = 0
     while start < len(lines):
         end, size = start, 0
         while end < len(lines) and end - start < MAX_LINES and (size < MAX_CHARS or end == start):
             size += len(lines[end]) + 1
             end += 1
-        yield Chunk(lines[start:end], start)
+        yield Chunk(lines[start:end], first + start)
         start = end

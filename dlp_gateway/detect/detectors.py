@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator, Sequence
 
 import regex
 
 from dlp_gateway.config.schema import Config
 from dlp_gateway.detect import dates, insurers, names, policy_number
+from dlp_gateway.detect.cells import CellReader
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.labels import NOT_CUSTOMER_NAMES, LabelKind, classify, kind_before
 from dlp_gateway.detect.letter import correspondent_lines
@@ -31,6 +33,7 @@ class Detectors:
         self.registry = RegistryFinder(registry) if isinstance(registry, RegistryIndex) and not registry.empty else None
         self.staff = frozenset(name_key(n) for n in config.organization.staff_names)
         self.directory = staff
+        self.cells = CellReader(self.chunk)
 
     def line(self, line: str, si: int, li: int) -> list[Finding]:
         """One line read alone (the detector evaluation, tests)."""
@@ -63,29 +66,48 @@ class Detectors:
         for si, seg in enumerate(segments):
             correspondents = correspondent_lines(seg.lines) if seg.kind == "text" else set()
             rosters = roster_lines(seg)
-            for chunk in chunks(seg.lines):
-                if time.monotonic() > deadline:
-                    raise ScanTimeoutError("the scan ran past its deadline")
-                tails = self.numbers.may_continue(chunk) if seg.kind == "text" else set()
-                for k, line_found in enumerate(self.chunk(chunk, si)):
-                    li, found = chunk.first + k, line_found
-                    line = seg.lines[li]
-                    if li in correspondents:
-                        # The greeting names the recipient and the signature the sender: not customers.
-                        found = [f for f in found if f.detector != Detector.NAME or f.label in FIELD_LABELS]
-                    if li in seg.headers:
-                        found = [f for f in found if f.detector == Detector.INSURER]  # a header cell is never a value
-                    elif found:
-                        found = [f for f in found if not self._not_a_customer(f, line, li in rosters)]
-                    if k in tails and li + 1 < len(seg.lines):
-                        # Table rows never wrap; wrapped text and PDF lines may split a number.
-                        found += [
-                            f
-                            for f in self.numbers.find_across(line, seg.lines[li + 1], si, li)
-                            if not any(g.detector == f.detector and g.end > f.start for g in found)
-                        ]
-                    out += found
+            for li, line_found in self._lines(seg, si, deadline):
+                found, line = line_found, seg.lines[li]
+                if li in correspondents:
+                    # The greeting names the recipient and the signature the sender: not customers.
+                    found = [f for f in found if f.detector != Detector.NAME or f.label in FIELD_LABELS]
+                if li in seg.headers:
+                    found = [f for f in found if f.detector == Detector.INSURER]  # a header cell is never a value
+                elif found:
+                    found = [f for f in found if not self._not_a_customer(f, line, li in rosters)]
+                out += found
         return out
+
+    def _lines(self, seg: Segment, si: int, deadline: float) -> Iterator[tuple[int, list[Finding]]]:
+        """Each line's findings, in line order: a table's rows under its header cell by cell
+        (detect/cells.py), every other line whole."""
+        if seg.kind != "table" or not seg.headers:
+            yield from self._whole(seg, si, 0, len(seg.lines), deadline)
+            return
+        by_line = dict(self.cells.table(seg, si, deadline))
+        for a, b in _runs([li for li, found in by_line.items() if found is None]):
+            by_line.update(self._whole(seg, si, a, b, deadline))
+        for li in range(len(seg.lines)):
+            yield li, by_line[li] or []
+
+    def _whole(
+        self, seg: Segment, si: int, start: int, end: int, deadline: float
+    ) -> Iterator[tuple[int, list[Finding]]]:
+        """Lines start..end-1 of a segment, each read as a whole line."""
+        for chunk in chunks(seg.lines[start:end], start):
+            if time.monotonic() > deadline:
+                raise ScanTimeoutError("the scan ran past its deadline")
+            tails = self.numbers.may_continue(chunk) if seg.kind == "text" else set()
+            for k, found in enumerate(self.chunk(chunk, si)):
+                li = chunk.first + k
+                if k in tails and li + 1 < len(seg.lines):
+                    # Table rows never wrap; wrapped text and PDF lines may split a number.
+                    found += [
+                        f
+                        for f in self.numbers.find_across(seg.lines[li], seg.lines[li + 1], si, li)
+                        if not any(g.detector == f.detector and g.end > f.start for g in found)
+                    ]
+                yield li, found
 
     def _not_a_customer(self, f: Finding, line: str, roster: bool) -> bool:
         """A name under a staff, kana or insurer label, or in a roster, that the registry does not
@@ -146,3 +168,16 @@ def merge_registry(found: list[Finding], hits: list[Finding]) -> list[Finding]:
 
 def detect_all(segments: tuple[Segment, ...], config: Config, registry: Registry | None = None) -> list[Finding]:
     return Detectors(config, registry).segments(segments)
+
+
+def _runs(lines: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """Sorted line numbers as (start, end) runs of consecutive lines."""
+    start = prev = None
+    for li in lines:
+        if start is None or prev is None or li != prev + 1:
+            if start is not None and prev is not None:
+                yield start, prev + 1
+            start = li
+        prev = li
+    if start is not None and prev is not None:
+        yield start, prev + 1

@@ -19,6 +19,11 @@ REGEX_TIMEOUT = 0.5
 HEADING = regex.compile(r"^\s*[■□●○◆◇▼▽★☆◎【\[［＜<《〈]")
 
 
+def is_heading(line: str) -> bool:
+    """Whether a line is a section heading: a mark at its start, and short."""
+    return bool(HEADING.match(line)) and len(line.strip()) <= 60
+
+
 class MentionFinder:
     def __init__(self, insurers: Iterable[Insurer]) -> None:
         insurers = tuple(insurers)
@@ -50,8 +55,7 @@ class MentionFinder:
         for m in self.pattern.finditer(chunk.text, timeout=REGEX_TIMEOUT):  # a timeout fails the scan closed
             k, start = chunk.locate(m.start())
             if k not in headings:
-                line = chunk.lines[k]
-                headings[k] = bool(HEADING.match(line)) and len(line.strip()) <= 60
+                headings[k] = is_heading(chunk.lines[k])
             out.append(
                 Finding(
                     DETECTOR,

@@ -1,0 +1,94 @@
+"""Rows under a table's header, read cell by cell, each distinct cell once: the column path.
+
+Under a header every cell is a field with its own label (`契約者名:山田 太郎`), so no detector
+reads across a cell boundary. Read as one line, a row let patterns run from one cell into the
+next: the honorific 氏 that begins the header 氏名 made 「地域:渋谷区<TAB>氏名:…」 a customer
+called 渋谷区, who then took the row's record from the real customer; a date's optional 日 ran
+into a following 日付 column; digits on both sides of a boundary could join into one number, and
+a registered name could span two cells.
+
+Read alone, a cell's findings are a function of its text (its header is part of it), so a column's
+repeated cells — the insurer, the product, the branch, the expiry dates, the staff — are read once
+per table, and only the distinct cells not yet seen are run through the detectors: together, as
+the lines of one chunk (each line is read exactly as if alone: detect/chunk.py). Rows keep their
+line numbers and offsets; the rest of the pipeline (filters by line, correlate) sees rows as before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+from dlp_gateway.detect.chunk import Chunk, chunks
+from dlp_gateway.detect.insurers import is_heading
+from dlp_gateway.errors import ScanTimeoutError
+from dlp_gateway.model import CELL_SEPARATOR, Detector, Finding, Segment
+
+MEMO_CELLS = 200_000  # distinct cells kept per table: past this the memo starts again, memory stays flat
+BATCH_ROWS = 2_000  # rows whose new cells are read together (and between two looks at the deadline)
+
+ReadChunk = Callable[[Chunk, int], list[list[Finding]]]  # Detectors.chunk: each line's findings
+
+
+def _labelled(cells: list[str], titles: frozenset[str]) -> bool:
+    """Whether every cell of a row carries a title of the header above it (`title:value`). A row
+    with a cell outside the header's columns, or under a blank title, is read whole as before:
+    there a label and its value may sit in two cells side by side (「契約者<TAB>山田 太郎」), and
+    only the whole line joins them."""
+    return all(sep and title in titles for title, sep, _ in (c.partition(":") for c in cells))
+
+
+class CellReader:
+    """`read` is the line form of every detector (Detectors.chunk); this reads a table's labelled
+    rows through it cell by cell. `memo_cells` and `batch_rows` change only the cost, never the
+    findings (tests/test_cells.py holds them to that)."""
+
+    def __init__(self, read: ReadChunk, memo_cells: int = MEMO_CELLS, batch_rows: int = BATCH_ROWS) -> None:
+        self.read = read
+        self.memo_cells = memo_cells
+        self.batch_rows = max(1, batch_rows)
+
+    def table(
+        self, seg: Segment, si: int, deadline: float = float("inf")
+    ) -> Iterator[tuple[int, list[Finding] | None]]:
+        """(line, findings) for every line of a table segment, in order; findings None for a line
+        to be read whole: titles above the first header, header rows, rows with an unlabelled cell."""
+        memo: dict[str, tuple[Finding, ...]] = {}
+        titles: frozenset[str] | None = None
+        for b in range(0, len(seg.lines), self.batch_rows):
+            if time.monotonic() > deadline:
+                raise ScanTimeoutError("the scan ran past its deadline")
+            batch: list[tuple[int, list[str] | None]] = []
+            for li in range(b, min(b + self.batch_rows, len(seg.lines))):
+                cells = seg.lines[li].split(CELL_SEPARATOR)
+                if li in seg.headers:
+                    titles = frozenset(cells)
+                labelled = titles is not None and li not in seg.headers and _labelled(cells, titles)
+                batch.append((li, cells if labelled else None))
+            if len(memo) > self.memo_cells:
+                memo.clear()  # (before this batch's cells go in: every cell it needs is then there)
+            new = list(dict.fromkeys(c for _, row in batch if row is not None for c in row if c not in memo))
+            for chunk in chunks(new):
+                for k, found in enumerate(self.read(chunk, si)):
+                    memo[new[chunk.first + k]] = tuple(found)
+            for li, row in batch:
+                yield li, None if row is None else _placed(memo, row, si, li, seg.lines[li])
+
+
+_new_finding = tuple.__new__  # Finding's own __new__ is a Python function: 0.4 µs a finding more
+
+
+def _placed(memo: dict[str, tuple[Finding, ...]], cells: list[str], si: int, li: int, line: str) -> list[Finding]:
+    """The row's findings: each cell's, moved to the row's line and to the cell's offset in it. A
+    section heading is a property of the whole row (its first character), not of a cell."""
+    out: list[Finding] = []
+    at = 0
+    for cell in cells:
+        found = memo[cell]
+        if found:  # (most cells of a list hold nothing: a product, an amount, a branch)
+            for f in found:
+                if f.detector == Detector.INSURER and f.heading != is_heading(line):
+                    f = f._replace(heading=not f.heading)  # noqa: PLW2901 - the cell's finding, as the row has it
+                out.append(_new_finding(Finding, (f[0], f[1], si, li, f[4] + at, f[5] + at, *f[6:])))
+        at += len(cell) + 1
+    return out

@@ -1,0 +1,163 @@
+"""The column path (detect/cells.py): a table's rows under its header are read cell by cell, each
+distinct cell once. Held to two oracles over generated tables — the line form of the detectors run
+on each cell alone, and the same reader with no memo and one row at a time — and to the report
+the pipeline gives; and the cross-cell readings the row path made are gone."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.evalset import Generator
+from dlp_gateway.detect.cells import CellReader
+from dlp_gateway.detect.detectors import Detectors
+from dlp_gateway.detect.insurers import is_heading
+from dlp_gateway.extract.table import table_segment
+from dlp_gateway.model import Detector, Envelope, Finding, Segment
+from dlp_gateway.pipeline import Pipeline
+from tests.fixtures import multipart
+from tests.helpers import HEAD_OFFICE, SOMPO, example_config
+
+GEN = Generator(seed=11)
+CUSTOMERS = [GEN.customer() for _ in range(10)]  # about half of them in the registry
+DETECTORS = Detectors(example_config(), GEN.registry)
+# The same detectors with the memo off and one row per batch: what reading row by row gives.
+UNCACHED = Detectors(example_config(), GEN.registry)
+UNCACHED.cells = CellReader(UNCACHED.chunk, memo_cells=0, batch_rows=1)
+TINY_MEMO = Detectors(example_config(), GEN.registry)
+TINY_MEMO.cells = CellReader(TINY_MEMO.chunk, memo_cells=3, batch_rows=2)
+
+HEADERS = [
+    "証券番号",
+    "契約者名",
+    "氏名",
+    "地域",
+    "満期日",
+    "日付",
+    "引受保険会社",
+    "備考",
+    "保険料",
+    "電話",
+    "フリガナ",
+    "",
+]
+REGISTERED = [c.name for c in CUSTOMERS] + [c.number for c in CUSTOMERS]
+VALUES = [
+    *REGISTERED,
+    "8100000001",
+    "8123-456789",
+    "８１２３４５６７８９",
+    "31000000001",
+    "MS1234567",
+    "A123456789",
+    "山田 太郎",
+    "佐藤 花子 様",
+    "ヤマダ タロウ",
+    "渋谷区",
+    "2025/04/01",
+    "令和7年4月1日",
+    "東京海上日動",
+    "損保ジャパン",
+    "TMN",
+    "【東京海上】",
+    "■損保ジャパン 分",
+    "03-1234-5678",
+    "12,000円",
+    "20250401",
+    "氏",
+    "様",
+    "日",
+    "",
+]
+row = st.lists(st.sampled_from(VALUES), min_size=1, max_size=6)
+titles = st.lists(st.sampled_from(["満期一覧", "東京海上日動 満期一覧", "", "2025年4月"]), max_size=2)
+header = st.lists(st.sampled_from(HEADERS), min_size=2, max_size=6)
+
+
+def table(title: list[str], head: list[str], rows: list[list[str]], again: list[str] | None = None) -> Segment:
+    """A sheet-like table: title rows, a header, rows, and maybe a second header with more rows."""
+    body = [[t] for t in title] + [head] + rows + ([again, *rows[:3]] if again else [])
+    return table_segment("list.csv", [(cells, (f":line {i + 1}",)) for i, cells in enumerate(body)])
+
+
+def by_cells(seg: Segment, li: int) -> list[Finding]:
+    """The oracle: the line form of every detector on each cell alone, moved to its offset."""
+    out, at = [], 0
+    line = seg.lines[li]
+    for cell in line.split("\t"):
+        for f in DETECTORS.line(cell, 0, li):
+            heading = is_heading(line) if f.detector == Detector.INSURER else f.heading
+            out.append(f._replace(start=f.start + at, end=f.end + at, heading=heading))
+        at += len(cell) + 1
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(titles, header, st.lists(row, max_size=12), st.one_of(st.none(), header))
+def test_rows_under_a_header_read_as_their_cells_alone(
+    title: list[str], head: list[str], rows: list[list[str]], again: list[str] | None
+) -> None:
+    seg = table(title, head, rows, again)
+    got = dict(DETECTORS.cells.table(seg, 0))
+    assert list(got) == list(range(len(seg.lines)))
+    for li, found in got.items():
+        if found is not None:
+            assert li > min(seg.headers) and li not in seg.headers
+            assert found == by_cells(seg, li), seg.lines[li]
+
+
+@settings(max_examples=300, deadline=None)
+@given(titles, header, st.lists(row, max_size=12), st.one_of(st.none(), header))
+def test_the_memo_and_the_batches_change_nothing(
+    title: list[str], head: list[str], rows: list[list[str]], again: list[str] | None
+) -> None:
+    """Findings and records equal whether each distinct cell is read once, or every row is read
+    on its own, or the memo keeps three cells and starts again."""
+    seg = table(title, head, rows, again)
+    segments = (Segment("list.csv (sheet name)", ("一覧",), kind="header"), seg)
+    expected = UNCACHED.segments(segments)
+    assert DETECTORS.segments(segments) == expected
+    assert TINY_MEMO.segments(segments) == expected
+
+
+def test_a_column_beside_the_name_column_is_not_a_customer() -> None:
+    """「地域:渋谷区<TAB>氏名:…」 read as one line made 渋谷区 a name with the honorific 氏 (the start
+    of the next header), and the region, nearer the number, took the record's name."""
+    seg = table([], ["証券番号", "地域", "氏名"], [["8100000002", "渋谷区", "山田 太郎"]])
+    found = DETECTORS.segments((seg,))
+    assert [f.value for f in found if f.detector == Detector.NAME] == ["山田 太郎"]
+    raw = _mail_with_csv([["証券番号", "地域", "氏名"], ["8100000002", "渋谷区", "山田 太郎"]])
+    report = Pipeline(example_config()).scan(raw, Envelope(HEAD_OFFICE, (SOMPO,)))
+    assert [(r.policy_number, r.name) for r in report.records] == [("8100000002", "山田 太郎")]
+
+
+def test_a_date_ends_in_its_own_cell() -> None:
+    """The optional 日 after a date no longer takes the 日 of a following 日付 column."""
+    seg = table([], ["証券番号", "満期日", "日付"], [["8100000001", "2025/04/01", "2025/05/01"]])
+    line = seg.lines[1]
+    dates = [f for f in DETECTORS.segments((seg,)) if f.detector == Detector.DATE]
+    assert [line[f.start : f.end] for f in dates] == ["2025/04/01", "2025/05/01"]
+
+
+def test_titles_above_the_header_still_name_the_insurer_of_the_list() -> None:
+    raw = _mail_with_csv([["東京海上日動 満期一覧"], ["証券番号", "契約者名"], ["12345678", "山田 太郎"]])
+    report = Pipeline(example_config()).scan(raw, Envelope(HEAD_OFFICE, (SOMPO,)))
+    assert [(r.name, r.underwriter, r.basis) for r in report.records] == [("山田 太郎", "tokio", "section heading")]
+
+
+def _mail_with_csv(rows: list[list[str]]) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    return multipart("一覧です。", [("text/csv", 'attachment; filename="list.csv"', buf.getvalue().encode())], to=SOMPO)
+
+
+def test_a_row_with_a_cell_outside_the_header_is_read_whole() -> None:
+    """A label and its value in two unlabelled cells beside a list (「契約者<TAB>山田 太郎」): only
+    the whole line joins them, as before."""
+    seg = table([], ["証券番号", "満期日"], [["8100000001", "2025/04/01"], ["", "", "契約者", "山田 太郎"]])
+    assert [li for li, found in DETECTORS.cells.table(seg, 0) if found is not None] == [1]
+    names = [f for f in DETECTORS.segments((seg,)) if f.detector == Detector.NAME]
+    assert [(f.line, f.value, f.label) for f in names] == [(2, "山田 太郎", "契約者")]
