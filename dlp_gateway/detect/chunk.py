@@ -14,6 +14,8 @@ from __future__ import annotations
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
+from itertools import accumulate
+from operator import add
 
 from dlp_gateway.detect.normalize import has_digit, join_separated, map_separators, name_view, nfkc_upper_map
 
@@ -36,11 +38,8 @@ class Chunk:
         self.text = text
         self.lines = lines
         self.first = first
-        self.starts: list[int] = []
-        at = 0
-        for line in lines:
-            self.starts.append(at)
-            at += len(line) + 1
+        # Where each line starts: the lengths before it plus one newline each (summed in C).
+        self.starts: list[int] = list(map(add, accumulate(map(len, lines), initial=0), range(len(lines))))
         self.has_digit = has_digit(text)
         self._base: View | None = None
         self._joined: dict[bool, View] = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator, Sequence
+from itertools import groupby
 
 import regex
 
@@ -79,8 +80,9 @@ class Detectors:
         return out
 
     def _lines(self, seg: Segment, si: int, deadline: float) -> Iterator[tuple[int, list[Finding]]]:
-        """Each line's findings, in line order: a table's rows under its header cell by cell
-        (detect/cells.py), every other line whole."""
+        """Each line that holds findings, with them, in line order: a table's rows under its header
+        cell by cell (detect/cells.py), every other line whole. (A line without any is left out:
+        the filters have nothing to do there, and a letter's lines are mostly such.)"""
         if seg.kind != "table" or not seg.headers:
             yield from self._whole(seg, si, 0, len(seg.lines), deadline)
             return
@@ -88,12 +90,14 @@ class Detectors:
         for a, b in _runs([li for li, found in by_line.items() if found is None]):
             by_line.update(self._whole(seg, si, a, b, deadline))
         for li in range(len(seg.lines)):
-            yield li, by_line[li] or []
+            found = by_line[li]
+            if found:
+                yield li, found
 
     def _whole(
         self, seg: Segment, si: int, start: int, end: int, deadline: float
     ) -> Iterator[tuple[int, list[Finding]]]:
-        """Lines start..end-1 of a segment, each read as a whole line."""
+        """Lines start..end-1 of a segment that hold findings, each read as a whole line."""
         for chunk in chunks(seg.lines[start:end], start):
             if time.monotonic() > deadline:
                 raise ScanTimeoutError("the scan ran past its deadline")
@@ -107,7 +111,8 @@ class Detectors:
                         for f in self.numbers.find_across(seg.lines[li], seg.lines[li + 1], si, li)
                         if not any(g.detector == f.detector and g.end > f.start for g in found)
                     ]
-                yield li, found
+                if found:
+                    yield li, found
 
     def _not_a_customer(self, f: Finding, line: str, roster: bool) -> bool:
         """A name under a staff, kana or insurer label, or in a roster, that the registry does not
@@ -172,12 +177,6 @@ def detect_all(segments: tuple[Segment, ...], config: Config, registry: Registry
 
 def _runs(lines: Sequence[int]) -> Iterator[tuple[int, int]]:
     """Sorted line numbers as (start, end) runs of consecutive lines."""
-    start = prev = None
-    for li in lines:
-        if start is None or prev is None or li != prev + 1:
-            if start is not None and prev is not None:
-                yield start, prev + 1
-            start = li
-        prev = li
-    if start is not None and prev is not None:
-        yield start, prev + 1
+    for _, run in groupby(enumerate(lines), key=lambda pair: pair[1] - pair[0]):
+        numbers = [li for _, li in run]
+        yield numbers[0], numbers[-1] + 1
