@@ -6,8 +6,10 @@ the pipeline gives; and the cross-cell readings the row path made are gone."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +17,7 @@ from bench.evalset import Generator
 from dlp_gateway.detect.cells import CellReader
 from dlp_gateway.detect.detectors import Detectors
 from dlp_gateway.detect.insurers import is_heading
+from dlp_gateway.detect.split_names import joined, name_columns
 from dlp_gateway.extract.table import table_segment
 from dlp_gateway.model import Detector, Envelope, Finding, Segment
 from dlp_gateway.pipeline import Pipeline
@@ -84,7 +87,8 @@ def table(title: list[str], head: list[str], rows: list[list[str]], again: list[
 
 
 def by_cells(seg: Segment, li: int) -> list[Finding]:
-    """The oracle: the line form of every detector on each cell alone, moved to its offset."""
+    """The oracle: the line form of every detector on each cell alone, moved to its offset; and a
+    name split over 姓 and 名 columns joined (split_names, tested on its own below)."""
     out, at = [], 0
     line = seg.lines[li]
     for cell in line.split("\t"):
@@ -92,7 +96,9 @@ def by_cells(seg: Segment, li: int) -> list[Finding]:
             heading = is_heading(line) if f.detector == Detector.INSURER else f.heading
             out.append(f._replace(start=f.start + at, end=f.end + at, heading=heading))
         at += len(cell) + 1
-    return out
+    header = max(h for h in seg.headers if h < li)
+    columns = name_columns(seg.lines[header].split("\t"))
+    return out if columns is None else joined(out, line.split("\t"), columns, 0, li)
 
 
 @settings(max_examples=300, deadline=None)
@@ -161,3 +167,44 @@ def test_a_row_with_a_cell_outside_the_header_is_read_whole() -> None:
     assert [li for li, found in DETECTORS.cells.table(seg, 0) if found is not None] == [1]
     names = [f for f in DETECTORS.segments((seg,)) if f.detector == Detector.NAME]
     assert [(f.line, f.value, f.label) for f in names] == [(2, "山田 太郎", "契約者")]
+
+
+@pytest.mark.parametrize(
+    ("family", "first"),
+    [("姓", "名"), ("氏", "名"), ("契約者姓", "契約者名"), ("契約者氏名（姓）", "契約者氏名（名）"), ("苗字", "名")],
+)
+def test_a_name_split_over_two_columns_is_one_customer(family: str, first: str) -> None:
+    """Read alone, 山田 under 姓 is no name and 太郎 under 契約者名 is the given name only."""
+    rows = [["証券番号", family, first, "満期日"], ["8100000001", "山田", "太郎", "2025/04/01"]]
+    report = Pipeline(example_config()).scan(_mail_with_csv(rows), Envelope(HEAD_OFFICE, (SOMPO,)))
+    assert [(r.policy_number, r.name) for r in report.records] == [("8100000001", "山田 太郎")]
+    rows = [[*rows[0], "フリガナ（姓）", "フリガナ（名）"], [*rows[1], "ヤマダ", "タロウ"]]  # and the reading beside it
+    report = Pipeline(example_config()).scan(_mail_with_csv(rows), Envelope(HEAD_OFFICE, (SOMPO,)))
+    assert [(r.policy_number, r.name) for r in report.records] == [("8100000001", "山田 太郎")]
+
+
+def test_name_columns_pair_one_person_and_no_reading() -> None:
+    assert name_columns(["証券番号", "契約者姓", "契約者名", "被保険者名"]) == ("契約者姓", "契約者名")
+    assert name_columns(["氏名", "品名", "件名"]) is None
+    assert name_columns(["契約者姓", "被保険者名"]) is None  # two people, half a name each
+    assert name_columns(["フリガナ（姓）", "フリガナ（名）"]) is None  # the reading, not a customer
+    assert name_columns(["セイ", "メイ"]) is None
+
+
+def test_cells_that_are_not_name_halves_are_not_joined() -> None:
+    for family, first in [("山田", "2"), ("", "太郎"), ("山田様ご本人", "太郎"), ("Yamada", "Taro")]:
+        seg = table([], ["証券番号", "姓", "名"], [["8100000001", family, first]])
+        assert seg.headers == {0}
+        names = [f.value for f in DETECTORS.segments((seg,)) if f.detector == Detector.NAME]
+        assert f"{family} {first}" not in names
+
+
+def test_a_split_name_of_the_agency_staff_is_not_a_customer() -> None:
+    config = example_config()
+    staff = dataclasses.replace(
+        config, organization=dataclasses.replace(config.organization, staff_names=("山田 太郎",))
+    )
+    seg = table([], ["証券番号", "姓", "名"], [["8100000001", "山田", "太郎"], ["8100000002", "佐藤", "花子"]])
+    assert seg.headers == {0}
+    names = [f.value for f in Detectors(staff).segments((seg,)) if f.detector == Detector.NAME]
+    assert names == ["佐藤 花子"]

@@ -12,6 +12,7 @@ repeated cells — the insurer, the product, the branch, the expiry dates, the s
 per table, and only the distinct cells not yet seen are run through the detectors: together, as
 the lines of one chunk (each line is read exactly as if alone: detect/chunk.py). Rows keep their
 line numbers and offsets; the rest of the pipeline (filters by line, correlate) sees rows as before.
+The one reading that needs two cells, a name split over 姓 and 名 columns, is detect/split_names.py.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.insurers import is_heading
+from dlp_gateway.detect.split_names import Columns, joined, name_columns
 from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.model import CELL_SEPARATOR, Detector, Finding, Segment
 
@@ -55,24 +57,29 @@ class CellReader:
         to be read whole: titles above the first header, header rows, rows with an unlabelled cell."""
         memo: dict[str, tuple[Finding, ...]] = {}
         titles: frozenset[str] | None = None
+        names: Columns | None = None  # the header's family and given name columns, if split
         for b in range(0, len(seg.lines), self.batch_rows):
             if time.monotonic() > deadline:
                 raise ScanTimeoutError("the scan ran past its deadline")
-            batch: list[tuple[int, list[str] | None]] = []
+            batch: list[tuple[int, list[str] | None, Columns | None]] = []
             for li in range(b, min(b + self.batch_rows, len(seg.lines))):
                 cells = seg.lines[li].split(CELL_SEPARATOR)
                 if li in seg.headers:
-                    titles = frozenset(cells)
+                    titles, names = frozenset(cells), name_columns(cells)
                 labelled = titles is not None and li not in seg.headers and _labelled(cells, titles)
-                batch.append((li, cells if labelled else None))
+                batch.append((li, cells if labelled else None, names))
             if len(memo) > self.memo_cells:
                 memo.clear()  # (before this batch's cells go in: every cell it needs is then there)
-            new = list(dict.fromkeys(c for _, row in batch if row is not None for c in row if c not in memo))
+            new = list(dict.fromkeys(c for _, row, _ in batch if row is not None for c in row if c not in memo))
             for chunk in chunks(new):
                 for k, found in enumerate(self.read(chunk, si)):
                     memo[new[chunk.first + k]] = tuple(found)
-            for li, row in batch:
-                yield li, None if row is None else _placed(memo, row, si, li, seg.lines[li])
+            for li, row, split in batch:
+                if row is None:
+                    yield li, None
+                    continue
+                found = _placed(memo, row, si, li, seg.lines[li])
+                yield li, found if split is None else joined(found, row, split, si, li)
 
 
 _new_finding = tuple.__new__  # Finding's own __new__ is a Python function: 0.4 µs a finding more

@@ -121,6 +121,8 @@ class Detectors:
             return False
         if self.directory is not None and f.value in self.directory:
             return True
+        if self.staff and name_key(f.value) in self.staff:
+            return True  # (chunk() drops the others; a name joined from two cells comes after it)
         return roster or kind_before(line, f.start, separated=True) in NOT_CUSTOMER_NAMES
 
 

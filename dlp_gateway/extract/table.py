@@ -20,7 +20,11 @@ from dlp_gateway.detect.labels import classify
 from dlp_gateway.model import CELL_SEPARATOR, Segment
 
 # Column titles the label classes do not cover but lists carry (a product, an address column).
-_OTHER_TITLES = regex.compile(r"種目|保険種類|商品|住所|性別|年齢|続柄|区分|種別|状況|状態|等級|用途|車名|地域|No\.?$")
+# A name split over two columns is titled by its halves: 姓 and 名, 氏 and 名, 契約者氏名（姓）.
+_OTHER_TITLES = regex.compile(
+    r"種目|保険種類|商品|住所|性別|年齢|続柄|区分|種別|状況|状態|等級|用途|車名|地域|No\.?$"
+    r"|^(?:姓|名|氏|苗字|名字)$|[（(](?:姓|名)[）)]$|(?:者|客)(?:姓|名)$"
+)
 _DIGITS = regex.compile(r"\d{4}")
 SEP = CELL_SEPARATOR
 
