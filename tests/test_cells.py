@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -18,6 +19,7 @@ from dlp_gateway.detect.cells import CellReader
 from dlp_gateway.detect.detectors import Detectors
 from dlp_gateway.detect.insurers import is_heading
 from dlp_gateway.detect.split_names import joined, name_columns
+from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.extract.table import table_segment
 from dlp_gateway.model import Detector, Envelope, Finding, Segment
 from dlp_gateway.pipeline import Pipeline
@@ -208,3 +210,11 @@ def test_a_split_name_of_the_agency_staff_is_not_a_customer() -> None:
     assert seg.headers == {0}
     names = [f.value for f in Detectors(staff).segments((seg,)) if f.detector == Detector.NAME]
     assert names == ["佐藤 花子"]
+
+
+def test_a_table_read_by_cells_stops_at_the_deadline() -> None:
+    """Past its deadline the column path stops like the row path: the scan fails closed (on_error)."""
+    seg = table([], ["証券番号", "契約者名"], [[f"81000{i:05d}", "山田 太郎"] for i in range(50)])
+    with pytest.raises(ScanTimeoutError):
+        DETECTORS.segments((seg,), deadline=time.monotonic() - 1)
+    assert len(DETECTORS.segments((seg,), deadline=time.monotonic() + 60)) == 100

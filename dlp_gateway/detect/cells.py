@@ -27,7 +27,7 @@ from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.model import CELL_SEPARATOR, Detector, Finding, Segment
 
 MEMO_CELLS = 200_000  # distinct cells kept per table: past this the memo starts again, memory stays flat
-BATCH_ROWS = 2_000  # rows whose new cells are read together (and between two looks at the deadline)
+BATCH_ROWS = 2_000  # rows whose new cells are read together
 
 ReadChunk = Callable[[Chunk, int], list[list[Finding]]]  # Detectors.chunk: each line's findings
 
@@ -59,8 +59,6 @@ class CellReader:
         titles: frozenset[str] | None = None
         names: Columns | None = None  # the header's family and given name columns, if split
         for b in range(0, len(seg.lines), self.batch_rows):
-            if time.monotonic() > deadline:
-                raise ScanTimeoutError("the scan ran past its deadline")
             batch: list[tuple[int, list[str] | None, Columns | None]] = []
             for li in range(b, min(b + self.batch_rows, len(seg.lines))):
                 cells = seg.lines[li].split(CELL_SEPARATOR)
@@ -72,6 +70,8 @@ class CellReader:
                 memo.clear()  # (before this batch's cells go in: every cell it needs is then there)
             new = list(dict.fromkeys(c for _, row, _ in batch if row is not None for c in row if c not in memo))
             for chunk in chunks(new):
+                if time.monotonic() > deadline:  # (per chunk: a batch of 200-column rows is 200 chunks)
+                    raise ScanTimeoutError("the scan ran past its deadline")
                 for k, found in enumerate(self.read(chunk, si)):
                     memo[new[chunk.first + k]] = tuple(found)
             for li, row, split in batch:
