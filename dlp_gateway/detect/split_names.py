@@ -1,4 +1,4 @@
-"""A customer's name split over two columns of a list: the family name under 姓 (契約者姓, 苗字,
+"""A customer's name split over two columns of a list: the family name under 姓 (契約者姓, 氏, 苗字,
 契約者氏名（姓）) and the given name under 名 (契約者名 beside 契約者姓, 契約者氏名（名）).
 
 Read cell by cell, each half alone is no name, or only the given name (契約者名 is a name label), so
