@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import regex
 
-from dlp_gateway.detect.labels import UNDERWRITER_HINT, LabelKind, label_at
+from dlp_gateway.detect.labels import LabelKind, has_underwriter_hint, label_at
 from dlp_gateway.detect.names import FIELD_LABELS, HONORIFICS
 from dlp_gateway.detect.normalize import name_key
 from dlp_gateway.model import Attribution, Detector, Finding, Record, Segment
@@ -187,7 +187,7 @@ def _join_nearby(
     for li, f, why in loose:
         line = seg.lines[li]
         alone = line.strip() == line[f.start : f.end]
-        if f.detector == Detector.INSURER and not (alone or UNDERWRITER_HINT.search(line)):
+        if f.detector == Detector.INSURER and not (alone or has_underwriter_hint(line)):
             continue  # an insurer joins a record nearby only from an underwriter field or a line of its own
         if f.detector == Detector.DATE and not EXPIRY_FIELD.search(line):
             continue

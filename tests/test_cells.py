@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from bench.evalset import Generator
 from dlp_gateway.detect.cells import CellReader
 from dlp_gateway.detect.detectors import Detectors
-from dlp_gateway.detect.insurers import is_heading
-from dlp_gateway.detect.split_names import joined, name_columns
+from dlp_gateway.detect.split_names import name_columns
 from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.extract.table import table_segment
-from dlp_gateway.model import Detector, Envelope, Finding, Segment
+from dlp_gateway.model import Detector, Envelope, Segment
 from dlp_gateway.pipeline import Pipeline
+from tests.cell_oracle import by_cells, labelled_rows
 from tests.fixtures import multipart
 from tests.helpers import HEAD_OFFICE, SOMPO, example_config
 
@@ -88,21 +88,6 @@ def table(title: list[str], head: list[str], rows: list[list[str]], again: list[
     return table_segment("list.csv", [(cells, (f":line {i + 1}",)) for i, cells in enumerate(body)])
 
 
-def by_cells(seg: Segment, li: int) -> list[Finding]:
-    """The oracle: the line form of every detector on each cell alone, moved to its offset; and a
-    name split over 姓 and 名 columns joined (split_names, tested on its own below)."""
-    out, at = [], 0
-    line = seg.lines[li]
-    for cell in line.split("\t"):
-        for f in DETECTORS.line(cell, 0, li):
-            heading = is_heading(line) if f.detector == Detector.INSURER else f.heading
-            out.append(f._replace(start=f.start + at, end=f.end + at, heading=heading))
-        at += len(cell) + 1
-    header = max(h for h in seg.headers if h < li)
-    columns = name_columns(seg.lines[header].split("\t"))
-    return out if columns is None else joined(out, line.split("\t"), columns, 0, li)
-
-
 @settings(max_examples=300, deadline=None)
 @given(titles, header, st.lists(row, max_size=12), st.one_of(st.none(), header))
 def test_rows_under_a_header_read_as_their_cells_alone(
@@ -111,10 +96,11 @@ def test_rows_under_a_header_read_as_their_cells_alone(
     seg = table(title, head, rows, again)
     got = dict(DETECTORS.cells.table(seg, 0))
     assert list(got) == list(range(len(seg.lines)))
+    assert {li for li, found in got.items() if found is not None} == labelled_rows(seg)
     for li, found in got.items():
         if found is not None:
             assert li > min(seg.headers) and li not in seg.headers
-            assert found == by_cells(seg, li), seg.lines[li]
+            assert found == by_cells(DETECTORS, seg, 0, li), seg.lines[li]
 
 
 @settings(max_examples=300, deadline=None)

@@ -26,6 +26,7 @@ from dlp_gateway.detect.normalize import cut_spans, has_digit
 from dlp_gateway.detect.policy_number import PolicyNumberFinder, blob_safe
 from dlp_gateway.model import Finding, Segment
 from dlp_gateway.pipeline import Pipeline
+from tests.cell_oracle import by_cells, labelled_rows
 from tests.helpers import CORPORA, corpus_files, example_config
 
 GEN = Generator(seed=5)
@@ -159,37 +160,17 @@ def test_the_digit_gate_lets_every_digit_through() -> None:
     assert not has_digit("本日の会議資料を共有します。") and not has_digit("no digits")
 
 
-def by_cells(line: str, si: int, li: int) -> list[Finding]:
-    """A labelled table row as detect/cells.py reads it: each cell alone, moved to its offset."""
-    out, at = [], 0
-    for cell in line.split("\t"):
-        out += [f._replace(start=f.start + at, end=f.end + at) for f in DETECTORS.line(cell, si, li)]
-        at += len(cell) + 1
-    return out
-
-
-def labelled(seg: Segment) -> set[int]:
-    """Rows under a header each of whose cells is `title:value` with a title of that header."""
-    out, titles = set(), None
-    for li, line in enumerate(seg.lines):
-        if li in seg.headers:
-            titles = set(line.split("\t"))
-        elif titles is not None and all(c.partition(":")[0] in titles and ":" in c for c in line.split("\t")):
-            out.add(li)
-    return out if seg.kind == "table" else set()
-
-
 def reference_segments(segments: Sequence[Segment]) -> list[Finding]:
     """Detectors.segments as it read before chunks: every line alone (a labelled table row cell
     by cell), then the greeting and signature filter and numbers broken across two lines."""
     out: list[Finding] = []
     for si, seg in enumerate(segments):
         correspondents = correspondent_lines(seg.lines) if seg.kind == "text" else set()
-        rows = labelled(seg)
+        rows = labelled_rows(seg)
         for li, line in enumerate(seg.lines):
             if not line.strip():
                 continue
-            found = by_cells(line, si, li) if li in rows else DETECTORS.line(line, si, li)
+            found = by_cells(DETECTORS, seg, si, li) if li in rows else DETECTORS.line(line, si, li)
             if li in correspondents:
                 found = [f for f in found if f.detector != "name" or f.label in FIELD_LABELS]
             if seg.kind == "text" and li + 1 < len(seg.lines):
