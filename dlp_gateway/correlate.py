@@ -8,7 +8,7 @@ no number near it is a record of its own. Attribution follows DESIGN §3 in orde
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -51,7 +51,7 @@ def names_underwriter(line: str, mention: Finding) -> tuple[bool, str]:
     return True, "insurer named on the line"
 
 
-@dataclass
+@dataclass(slots=True)  # (a list builds one per row)
 class _Draft:
     segment: int
     line: int
@@ -61,7 +61,6 @@ class _Draft:
     insurer: str | None = None
     insurer_basis: str = ""
     section: str | None = None
-    extra: list[str] = field(default_factory=list)
 
 
 def _stands_alone(name: Finding) -> bool:
@@ -82,6 +81,7 @@ def _pick(items: list[Finding], k: int, total: int, anchor: Finding) -> Finding 
 
 
 _START = attrgetter("start")
+_new_record = tuple.__new__
 
 
 def _blocks(lines: tuple[str, ...]) -> list[int]:
@@ -241,7 +241,6 @@ def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: st
 
 def _attribute(d: _Draft) -> tuple[str | None, Attribution, str]:
     """(underwriter, source, basis): DESIGN §3's order, and what in the mail gave it."""
-    number = f"number under {d.number.label}" if d.number is not None and d.number.label else ""
     if d.number is not None and d.number.registry:
         return d.number.registry[0], Attribution.REGISTRY, "policy number in the registry"
     if d.insurer:
@@ -250,6 +249,7 @@ def _attribute(d: _Draft) -> tuple[str | None, Attribution, str]:
         return d.section, Attribution.EXPLICIT, "section heading"
     if d.name is not None and len(d.name.registry) == 1:
         return d.name.registry[0], Attribution.REGISTRY_NAME, "name in the registry"
+    number = f"number under {d.number.label}" if d.number is not None and d.number.label else ""
     if d.number is not None and len(d.number.insurers) == 1:
         return d.number.insurers[0], Attribution.PATTERN, "; ".join(filter(None, ["number format", number]))
     return None, Attribution.UNKNOWN, number
@@ -278,15 +278,18 @@ def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: 
             anchor = d.number or d.name
             location = seg.where(d.line, anchor.start if anchor else 0)
             records.append(
-                Record(
-                    policy_number=d.number.value if d.number else None,
-                    name=_display(d.name.value, registry) if d.name else None,
-                    expiry=d.date.value if d.date else None,
-                    underwriter=underwriter,
-                    attribution=source,
-                    confidence=confidence,
-                    location=location,
-                    basis=basis,
+                _new_record(  # Record's fields in order (its own __new__ is a Python function)
+                    Record,
+                    (
+                        d.number.value if d.number else None,
+                        _display(d.name.value, registry) if d.name else None,
+                        d.date.value if d.date else None,
+                        underwriter,
+                        source,
+                        confidence,
+                        location,
+                        basis,
+                    ),
                 )
             )
     return _without_repeated_names(records)

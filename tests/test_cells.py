@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.evalset import Generator
-from dlp_gateway.detect.cells import CellReader
+from dlp_gateway.detect.cells import CellReader, _labelled, labelled_row
 from dlp_gateway.detect.detectors import Detectors
 from dlp_gateway.detect.split_names import name_columns
 from dlp_gateway.errors import ScanTimeoutError
@@ -204,3 +204,18 @@ def test_a_table_read_by_cells_stops_at_the_deadline() -> None:
     with pytest.raises(ScanTimeoutError):
         DETECTORS.segments((seg,), deadline=time.monotonic() - 1)
     assert len(DETECTORS.segments((seg,), deadline=time.monotonic() + 60)) == 100
+
+
+title_text = st.text(st.sampled_from("氏名契約者番号()[].*+?|\\^$ :\t"), max_size=5)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.frozensets(title_text.filter(lambda t: "\t" not in t), max_size=5), st.lists(title_text, max_size=5))
+def test_a_row_is_labelled_by_one_match_as_by_its_cells(titles: frozenset[str], parts: list[str]) -> None:
+    """The whole-line match (cells.labelled_row) answers as the per-cell test, whatever the titles
+    hold: signs the pattern must escape, a colon, an empty title."""
+    line = "".join(parts)
+    assert labelled_row(titles)(line) == _labelled(line.split("\t"), titles)
+    for title in titles:
+        cells = [f"{title}:{p}".replace("\t", " ") for p in parts[:3]] or [f"{title}:"]
+        assert labelled_row(titles)("\t".join(cells)) == _labelled(cells, titles)

@@ -17,10 +17,13 @@ The one reading that needs two cells, a name split over 姓 and 名 columns, is 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 
 from dlp_gateway.detect.chunk import Chunk, chunks
+from dlp_gateway.detect.digit_column import DigitColumn, TableMemo
 from dlp_gateway.detect.insurers import is_heading
 from dlp_gateway.detect.split_names import Columns, joined, name_columns
 from dlp_gateway.errors import ScanTimeoutError
@@ -40,13 +43,31 @@ def _labelled(cells: list[str], titles: frozenset[str]) -> bool:
     return all(sep and title in titles for title, sep, _ in (c.partition(":") for c in cells))
 
 
+@lru_cache(maxsize=64)
+def labelled_row(titles: frozenset[str]) -> Callable[[str], bool]:
+    """_labelled for a whole line under a header of these titles: one match of the line instead
+    of a partition per cell, when no title holds a colon (a header row's cells never do)."""
+    if not titles or any(":" in t for t in titles):
+        return lambda line: _labelled(line.split(CELL_SEPARATOR), titles)
+    title = "(?:" + "|".join(re.escape(t) for t in titles) + "):[^\t]*"
+    match = re.compile(f"{title}(?:\t{title})*").fullmatch
+    return lambda line: match(line) is not None
+
+
 class CellReader:
     """`read` is the line form of every detector (Detectors.chunk); this reads a table's labelled
     rows through it cell by cell. `memo_cells` and `batch_rows` change only the cost, never the
     findings (tests/test_cells.py holds them to that)."""
 
-    def __init__(self, read: ReadChunk, memo_cells: int = MEMO_CELLS, batch_rows: int = BATCH_ROWS) -> None:
+    def __init__(
+        self,
+        read: ReadChunk,
+        memo_cells: int = MEMO_CELLS,
+        batch_rows: int = BATCH_ROWS,
+        digits: DigitColumn | None = None,
+    ) -> None:
         self.read = read
+        self.digits = digits  # the column form for cells of digits (detect/digit_column.py)
         self.memo_cells = memo_cells
         self.batch_rows = max(1, batch_rows)
 
@@ -56,7 +77,9 @@ class CellReader:
         """(line, findings) for every line of a table segment, in order; findings None for a line
         to be read whole: titles above the first header, header rows, rows with an unlabelled cell."""
         memo: dict[str, tuple[Finding, ...]] = {}
+        learnt = TableMemo()  # the column form's, for this table
         titles: frozenset[str] | None = None
+        is_labelled: Callable[[str], bool] = bool
         names: Columns | None = None  # the header's family and given name columns, if split
         for b in range(0, len(seg.lines), self.batch_rows):
             batch: list[tuple[int, list[str] | None, Columns | None]] = []
@@ -64,22 +87,40 @@ class CellReader:
                 cells = seg.lines[li].split(CELL_SEPARATOR)
                 if li in seg.headers:
                     titles, names = frozenset(cells), name_columns(cells)
-                labelled = titles is not None and li not in seg.headers and _labelled(cells, titles)
+                    is_labelled = labelled_row(titles)
+                labelled = titles is not None and li not in seg.headers and is_labelled(seg.lines[li])
                 batch.append((li, cells if labelled else None, names))
             if len(memo) > self.memo_cells:
                 memo.clear()  # (before this batch's cells go in: every cell it needs is then there)
             new = list(dict.fromkeys(c for _, row, _ in batch if row is not None for c in row if c not in memo))
-            for chunk in chunks(new):
-                if time.monotonic() > deadline:  # (per chunk: a batch of 200-column rows is 200 chunks)
-                    raise ScanTimeoutError("the scan ran past its deadline")
-                for k, found in enumerate(self.read(chunk, si)):
-                    memo[new[chunk.first + k]] = tuple(found)
+            self._read_new(new, memo, learnt, si, deadline)
             for li, row, split in batch:
                 if row is None:
                     yield li, None
                     continue
                 found = _placed(memo, row, si, li, seg.lines[li])
                 yield li, found if split is None else joined(found, row, split, si, li)
+
+    def _read_new(
+        self, new: list[str], memo: dict[str, tuple[Finding, ...]], learnt: TableMemo, si: int, deadline: float
+    ) -> None:
+        """Each new cell's findings into the memo: cells of digits by the column form where it
+        can, the rest by the line form, chunk by chunk."""
+        if self.digits is not None and new:
+            if time.monotonic() > deadline:
+                raise ScanTimeoutError("the scan ran past its deadline")
+            rest = []
+            for cell, by_template in zip(new, self.digits.read(new, learnt), strict=True):
+                if by_template is None:
+                    rest.append(cell)
+                else:
+                    memo[cell] = by_template
+            new = rest
+        for chunk in chunks(new):
+            if time.monotonic() > deadline:  # (per chunk: a batch of 200-column rows is 200 chunks)
+                raise ScanTimeoutError("the scan ran past its deadline")
+            for k, found in enumerate(self.read(chunk, si)):
+                memo[new[chunk.first + k]] = tuple(found)
 
 
 _new_finding = tuple.__new__  # Finding's own __new__ is a Python function: 0.4 µs a finding more

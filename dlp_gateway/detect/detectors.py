@@ -14,6 +14,7 @@ from dlp_gateway.config.schema import Config
 from dlp_gateway.detect import dates, insurers, names, policy_number
 from dlp_gateway.detect.cells import CellReader
 from dlp_gateway.detect.chunk import Chunk, chunks
+from dlp_gateway.detect.digit_column import DigitColumn
 from dlp_gateway.detect.labels import NOT_CUSTOMER_NAMES, LabelKind, classify, kind_before
 from dlp_gateway.detect.letter import correspondent_lines
 from dlp_gateway.detect.names import FIELD_LABELS
@@ -34,7 +35,15 @@ class Detectors:
         self.registry = RegistryFinder(registry) if isinstance(registry, RegistryIndex) and not registry.empty else None
         self.staff = frozenset(name_key(n) for n in config.organization.staff_names)
         self.directory = staff
-        self.cells = CellReader(self.chunk)
+        self.cells = CellReader(self.chunk, digits=self._digit_column(config))
+
+    def _digit_column(self, config: Config) -> DigitColumn | None:
+        """The column form for cells of digits, unless an insurer's name or code holds a digit
+        (a mention could then lie inside a number, and depend on its digits)."""
+        words = [w for ins in config.insurers.values() for w in (*ins.mentions, *ins.codes)]
+        if any(ch.isdigit() for w in words for ch in w):
+            return None
+        return DigitColumn(self.numbers, self.registry, lambda cell: self.chunk(Chunk((cell,)), 0)[0])
 
     def line(self, line: str, si: int, li: int) -> list[Finding]:
         """One line read alone (the detector evaluation, tests)."""

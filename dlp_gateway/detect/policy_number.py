@@ -42,7 +42,7 @@ AFTER_WINDOW = 8  # characters after a number that NOT_A_POLICY_AFTER looks at
 PHONE = regex.compile(rf"^[(（]?0\d{{1,4}}[)）]?[{DASH_CLASS} ]?\d{{1,4}}[{DASH_CLASS} ]\d{{3,4}}$")
 
 
-def _looks_like_date(value: str) -> bool:
+def looks_like_date(value: str) -> bool:
     if len(value) != 8 or not value.isdigit() or value[:2] not in ("19", "20"):
         return False
     return 1 <= int(value[4:6]) <= 12 and 1 <= int(value[6:]) <= 31
@@ -90,7 +90,7 @@ def is_lookalike(line: str, start: int, end: int, value: str, context: bool, lab
         return True
     if context:
         return False  # 証券番号 beside it: a policy number written like a phone number is still one
-    return bool(PHONE.match(line[start:end].strip())) or _looks_like_date(value)
+    return bool(PHONE.match(line[start:end].strip())) or looks_like_date(value)
 
 
 # Pattern text that could match or look at a newline, or anchor to the text's ends: such an

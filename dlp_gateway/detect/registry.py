@@ -41,6 +41,12 @@ class RegistryFinder:
         into lines; within a line, numbers come before names as when a line is read alone)."""
         return self._numbers(chunk, segment) + self._names(chunk, segment)
 
+    def number_insurer(self, run: str) -> str | None:
+        """The insurer the registry holds a whole alphanumeric run under, as `_numbers` looks it up."""
+        if not self.pmax or not max(self.pmin, 1) <= len(run) <= self.pmax:
+            return None
+        return self.registry.policy_insurer(self.registry.digest("p", run))
+
     def _numbers(self, chunk: Chunk, segment: int) -> list[Finding]:
         if not self.pmax or not chunk.has_digit:
             return []
