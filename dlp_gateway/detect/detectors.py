@@ -51,22 +51,28 @@ class Detectors:
 
     def chunk(self, chunk: Chunk, si: int) -> list[list[Finding]]:
         """Each line's findings: numbers and names (registry hits merged), mentions, dates."""
-        per_line: list[list[Finding]] = [[] for _ in chunk.lines]
-        hits: list[list[Finding]] = [[] for _ in chunk.lines]
+        found = self.by_line(chunk, si)
+        return [found.get(k, []) for k in range(len(chunk.lines))]
+
+    def by_line(self, chunk: Chunk, si: int) -> dict[int, list[Finding]]:
+        """The findings of the chunk's lines that hold any, by line (0-based in the chunk): most
+        lines of a letter hold none, and a list per line cost a letter of 1,000 lines 0.3 ms."""
+        per_line: dict[int, list[Finding]] = {}
         for f in self.numbers.find(chunk, si) + names.find(chunk, si):
-            per_line[f.line - chunk.first].append(f)
+            per_line.setdefault(f.line - chunk.first, []).append(f)
         if self.registry is not None:
+            hits: dict[int, list[Finding]] = {}
             for f in self.registry.find(chunk, si):
-                hits[f.line - chunk.first].append(f)
-        for k in range(len(per_line)):
-            if hits[k]:
-                per_line[k] = merge_registry(per_line[k], hits[k])
-            if self.staff and per_line[k]:
+                hits.setdefault(f.line - chunk.first, []).append(f)
+            for k, line_hits in hits.items():
+                per_line[k] = merge_registry(per_line.get(k, []), line_hits)
+        if self.staff:
+            for k, line_found in per_line.items():
                 per_line[k] = [
-                    f for f in per_line[k] if f.detector != Detector.NAME or name_key(f.value) not in self.staff
+                    f for f in line_found if f.detector != Detector.NAME or name_key(f.value) not in self.staff
                 ]
         for f in self.mentions.find(chunk, si) + dates.find(chunk, si):
-            per_line[f.line - chunk.first].append(f)
+            per_line.setdefault(f.line - chunk.first, []).append(f)
         return per_line
 
     def segments(self, segments: tuple[Segment, ...], deadline: float = math.inf) -> list[Finding]:
@@ -110,9 +116,10 @@ class Detectors:
         for chunk in chunks(seg.lines[start:end], start):
             if time.monotonic() > deadline:
                 raise ScanTimeoutError("the scan ran past its deadline")
+            per_line = self.by_line(chunk, si)
             tails = self.numbers.may_continue(chunk) if seg.kind == "text" else set()
-            for k, found in enumerate(self.chunk(chunk, si)):
-                li = chunk.first + k
+            for k in sorted(per_line.keys() | tails):
+                found, li = per_line.get(k, []), chunk.first + k
                 if k in tails and li + 1 < len(seg.lines):
                     # Table rows never wrap; wrapped text and PDF lines may split a number.
                     found += [
