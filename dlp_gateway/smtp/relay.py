@@ -21,6 +21,7 @@ from dlp_gateway.config.schema import Config, Upstream
 from dlp_gateway.errors import RelayError
 from dlp_gateway.observe import metrics
 from dlp_gateway.ports import Refusal, Refused, Relay
+from dlp_gateway.smtp import fast_data  # noqa: F401 - installs itself in aiosmtplib (a sixth of our CPU)
 
 log = logging.getLogger(__name__)
 
