@@ -9,12 +9,13 @@ no number near it is a record of its own. Attribution follows DESIGN §3 in orde
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import attrgetter
 from typing import NamedTuple
 
 import regex
 
-from dlp_gateway.detect.labels import LabelKind, has_underwriter_hint, label_at
+from dlp_gateway.detect.labels import LabelKind, has_underwriter_hint, label_at, label_window
 from dlp_gateway.detect.names import FIELD_LABELS, HONORIFICS
 from dlp_gateway.detect.normalize import name_key
 from dlp_gateway.model import Attribution, Detector, Finding, Record, Segment
@@ -40,15 +41,22 @@ def names_underwriter(line: str, mention: Finding) -> tuple[bool, str]:
     """Whether an insurer mention names the underwriter of the record on its line, and the label
     that says so. Only an underwriter label or column (引受, 保険会社) or a bare mention does; a
     previous-insurer, remarks or staff column, or any other label, never does."""
-    label = label_at(line, mention.start)
-    if label is not None:
-        return label.kind is LabelKind.UNDERWRITER, str(label)
+    said = _said_by_label(label_window(line, mention.start))
+    if said is not None:
+        return said
     if mention.heading:
         return True, "section heading"
     before, after = line[max(0, mention.start - 8) : mention.start], line[mention.end : mention.end + 6]
     if _PREVIOUS_BEFORE.search(before) or _PREVIOUS_AFTER.match(after):
         return False, ""
     return True, "insurer named on the line"
+
+
+@lru_cache(maxsize=4096)  # (a list's underwriter column repeats the same few cells in every row)
+def _said_by_label(window: str) -> tuple[bool, str] | None:
+    """names_underwriter's answer when a label stands before the mention, None when none does."""
+    label = label_at(window, len(window))
+    return None if label is None else (label.kind is LabelKind.UNDERWRITER, str(label))
 
 
 @dataclass(slots=True)  # (a list builds one per row)
@@ -125,19 +133,24 @@ def _read_line(line: str, fs: list[Finding]) -> _Line:
     names: list[Finding] = []
     dates: list[Finding] = []
     mentions: list[Finding] = []
-    kinds: dict[str, list[Finding]] = {
-        Detector.POLICY_NUMBER: numbers,
-        Detector.NAME: names,
-        Detector.DATE: dates,
-        Detector.INSURER: mentions,
-    }
     for f in fs:
-        kinds[f.detector].append(f)
+        kind = f[0]
+        if kind == _NUMBER:
+            numbers.append(f)
+        elif kind == _NAME:
+            names.append(f)
+        elif kind == _DATE:
+            dates.append(f)
+        else:
+            mentions.append(f)
     if not mentions:
         return _Line(numbers, names, dates, mentions, {})
     said = [names_underwriter(line, m) for m in mentions]
     basis = {id(m): why for m, (yes, why) in zip(mentions, said, strict=True) if yes}
     return _Line(numbers, names, dates, [m for m in mentions if id(m) in basis], basis)
+
+
+_NUMBER, _NAME, _DATE = Detector.POLICY_NUMBER, Detector.NAME, Detector.DATE
 
 
 def _numbered(si: int, li: int, found: _Line, section: str | None) -> list[_Draft]:
@@ -207,15 +220,15 @@ def _join_nearby(
             drafts.append(_Draft(si, li, name=f, section=section))
 
 
-def _drafts_for_segment(si: int, seg: Segment, found: list[Finding], section: str | None = None) -> list[_Draft]:
-    """`section`: the insurer the sheet the segment is on is named after, if any."""
-    by_line: dict[int, list[Finding]] = {}
-    for f in found:
-        by_line.setdefault(f.line, []).append(f)
+def _drafts_for_segment(
+    si: int, seg: Segment, by_line: dict[int, list[Finding]], section: str | None = None
+) -> list[_Draft]:
+    """`by_line`: the segment's findings by line, in line order. `section`: the insurer the sheet
+    the segment is on is named after, if any."""
     drafts: list[_Draft] = []
     loose: list[tuple[int, Finding, str]] = []  # (line, finding, why a mention names the underwriter)
-    for li in sorted(by_line):
-        fs = sorted(by_line[li], key=_START)
+    for li, line_found in by_line.items():
+        fs = sorted(line_found, key=_START)
         line = seg.lines[li]
         on_line = _read_line(line, fs)
         if on_line.numbers:
@@ -264,13 +277,24 @@ def _display(name: str, registry: Registry) -> str:
 
 
 def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: Registry) -> list[Record]:
-    by_segment: dict[int, list[Finding]] = {}
+    by_line: dict[tuple[int, int], list[Finding]] = {}
     for f in findings:
-        by_segment.setdefault(f.segment, []).append(f)
+        by_line.setdefault((f.segment, f.line), []).append(f)
+    return correlate_lines(segments, [(si, li, fs) for (si, li), fs in sorted(by_line.items())], registry)
+
+
+def correlate_lines(
+    segments: tuple[Segment, ...], lines: list[tuple[int, int, list[Finding]]], registry: Registry
+) -> list[Record]:
+    """correlate over findings already by line (Detectors.lines): (segment, line, findings), each
+    line once, in order."""
+    by_segment: dict[int, dict[int, list[Finding]]] = {}
+    for si, li, fs in lines:
+        by_segment.setdefault(si, {})[li] = fs
     records: list[Record] = []
-    for si in sorted(by_segment):
+    for si, by_line in by_segment.items():
         seg = segments[si]
-        for d in _drafts_for_segment(si, seg, by_segment[si], _sheet_insurer(segments, by_segment, si)):
+        for d in _drafts_for_segment(si, seg, by_line, _sheet_insurer(segments, by_segment, si)):
             underwriter, source, basis = _attribute(d)
             confidence = CONFIDENCE[source]
             if source is Attribution.PATTERN and d.number is not None:
@@ -295,13 +319,15 @@ def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: 
     return _without_repeated_names(records)
 
 
-def _sheet_insurer(segments: tuple[Segment, ...], by_segment: dict[int, list[Finding]], si: int) -> str | None:
+def _sheet_insurer(
+    segments: tuple[Segment, ...], by_segment: dict[int, dict[int, list[Finding]]], si: int
+) -> str | None:
     """The insurer a sheet is named after (「東京海上日動」「損保ジャパン分」): the heading of every row
     on it (DESIGN §3). Its name is the segment just before the sheet's table."""
     seg = segments[si]
     if si == 0 or seg.kind != "table" or segments[si - 1].location != seg.location + " (sheet name)":
         return None
-    named = [f for f in by_segment.get(si - 1, ()) if f.detector == Detector.INSURER]
+    named = [f for fs in by_segment.get(si - 1, {}).values() for f in fs if f.detector == Detector.INSURER]
     if len(named) != 1 or not _names_a_list(segments[si - 1].lines[0], named[0]):
         return None
     return named[0].value

@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from functools import lru_cache
+from itertools import chain
 
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.digit_column import DigitColumn, TableMemo
@@ -92,7 +93,8 @@ class CellReader:
                 batch.append((li, cells if labelled else None, names))
             if len(memo) > self.memo_cells:
                 memo.clear()  # (before this batch's cells go in: every cell it needs is then there)
-            new = list(dict.fromkeys(c for _, row, _ in batch if row is not None for c in row if c not in memo))
+            rows = (row for _, row, _ in batch if row is not None)
+            new = [c for c in dict.fromkeys(chain.from_iterable(rows)) if c not in memo]  # (distinct first, in C)
             self._read_new(new, memo, learnt, si, deadline)
             for li, row, split in batch:
                 if row is None:
@@ -128,15 +130,23 @@ _new_finding = tuple.__new__  # Finding's own __new__ is a Python function: 0.4 
 
 def _placed(memo: dict[str, tuple[Finding, ...]], cells: list[str], si: int, li: int, line: str) -> list[Finding]:
     """The row's findings: each cell's, moved to the row's line and to the cell's offset in it. A
-    section heading is a property of the whole row (its first character), not of a cell."""
+    section heading is a property of the whole row (its first character), not of a cell. (Fields
+    by index and the enum member held locally: this runs for every finding of a list.)"""
     out: list[Finding] = []
     at = 0
+    heading: bool | None = None
     for cell in cells:
         found = memo[cell]
         if found:  # (most cells of a list hold nothing: a product, an amount, a branch)
             for f in found:
-                if f.detector == Detector.INSURER and f.heading != is_heading(line):
-                    f = f._replace(heading=not f.heading)  # noqa: PLW2901 - the cell's finding, as the row has it
-                out.append(_new_finding(Finding, (f[0], f[1], si, li, f[4] + at, f[5] + at, *f[6:])))
+                if f[0] == _INSURER:
+                    if heading is None:
+                        heading = is_heading(line)
+                    if f[9] != heading:
+                        f = f._replace(heading=heading)  # noqa: PLW2901 - the cell's finding, as the row has it
+                out.append(_new_finding(Finding, (f[0], f[1], si, li, f[4] + at, f[5] + at) + f[6:]))  # noqa: RUF005 - faster than unpacking
         at += len(cell) + 1
     return out
+
+
+_INSURER = Detector.INSURER

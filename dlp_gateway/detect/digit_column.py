@@ -83,7 +83,9 @@ class DigitColumn:
             if template is None:
                 continue
             found, whole = template
-            if whole == (True,):  # (the common case: the policy number, and nothing in the title)
+            if not found:
+                out[i] = found  # (an amount, a count: nothing, the same empty tuple for each)
+            elif whole == (True,):  # (the policy number, and nothing in the title)
                 out[i] = (new(Finding, (found[0][0], value, *found[0][2:])),)
             else:
                 out[i] = tuple(

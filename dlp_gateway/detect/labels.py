@@ -163,6 +163,12 @@ def _label_in(text: str, separated: bool) -> str | None:
     return m.group("label") if m else None
 
 
+def label_window(line: str, start: int) -> str:
+    """The text a label of a value at `start` is read from (no label crosses a tab): label_at's
+    answer is a function of it, for callers that remember answers by it."""
+    return _window(line, start)
+
+
 def label_at(line: str, start: int, separated: bool = False) -> Label | None:
     """The classified label of a value at `start`."""
     return _read_in(_window(line, start), separated)
