@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from bench.evalset import Generator
 from dlp_gateway.detect.cells import CellReader, _labelled, labelled_row
-from dlp_gateway.detect.detectors import Detectors
+from dlp_gateway.detect.detectors import Detectors, roster_lines
 from dlp_gateway.detect.split_names import name_columns
 from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.extract.table import table_segment
@@ -219,3 +219,36 @@ def test_a_row_is_labelled_by_one_match_as_by_its_cells(titles: frozenset[str], 
     for title in titles:
         cells = [f"{title}:{p}".replace("\t", " ") for p in parts[:3]] or [f"{title}:"]
         assert labelled_row(titles)("\t".join(cells)) == _labelled(cells, titles)
+
+
+def _with_staff() -> Detectors:
+    config = example_config()
+    organization = dataclasses.replace(config.organization, staff_names=("佐藤 花子",))
+    return Detectors(dataclasses.replace(config, organization=organization), GEN.registry)
+
+
+STAFFED = _with_staff()
+ROSTER_HEADERS = ["氏名", "部署", "内線", "担当者", "契約者名", "フリガナ", "証券番号", "姓", "名", "引受保険会社"]
+people_row = st.lists(st.sampled_from([*VALUES, "山田 太郎 様", "鈴木 一郎 さん", "佐藤 花子"]), min_size=1, max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(ROSTER_HEADERS), min_size=2, max_size=5, unique=True),
+    st.lists(people_row, max_size=12),
+)
+def test_names_checked_per_cell_as_the_row_checked_them(head: list[str], rows: list[list[str]]) -> None:
+    """The customer test now asked once per distinct cell (cells.Customers) keeps exactly the names
+    the row-level test kept: the line form on each cell alone, then every name tested on its row
+    (kana, staff and underwriter labels, the staff list, a roster's rows, a name joined from 姓 and 名)."""
+    seg = table([], head, rows)
+    rosters = roster_lines(seg)
+    got = {li: found for _, li, found in STAFFED.lines((seg,))}
+    for li in labelled_rows(seg):
+        line = seg.lines[li]
+        expected = [
+            f
+            for f in by_cells(STAFFED, seg, 0, li)
+            if f.detector != Detector.NAME or not STAFFED._not_a_customer(f, line, li in rosters)
+        ]
+        assert got.get(li, []) == expected, line

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from itertools import chain
+from typing import NamedTuple
 
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.digit_column import DigitColumn, TableMemo
@@ -34,6 +35,17 @@ MEMO_CELLS = 200_000  # distinct cells kept per table: past this the memo starts
 BATCH_ROWS = 2_000  # rows whose new cells are read together
 
 ReadChunk = Callable[[Chunk, int], list[list[Finding]]]  # Detectors.chunk: each line's findings
+
+
+class Customers(NamedTuple):
+    """The detectors' test of which names may be customers, for `table` to apply itself: a name's
+    own cell settles it (the label before it never crosses a tab), so it is asked once per
+    distinct cell rather than once per row; the rows of a staff roster, and a name joined from
+    two cells, are still asked per row."""
+
+    in_cell: Callable[[Finding, str], bool]  # (a name read alone in the cell, the cell)
+    in_row: Callable[[Finding, str, bool], bool]  # (a name on the row, the row, in a roster)
+    rosters: set[int]  # the segment's lines under a roster header
 
 
 def _labelled(cells: list[str], titles: frozenset[str]) -> bool:
@@ -73,10 +85,11 @@ class CellReader:
         self.batch_rows = max(1, batch_rows)
 
     def table(
-        self, seg: Segment, si: int, deadline: float = float("inf")
+        self, seg: Segment, si: int, deadline: float = float("inf"), customers: Customers | None = None
     ) -> Iterator[tuple[int, list[Finding] | None]]:
         """(line, findings) for every line of a table segment, in order; findings None for a line
-        to be read whole: titles above the first header, header rows, rows with an unlabelled cell."""
+        to be read whole: titles above the first header, header rows, rows with an unlabelled cell.
+        With `customers`, the names that are not customers are left out of the rows read here."""
         memo: dict[str, tuple[Finding, ...]] = {}
         learnt = TableMemo()  # the column form's, for this table
         titles: frozenset[str] | None = None
@@ -96,12 +109,20 @@ class CellReader:
             rows = (row for _, row, _ in batch if row is not None)
             new = [c for c in dict.fromkeys(chain.from_iterable(rows)) if c not in memo]  # (distinct first, in C)
             self._read_new(new, memo, learnt, si, deadline)
+            if customers is not None:
+                _keep_customers(new, memo, customers)
             for li, row, split in batch:
                 if row is None:
                     yield li, None
                     continue
-                found = _placed(memo, row, si, li, seg.lines[li])
-                yield li, found if split is None else joined(found, row, split, si, li)
+                line = seg.lines[li]
+                found = _placed(memo, row, si, li, line)
+                if split is not None:
+                    found = joined(found, row, split, si, li)
+                if customers is not None and (split is not None or li in customers.rosters):
+                    roster = li in customers.rosters
+                    found = [f for f in found if f[0] != _NAME or customers.in_row(f, line, roster)]
+                yield li, found
 
     def _read_new(
         self, new: list[str], memo: dict[str, tuple[Finding, ...]], learnt: TableMemo, si: int, deadline: float
@@ -149,4 +170,14 @@ def _placed(memo: dict[str, tuple[Finding, ...]], cells: list[str], si: int, li:
     return out
 
 
-_INSURER = Detector.INSURER
+_INSURER, _NAME = Detector.INSURER, Detector.NAME
+
+
+def _keep_customers(cells: list[str], memo: dict[str, tuple[Finding, ...]], customers: Customers) -> None:
+    """The memo's new cells without the names their own cell says are not customers."""
+    for cell in cells:
+        found = memo[cell]
+        for f in found:
+            if f[0] == _NAME:
+                memo[cell] = tuple(g for g in found if g[0] != _NAME or customers.in_cell(g, cell))
+                break

@@ -12,7 +12,7 @@ import regex
 
 from dlp_gateway.config.schema import Config
 from dlp_gateway.detect import dates, insurers, names, policy_number
-from dlp_gateway.detect.cells import CellReader
+from dlp_gateway.detect.cells import CellReader, Customers
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.digit_column import DigitColumn
 from dlp_gateway.detect.labels import NOT_CUSTOMER_NAMES, LabelKind, classify, kind_before
@@ -87,34 +87,45 @@ class Detectors:
         for si, seg in enumerate(segments):
             correspondents = correspondent_lines(seg.lines) if seg.kind == "text" else set()
             rosters = roster_lines(seg)
-            for li, line_found in self._lines(seg, si, deadline):
+            for li, line_found, checked in self._lines(seg, si, deadline, rosters):
                 found, line = line_found, seg.lines[li]
                 if li in correspondents:
                     # The greeting names the recipient and the signature the sender: not customers.
                     found = [f for f in found if f.detector != Detector.NAME or f.label in FIELD_LABELS]
                 if li in seg.headers:
                     found = [f for f in found if f.detector == Detector.INSURER]  # a header cell is never a value
-                else:
+                elif not checked:  # (a row read by cells comes with its names checked: cells.Customers)
                     roster = li in rosters  # (only a name can be one of the agency's people)
                     found = [f for f in found if f[0] != _NAME or not self._not_a_customer(f, line, roster)]
                 if found:
                     out.append((si, li, found))
         return out
 
-    def _lines(self, seg: Segment, si: int, deadline: float) -> Iterator[tuple[int, list[Finding]]]:
-        """Each line that holds findings, with them, in line order: a table's rows under its header
-        cell by cell (detect/cells.py), every other line whole. (A line without any is left out:
-        the filters have nothing to do there, and a letter's lines are mostly such.)"""
+    def _lines(
+        self, seg: Segment, si: int, deadline: float, rosters: set[int]
+    ) -> Iterator[tuple[int, list[Finding], bool]]:
+        """Each line that holds findings, with them, in line order, and whether its names have
+        been checked: a table's rows under its header cell by cell (detect/cells.py, which checks
+        them), every other line whole. (A line without any is left out: the filters have nothing
+        to do there, and a letter's lines are mostly such.)"""
         if seg.kind != "table" or not seg.headers:
-            yield from self._whole(seg, si, 0, len(seg.lines), deadline)
+            for li, found in self._whole(seg, si, 0, len(seg.lines), deadline):
+                yield li, found, False
             return
-        by_line = dict(self.cells.table(seg, si, deadline))
+        by_line = dict(self.cells.table(seg, si, deadline, Customers(self._in_cell, self._in_row, rosters)))
+        checked = {li for li, found in by_line.items() if found is not None}
         for a, b in _runs([li for li, found in by_line.items() if found is None]):
             by_line.update(self._whole(seg, si, a, b, deadline))
         for li in range(len(seg.lines)):
-            found = by_line[li]
-            if found:
-                yield li, found
+            row = by_line[li]
+            if row:
+                yield li, row, li in checked
+
+    def _in_cell(self, f: Finding, cell: str) -> bool:
+        return not self._not_a_customer(f, cell, roster=False)
+
+    def _in_row(self, f: Finding, line: str, roster: bool) -> bool:
+        return not self._not_a_customer(f, line, roster)
 
     def _whole(
         self, seg: Segment, si: int, start: int, end: int, deadline: float
