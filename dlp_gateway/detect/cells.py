@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from functools import lru_cache
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import NamedTuple
 
@@ -56,7 +56,6 @@ def _labelled(cells: list[str], titles: frozenset[str]) -> bool:
     return all(sep and title in titles for title, sep, _ in (c.partition(":") for c in cells))
 
 
-@lru_cache(maxsize=64)
 def labelled_row(titles: frozenset[str]) -> Callable[[str], bool]:
     """_labelled for a whole line under a header of these titles: one match of the line instead
     of a partition per cell, when no title holds a colon (a header row's cells never do)."""
@@ -65,6 +64,28 @@ def labelled_row(titles: frozenset[str]) -> Callable[[str], bool]:
     title = "(?:" + "|".join(re.escape(t) for t in titles) + "):[^\t]*"
     match = re.compile(f"{title}(?:\t{title})*").fullmatch
     return lambda line: match(line) is not None
+
+
+@dataclass
+class _Header:
+    """The header row the rows below it are read under, as a table is walked down."""
+
+    titles: frozenset[str] | None = None
+    names: Columns | None = None  # its family and given name columns, if split
+    is_labelled: Callable[[str], bool] = bool
+    matchers: dict[frozenset[str], Callable[[str], bool]] = field(default_factory=dict)  # (this table's only)
+
+    def row(self, seg: Segment, li: int) -> tuple[int, list[str] | None, Columns | None]:
+        """(line, its cells if read cell by cell, else None, the name columns above it)."""
+        cells = seg.lines[li].split(CELL_SEPARATOR)
+        if li in seg.headers:
+            self.titles, self.names = frozenset(cells), name_columns(cells)
+            if self.titles not in self.matchers:
+                self.matchers[self.titles] = labelled_row(self.titles)
+            self.is_labelled = self.matchers[self.titles]
+            return li, None, self.names
+        labelled = self.titles is not None and self.is_labelled(seg.lines[li])
+        return li, cells if labelled else None, self.names
 
 
 class CellReader:
@@ -92,18 +113,9 @@ class CellReader:
         With `customers`, the names that are not customers are left out of the rows read here."""
         memo: dict[str, tuple[Finding, ...]] = {}
         learnt = TableMemo()  # the column form's, for this table
-        titles: frozenset[str] | None = None
-        is_labelled: Callable[[str], bool] = bool
-        names: Columns | None = None  # the header's family and given name columns, if split
+        header = _Header()
         for b in range(0, len(seg.lines), self.batch_rows):
-            batch: list[tuple[int, list[str] | None, Columns | None]] = []
-            for li in range(b, min(b + self.batch_rows, len(seg.lines))):
-                cells = seg.lines[li].split(CELL_SEPARATOR)
-                if li in seg.headers:
-                    titles, names = frozenset(cells), name_columns(cells)
-                    is_labelled = labelled_row(titles)
-                labelled = titles is not None and li not in seg.headers and is_labelled(seg.lines[li])
-                batch.append((li, cells if labelled else None, names))
+            batch = [header.row(seg, li) for li in range(b, min(b + self.batch_rows, len(seg.lines)))]
             if len(memo) > self.memo_cells:
                 memo.clear()  # (before this batch's cells go in: every cell it needs is then there)
             rows = (row for _, row, _ in batch if row is not None)
