@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from itertools import compress
+from operator import add
 
 import regex
 
@@ -100,12 +101,15 @@ def table_segment(
             refs.append((cell_refs[0] if cell_refs else "",))
             cells_of.append((0,))  # an empty row is told by its first cell
             continue
-        parts = [values[i] for i in kept]
+        full = len(kept) == len(values)  # (most rows of a list: every cell filled, joined in C)
+        parts = list(values) if full else [values[i] for i in kept]
         # Most rows of a list hold a number, and one search over the row settles them: not a header.
         # Cleaning changes white space only, so it runs on the text already joined.
         if not _DIGITS.search(text) and is_header_row(parts):
             prefixes = [f"{h}:" if h else "" for h in values]
             headers.add(len(lines))
+        elif prefixes and full and len(values) <= len(prefixes):
+            parts = list(map(add, prefixes, values))
         elif prefixes:
             parts = [prefixes[i] + values[i] if i < len(prefixes) else values[i] for i in kept]
         lines.append(SEP.join(parts))
