@@ -88,6 +88,13 @@ def _pick(items: list[Finding], k: int, total: int, anchor: Finding) -> Finding 
     return None
 
 
+def _nearest(items: list[Finding], anchor: Finding) -> Finding | None:
+    """_pick(items, 0, 1, anchor)."""
+    if not items:
+        return None
+    return items[0] if len(items) == 1 else min(items, key=lambda f: abs(f.start - anchor.start))
+
+
 _START = attrgetter("start")
 _new_record = tuple.__new__
 
@@ -155,8 +162,23 @@ _NUMBER, _NAME, _DATE = Detector.POLICY_NUMBER, Detector.NAME, Detector.DATE
 
 def _numbered(si: int, li: int, found: _Line, section: str | None) -> list[_Draft]:
     """A record per policy number on the line; names, dates and insurers paired in order."""
-    drafts = []
     numbers, mentions = found.numbers, found.mentions
+    if len(numbers) == 1:  # (a list's row: _pick with one number is the nearest of each, or none)
+        num = numbers[0]
+        ins = _nearest(mentions, num)
+        return [
+            _Draft(
+                si,
+                li,
+                num,
+                _nearest(found.names, num),
+                _nearest(found.dates, num),
+                None if ins is None else ins.value,
+                "" if ins is None else found.basis[id(ins)],
+                section,
+            )
+        ]
+    drafts = []
     for k, num in enumerate(numbers):
         d = _Draft(si, li, number=num, section=section)
         d.name = _pick(found.names, k, len(numbers), num)

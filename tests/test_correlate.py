@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dlp_gateway.correlate import correlate
+from dlp_gateway.correlate import _Draft, _Line, _numbered, _pick, correlate
 from dlp_gateway.detect.detectors import detect_all
 from dlp_gateway.detect.letter import correspondent_lines
 from dlp_gateway.extract.table import table_segment
-from dlp_gateway.model import Record, Segment
+from dlp_gateway.model import Detector, Finding, Record, Segment
 from dlp_gateway.registry import EMPTY_REGISTRY, Registry, RegistryIndex
 from tests.helpers import example_config
 
@@ -169,3 +171,45 @@ def test_list_columns_next_to_a_policy_number_are_not_read_as_its_unit() -> None
         ("8100000001", "山田 太郎", "tokio", "explicit"),
         ("30000000001", "鈴木 一郎", "sompo", "explicit"),
     ]
+
+
+def _pairing_loop(si: int, li: int, found: _Line, section: str | None) -> list[_Draft]:
+    """The pairing of every number with the names, dates and insurers on its line, for any count
+    of numbers (the loop _numbered runs for two or more)."""
+    drafts = []
+    numbers, mentions = found.numbers, found.mentions
+    for k, num in enumerate(numbers):
+        d = _Draft(si, li, number=num, section=section)
+        d.name = _pick(found.names, k, len(numbers), num)
+        d.date = _pick(found.dates, k, len(numbers), num)
+        ins = _pick(mentions, k, len(numbers), num)
+        if ins is None and len({m.value for m in mentions}) == 1:
+            ins = mentions[0]
+        if ins is not None:
+            d.insurer, d.insurer_basis = ins.value, found.basis[id(ins)]
+        drafts.append(d)
+    return drafts
+
+
+def _found(detector: Detector, starts: list[int]) -> list[Finding]:
+    return [Finding(detector, f"{detector}{s}", 0, 0, s, s + 1, 0.9) for s in sorted(starts)]
+
+
+offsets = st.lists(st.integers(0, 40), max_size=4, unique=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 40), offsets, offsets, offsets, st.one_of(st.none(), st.just("tokio")))
+def test_one_number_pairs_as_the_loop_pairs(
+    number: int, names: list[int], dates: list[int], mentions: list[int], section: str | None
+) -> None:
+    """A list row's one number takes the nearest name, date and insurer, as the general loop does."""
+    found_mentions = _found(Detector.INSURER, mentions)
+    line = _Line(
+        _found(Detector.POLICY_NUMBER, [number]),
+        _found(Detector.NAME, names),
+        _found(Detector.DATE, dates),
+        found_mentions,
+        {id(m): f"basis {m.start}" for m in found_mentions},
+    )
+    assert _numbered(0, 3, line, section) == _pairing_loop(0, 3, line, section)
