@@ -20,13 +20,14 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
 from dlp_gateway.config.schema import Config
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.observe import metrics
-from dlp_gateway.pipeline import Pipeline
+from dlp_gateway.pipeline import Pipeline, collector_paused
 from dlp_gateway.worker_pool import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ _WORKER: Pipeline | None = None
 WORKER_GC_THRESHOLDS = (50_000, 20, 100)
 
 
-def _start_worker(config: Config) -> None:
+def _start_worker(config: Config) -> Callable[[], AbstractContextManager[None]]:
+    """The worker's pipeline, built and warmed up; what each of its jobs runs inside."""
     global _WORKER  # noqa: PLW0603 - one pipeline per worker process, built once
     if sys.platform == "linux":
         # Die with the gateway, even when it is SIGKILLed: no orphaned workers holding the registry.
@@ -93,6 +95,7 @@ def _start_worker(config: Config) -> None:
     # Warmed up before the worker says it is ready (a replacement too), so no message waits for it.
     _WORKER.scan(_WARM_UP, Envelope("warm-up@localhost", ("warm-up@localhost",)))
     settle_collector()
+    return collector_paused
 
 
 def settle_collector() -> None:

@@ -11,6 +11,7 @@ worker was scanning fails (and follows on_error); a replacement is started at on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import pickle
@@ -31,18 +32,22 @@ REAP_SECONDS = 10.0  # a retired worker finishing its last reply
 LARGE_REPLY = 1 << 20
 
 
-def serve(conn: Connection, start: Callable[..., None], start_args: tuple[Any, ...]) -> None:
-    """A worker's life: `start(*start_args)`, then one reply per request until the pipe closes."""
-    start(*start_args)
-    reply: tuple[bool, Any] = (True, _READY)
+def serve(conn: Connection, start: Callable[..., Any], start_args: tuple[Any, ...]) -> None:
+    """A worker's life: `start(*start_args)`, then one reply per request until the pipe closes.
+    If `start` returns a context manager factory, each job and the sending of its reply run inside
+    one (the scanner's holds the cyclic collector off until a list's reply is sent and freed)."""
+    around = start(*start_args) or contextlib.nullcontext
     try:
+        _send(conn, (True, _READY))
         while True:
-            _send(conn, reply)
             fn, args = conn.recv()
-            try:
-                reply = (True, fn(*args))
-            except Exception as exc:  # noqa: BLE001 - the caller decides; this worker goes on
-                reply = (False, exc)
+            with around():
+                try:
+                    reply: tuple[bool, Any] = (True, fn(*args))
+                except Exception as exc:  # noqa: BLE001 - the caller decides; this worker goes on
+                    reply = (False, exc)
+                _send(conn, reply)
+                del reply  # (freed before the collector is back: it never walks a sent report)
     except (EOFError, OSError):
         return  # the gateway closed our pipe (close, reload) or is gone
 
@@ -97,7 +102,7 @@ class WorkerPool:
     function in one of them. Jobs wait in order for a free worker."""
 
     def __init__(
-        self, size: int, start: Callable[..., None], start_args: tuple[Any, ...], large_reply: int = LARGE_REPLY
+        self, size: int, start: Callable[..., Any], start_args: tuple[Any, ...], large_reply: int = LARGE_REPLY
     ) -> None:
         self.size, self._start, self._start_args = size, start, start_args
         self.large_reply = large_reply

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import threading
@@ -191,3 +192,28 @@ async def test_a_worker_that_cannot_start_is_not_restarted_in_a_tight_loop(monke
         assert 2 <= len(spawned) <= 4  # every 0.5 s plus a start-up, not as fast as processes die
     finally:
         pool.close()
+
+
+def jobs_with_the_collector_off() -> object:
+    # Imported here: a worker of the other tests unpickles this module, and must start fast.
+    from dlp_gateway.pipeline import collector_paused  # noqa: PLC0415
+
+    return collector_paused
+
+
+async def test_each_job_runs_inside_what_the_start_returns() -> None:
+    """The scanner's workers run each job, and send its reply, with the cyclic collector off
+    (pipeline.collector_paused): a list's report is freed before the collector walks anything. A
+    worker whose start returns nothing runs its jobs as they are; either way it goes on after an
+    exception."""
+    paused = WorkerPool(1, jobs_with_the_collector_off, ())
+    plain = WorkerPool(1, nothing_to_load, ())
+    try:
+        assert await paused.run(gc.isenabled) is False
+        with pytest.raises(ValueError, match="bad"):
+            await paused.run(raise_value_error, "bad")
+        assert await paused.run(gc.isenabled) is False
+        assert await plain.run(gc.isenabled) is True
+    finally:
+        paused.close()
+        plain.close()
