@@ -334,3 +334,37 @@ def test_a_cut_index_is_the_list_of_kept_offsets(text: str, cuts: set[int], base
         assert index[-1] == expected[-1]
     with pytest.raises(IndexError):
         index[len(expected)]
+
+
+def _sized_line_by_line(lines: Sequence[str], first: int) -> list[tuple[int, tuple[str, ...]]]:
+    """The chunking as it was, sizing every line (the whole-segment shortcut must agree)."""
+    out, start = [], 0
+    while start < len(lines):
+        end, size = start, 0
+        while (
+            end < len(lines)
+            and end - start < chunk_module.MAX_LINES
+            and (size < chunk_module.MAX_CHARS or end == start)
+        ):
+            size += len(lines[end]) + 1
+            end += 1
+        out.append((first + start, tuple(lines[start:end])))
+        start = end
+    return out
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.integers(0, 70), max_size=30), st.integers(0, 5), st.sampled_from([(8, 60), (3, 1000), (2000, 65536)])
+)
+def test_chunk_boundaries_with_and_without_the_shortcut(
+    lengths: list[int], first: int, limits: tuple[int, int]
+) -> None:
+    lines = ["x" * n for n in lengths]
+    saved = chunk_module.MAX_LINES, chunk_module.MAX_CHARS
+    chunk_module.MAX_LINES, chunk_module.MAX_CHARS = limits
+    try:
+        got = [(c.first, tuple(c.lines)) for c in chunk_module.chunks(lines, first)]
+        assert got == _sized_line_by_line(lines, first)
+    finally:
+        chunk_module.MAX_LINES, chunk_module.MAX_CHARS = saved

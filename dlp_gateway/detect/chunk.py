@@ -114,6 +114,10 @@ def chunks(lines: Sequence[str], first: int = 0) -> Iterator[Chunk]:
     """A segment's lines in chunks of at most MAX_LINES lines and about MAX_CHARS characters;
     `first` is the number of lines[0] in its segment."""
     start = 0
+    if len(lines) <= MAX_LINES and sum(map(len, lines)) + len(lines) <= MAX_CHARS:
+        if lines:  # (a letter: one chunk, without sizing it line by line)
+            yield Chunk(lines[:], first)
+        return
     while start < len(lines):
         end, size = start, 0
         while end < len(lines) and end - start < MAX_LINES and (size < MAX_CHARS or end == start):
