@@ -178,6 +178,13 @@ def _numbered(si: int, li: int, found: _Line, section: str | None) -> list[_Draf
                 section,
             )
         ]
+    return paired_in_order(si, li, found, section)
+
+
+def paired_in_order(si: int, li: int, found: _Line, section: str | None) -> list[_Draft]:
+    """_numbered for any count of numbers: the k-th name, date and insurer with the k-th number
+    when the counts agree, the nearest when there is one number."""
+    numbers, mentions = found.numbers, found.mentions
     drafts = []
     for k, num in enumerate(numbers):
         d = _Draft(si, li, number=num, section=section)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlp_gateway.correlate import _Draft, _Line, _numbered, _pick, correlate
+from dlp_gateway.correlate import _Line, _numbered, correlate, paired_in_order
 from dlp_gateway.detect.detectors import detect_all
 from dlp_gateway.detect.letter import correspondent_lines
 from dlp_gateway.extract.table import table_segment
@@ -173,24 +173,6 @@ def test_list_columns_next_to_a_policy_number_are_not_read_as_its_unit() -> None
     ]
 
 
-def _pairing_loop(si: int, li: int, found: _Line, section: str | None) -> list[_Draft]:
-    """The pairing of every number with the names, dates and insurers on its line, for any count
-    of numbers (the loop _numbered runs for two or more)."""
-    drafts = []
-    numbers, mentions = found.numbers, found.mentions
-    for k, num in enumerate(numbers):
-        d = _Draft(si, li, number=num, section=section)
-        d.name = _pick(found.names, k, len(numbers), num)
-        d.date = _pick(found.dates, k, len(numbers), num)
-        ins = _pick(mentions, k, len(numbers), num)
-        if ins is None and len({m.value for m in mentions}) == 1:
-            ins = mentions[0]
-        if ins is not None:
-            d.insurer, d.insurer_basis = ins.value, found.basis[id(ins)]
-        drafts.append(d)
-    return drafts
-
-
 def _found(detector: Detector, starts: list[int]) -> list[Finding]:
     return [Finding(detector, f"{detector}{s}", 0, 0, s, s + 1, 0.9) for s in sorted(starts)]
 
@@ -212,4 +194,4 @@ def test_one_number_pairs_as_the_loop_pairs(
         found_mentions,
         {id(m): f"basis {m.start}" for m in found_mentions},
     )
-    assert _numbered(0, 3, line, section) == _pairing_loop(0, 3, line, section)
+    assert _numbered(0, 3, line, section) == paired_in_order(0, 3, line, section)

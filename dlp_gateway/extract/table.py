@@ -78,6 +78,18 @@ def _clean_row(cells: Sequence[str], text: str | None = None) -> Sequence[str]:
     return [_clean(c) for c in cells] if _unclean("\x00".join(cells) if text is None else text) else cells
 
 
+def labelled_cells(values: Sequence[str], kept: Sequence[int], prefixes: Sequence[str]) -> list[str]:
+    """The row's filled cells (`kept`), each with its header prefix (`title:`) if it has one."""
+    if len(kept) == len(values) <= len(prefixes):
+        return list(map(add, prefixes, values))  # (a list's row: every cell filled, joined in C)
+    return labelled_by_cell(values, kept, prefixes)
+
+
+def labelled_by_cell(values: Sequence[str], kept: Sequence[int], prefixes: Sequence[str]) -> list[str]:
+    """labelled_cells for any row, one cell at a time."""
+    return [prefixes[i] + values[i] if i < len(prefixes) else values[i] for i in kept]
+
+
 def table_segment(
     location: str, rows: Iterable[tuple[Sequence[str], Sequence[str]]], columns: Sequence[str] = ()
 ) -> Segment:
@@ -101,17 +113,14 @@ def table_segment(
             refs.append((cell_refs[0] if cell_refs else "",))
             cells_of.append((0,))  # an empty row is told by its first cell
             continue
-        full = len(kept) == len(values)  # (most rows of a list: every cell filled, joined in C)
-        parts = list(values) if full else [values[i] for i in kept]
+        parts = list(compress(values, values))
         # Most rows of a list hold a number, and one search over the row settles them: not a header.
         # Cleaning changes white space only, so it runs on the text already joined.
         if not _DIGITS.search(text) and is_header_row(parts):
             prefixes = [f"{h}:" if h else "" for h in values]
             headers.add(len(lines))
-        elif prefixes and full and len(values) <= len(prefixes):
-            parts = list(map(add, prefixes, values))
         elif prefixes:
-            parts = [prefixes[i] + values[i] if i < len(prefixes) else values[i] for i in kept]
+            parts = labelled_cells(values, kept, prefixes)
         lines.append(SEP.join(parts))
         if columns:
             refs.append(tuple(cell_refs))
