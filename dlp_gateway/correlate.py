@@ -8,55 +8,25 @@ no number near it is a record of its own. Attribution follows DESIGN §3 in orde
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from operator import attrgetter
 from typing import NamedTuple
 
 import regex
 
-from dlp_gateway.detect.labels import LabelKind, has_underwriter_hint, label_at, label_window
+from dlp_gateway import row_plans
+from dlp_gateway.attribution import attribute, display_name, names_underwriter
+from dlp_gateway.detect.cells import CellRow
+from dlp_gateway.detect.labels import has_underwriter_hint
 from dlp_gateway.detect.names import FIELD_LABELS, HONORIFICS
 from dlp_gateway.detect.normalize import name_key
-from dlp_gateway.model import Attribution, Detector, Finding, Record, Segment
+from dlp_gateway.model import Detector, Finding, Record, Segment
 from dlp_gateway.registry import Registry
 
 WINDOW = 3
 # A line that names an insurer as a field rather than in passing: 「引受保険会社：東京海上日動」.
 EXPIRY_FIELD = regex.compile(r"満期|満了|保険期間|expir", regex.IGNORECASE)
-CONFIDENCE = {
-    Attribution.REGISTRY: 0.97,
-    Attribution.EXPLICIT: 0.9,
-    Attribution.REGISTRY_NAME: 0.8,
-    Attribution.PATTERN: 0.6,
-    Attribution.UNKNOWN: 0.5,
-}
-# A bare mention that tells where a customer came from or went, not who underwrites: 「前は東京海上」,
-# 「東京海上から切替」, 「旧 損保ジャパン」.
-_PREVIOUS_BEFORE = regex.compile(r"(?:前|旧|元|他社|以前|従来|現在?の?他社)[はの:：\s]*$")
-_PREVIOUS_AFTER = regex.compile(r"^\s*(?:から|より|→|⇒|->|からの|時代|等?の(?:他社|前))")
-
-
-def names_underwriter(line: str, mention: Finding) -> tuple[bool, str]:
-    """Whether an insurer mention names the underwriter of the record on its line, and the label
-    that says so. Only an underwriter label or column (引受, 保険会社) or a bare mention does; a
-    previous-insurer, remarks or staff column, or any other label, never does."""
-    said = _said_by_label(label_window(line, mention.start))
-    if said is not None:
-        return said
-    if mention.heading:
-        return True, "section heading"
-    before, after = line[max(0, mention.start - 8) : mention.start], line[mention.end : mention.end + 6]
-    if _PREVIOUS_BEFORE.search(before) or _PREVIOUS_AFTER.match(after):
-        return False, ""
-    return True, "insurer named on the line"
-
-
-@lru_cache(maxsize=4096)  # (a list's underwriter column repeats the same few cells in every row)
-def _said_by_label(window: str) -> tuple[bool, str] | None:
-    """names_underwriter's answer when a label stands before the mention, None when none does."""
-    label = label_at(window, len(window))
-    return None if label is None else (label.kind is LabelKind.UNDERWRITER, str(label))
 
 
 @dataclass(slots=True)  # (a list builds one per row)
@@ -249,19 +219,49 @@ def _join_nearby(
             drafts.append(_Draft(si, li, name=f, section=section))
 
 
+Lines = dict[int, list[Finding] | CellRow]  # a segment's findings by line (a labelled row's: a CellRow)
+
+
 def _drafts_for_segment(
-    si: int, seg: Segment, by_line: dict[int, list[Finding]], section: str | None = None
-) -> list[_Draft]:
+    si: int, seg: Segment, by_line: Lines, section: str | None = None, registry: Registry | None = None
+) -> list[_Draft | Record]:
     """`by_line`: the segment's findings by line, in line order. `section`: the insurer the sheet
-    the segment is on is named after, if any."""
-    drafts: list[_Draft] = []
+    the segment is on is named after, if any. A CellRow whose shape has a plan is made a Record
+    here (with `registry`, row_plans.py); the other lines are drafts, in line order with them."""
+    out, loose, last = _walk(si, seg, by_line, section, registry)
+    if loose and any(isinstance(d, Record) for d in out):
+        # A field on a line nearby may join a planned row's record: every row is placed instead.
+        placed: Lines = {
+            li: f.placed(si, li, seg.lines[li]) if isinstance(f, CellRow) else f for li, f in by_line.items()
+        }
+        out, loose, last = _walk(si, seg, placed, section, None)
+    drafts = [d for d in out if isinstance(d, _Draft)]
+    found = len(drafts)
+    _join_nearby(si, seg, drafts, loose, last)
+    return [*out, *drafts[found:]]
+
+
+def _walk(
+    si: int, seg: Segment, by_line: Lines, section: str | None, registry: Registry | None
+) -> tuple[list[_Draft | Record], list[tuple[int, Finding, str]], str | None]:
+    """The segment's drafts and planned records in line order, its loose fields, and the section
+    heading in force at its end. Without `registry`, no row is planned."""
+    out: list[_Draft | Record] = []
     loose: list[tuple[int, Finding, str]] = []  # (line, finding, why a mention names the underwriter)
     for li, line_found in by_line.items():
-        fs = sorted(line_found, key=_START)
+        if isinstance(line_found, CellRow):
+            plan = row_plans.plan_for(line_found, section) if registry is not None else None
+            if plan is not None and registry is not None:
+                out.append(row_plans.record(plan, line_found, seg, li, registry))
+                continue
+            found = line_found.placed(si, li, seg.lines[li])  # (the row path's findings)
+        else:
+            found = line_found
+        fs = sorted(found, key=_START)
         line = seg.lines[li]
         on_line = _read_line(line, fs)
         if on_line.numbers:
-            drafts += _numbered(si, li, on_line, section)
+            out += _numbered(si, li, on_line, section)
             continue
         heading = _heading(seg, line, on_line)
         if heading is not None:
@@ -269,7 +269,7 @@ def _drafts_for_segment(
             continue
         row = _unnumbered_row(si, li, line, on_line, section)
         if row:
-            drafts += row
+            out += row
             continue
         loose += [
             (li, f, on_line.basis.get(id(f), ""))
@@ -277,32 +277,7 @@ def _drafts_for_segment(
             if (f.detector != Detector.NAME or _stands_alone(f))
             and (f.detector != Detector.INSURER or id(f) in on_line.basis)
         ]
-    _join_nearby(si, seg, drafts, loose, section)
-    return drafts
-
-
-def _attribute(d: _Draft) -> tuple[str | None, Attribution, str]:
-    """(underwriter, source, basis): DESIGN §3's order, and what in the mail gave it."""
-    if d.number is not None and d.number.registry:
-        return d.number.registry[0], Attribution.REGISTRY, "policy number in the registry"
-    if d.insurer:
-        return d.insurer, Attribution.EXPLICIT, d.insurer_basis
-    if d.section:
-        return d.section, Attribution.EXPLICIT, "section heading"
-    if d.name is not None and len(d.name.registry) == 1:
-        return d.name.registry[0], Attribution.REGISTRY_NAME, "name in the registry"
-    number = f"number under {d.number.label}" if d.number is not None and d.number.label else ""
-    if d.number is not None and len(d.number.insurers) == 1:
-        return d.number.insurers[0], Attribution.PATTERN, "; ".join(filter(None, ["number format", number]))
-    return None, Attribution.UNKNOWN, number
-
-
-def _display(name: str, registry: Registry) -> str:
-    """`family given` when the text or the registry tells where the family name ends."""
-    if " " in name:
-        return name
-    split = registry.family_length(name)
-    return f"{name[:split]} {name[split:]}" if split and 0 < split < len(name) else name
+    return out, loose, section
 
 
 def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: Registry) -> list[Record]:
@@ -313,21 +288,21 @@ def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: 
 
 
 def correlate_lines(
-    segments: tuple[Segment, ...], lines: list[tuple[int, int, list[Finding]]], registry: Registry
+    segments: tuple[Segment, ...], lines: Sequence[tuple[int, int, list[Finding] | CellRow]], registry: Registry
 ) -> list[Record]:
     """correlate over findings already by line (Detectors.lines): (segment, line, findings), each
-    line once, in order."""
-    by_segment: dict[int, dict[int, list[Finding]]] = {}
+    line once, in order; a CellRow for a labelled row's findings (Detectors.lines with rows)."""
+    by_segment: dict[int, Lines] = {}
     for si, li, fs in lines:
         by_segment.setdefault(si, {})[li] = fs
     records: list[Record] = []
     for si, by_line in by_segment.items():
         seg = segments[si]
-        for d in _drafts_for_segment(si, seg, by_line, _sheet_insurer(segments, by_segment, si)):
-            underwriter, source, basis = _attribute(d)
-            confidence = CONFIDENCE[source]
-            if source is Attribution.PATTERN and d.number is not None:
-                confidence = d.number.confidence  # context words (証券番号) raise it
+        for d in _drafts_for_segment(si, seg, by_line, _sheet_insurer(segments, by_segment, si), registry):
+            if isinstance(d, Record):
+                records.append(d)
+                continue
+            underwriter, source, basis, confidence = attribute(d.number, d.name, d.insurer, d.insurer_basis, d.section)
             anchor = d.number or d.name
             location = seg.where(d.line, anchor.start if anchor else 0)
             records.append(
@@ -335,7 +310,7 @@ def correlate_lines(
                     Record,
                     (
                         d.number.value if d.number else None,
-                        _display(d.name.value, registry) if d.name else None,
+                        display_name(d.name.value, registry) if d.name else None,
                         d.date.value if d.date else None,
                         underwriter,
                         source,
@@ -348,15 +323,19 @@ def correlate_lines(
     return _without_repeated_names(records)
 
 
-def _sheet_insurer(
-    segments: tuple[Segment, ...], by_segment: dict[int, dict[int, list[Finding]]], si: int
-) -> str | None:
+def _sheet_insurer(segments: tuple[Segment, ...], by_segment: dict[int, Lines], si: int) -> str | None:
     """The insurer a sheet is named after (「東京海上日動」「損保ジャパン分」): the heading of every row
     on it (DESIGN §3). Its name is the segment just before the sheet's table."""
     seg = segments[si]
     if si == 0 or seg.kind != "table" or segments[si - 1].location != seg.location + " (sheet name)":
         return None
-    named = [f for fs in by_segment.get(si - 1, {}).values() for f in fs if f.detector == Detector.INSURER]
+    named = [
+        f
+        for fs in by_segment.get(si - 1, {}).values()
+        if not isinstance(fs, CellRow)  # (a sheet's name is a header segment: never one)
+        for f in fs
+        if f.detector == Detector.INSURER
+    ]
     if len(named) != 1 or not _names_a_list(segments[si - 1].lines[0], named[0]):
         return None
     return named[0].value

@@ -119,12 +119,17 @@ class Segment:
     headers: frozenset[int] = frozenset()
 
     def where(self, line: int, offset: int = 0) -> str:
+        if self.kind == "header" or not self.refs or line >= len(self.refs) or not self.refs[line]:
+            return self.where_cell(line, 0)
+        return self.where_cell(line, self.lines[line].count(CELL_SEPARATOR, 0, offset))
+
+    def where_cell(self, line: int, at: int) -> str:
+        """`where` for an offset in the line's `at`-th cell (0-based, as written on the line)."""
         if self.kind == "header":
             return self.location
         if not self.refs or line >= len(self.refs) or not self.refs[line]:
             return f"{self.location}:line {line + 1}"
         refs = self.refs[line]
-        at = self.lines[line].count(CELL_SEPARATOR, 0, offset)  # the cell the offset is in
         if self.columns:
             cells = self.cells[line]
             return self.location + self.columns[cells[min(at, len(cells) - 1)]] + refs[0]

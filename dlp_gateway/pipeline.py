@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import gc
 import math
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.utils import getaddresses
@@ -16,7 +15,7 @@ from dlp_gateway.config.schema import Config
 from dlp_gateway.correlate import correlate_lines
 from dlp_gateway.decide.engine import Facts, decide, verdict_of
 from dlp_gateway.decide.parties import PartyClassifier
-from dlp_gateway.detect.detectors import Detectors
+from dlp_gateway.detect.detectors import Detectors, finding_counts
 from dlp_gateway.extract.dispatch import extract
 from dlp_gateway.model import (
     Action,
@@ -51,7 +50,7 @@ class Pipeline:
         ScanTimeoutError, so a scan the SMTP side has given up on does not keep its worker."""
         message, segments, unscannable = self.read_message(raw, deadline)
         with collector_paused():
-            lines = self.detectors.lines(segments, deadline)
+            lines = self.detectors.lines(segments, deadline, rows=True)
             records = correlate_lines(segments, lines, self.registry)
         facts = Facts(has_attachment=any(p.location.startswith("attachment") for p in message.parts))
         decision = decide(envelope, records, unscannable, self.config, self.parties, facts)
@@ -64,7 +63,7 @@ class Pipeline:
             decision=decision,
             records=tuple(records),
             unscannable=unscannable,
-            finding_counts=dict(Counter(f.detector for _, _, found in lines for f in found)),
+            finding_counts=finding_counts(lines),
             redacted=redacted,
             message_id=next(iter(message.header("Message-ID")), ""),
             date=next(iter(message.header("Date")), ""),
@@ -73,7 +72,7 @@ class Pipeline:
 
     def records(self, segments: tuple[Segment, ...], deadline: float = math.inf) -> list[Record]:
         with collector_paused():
-            return correlate_lines(segments, self.detectors.lines(segments, deadline), self.registry)
+            return correlate_lines(segments, self.detectors.lines(segments, deadline, rows=True), self.registry)
 
     def read_message(
         self, raw: bytes, deadline: float = math.inf

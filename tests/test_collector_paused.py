@@ -42,7 +42,7 @@ def test_on_again_after_a_scan_and_after_a_scan_that_fails() -> None:
 
     def watched(*args: object, **kwargs: object) -> object:
         seen.append(gc.isenabled())
-        return detect(*args, **kwargs)  # type: ignore[arg-type]
+        return detect(*args, **kwargs)  # type: ignore[call-overload]
 
     pipeline.detectors.lines = watched  # type: ignore[method-assign,assignment]
     report = pipeline.scan(raw, Envelope(HEAD_OFFICE, (SOMPO,)))

@@ -22,11 +22,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import NamedTuple
+from typing import Literal, NamedTuple, overload
 
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.digit_column import DigitColumn, TableMemo
-from dlp_gateway.detect.insurers import is_heading
+from dlp_gateway.detect.insurers import HEADING, is_heading
+from dlp_gateway.detect.labels import label_window
 from dlp_gateway.detect.split_names import Columns, joined, name_columns
 from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.model import CELL_SEPARATOR, Detector, Finding, Segment
@@ -74,6 +75,9 @@ class _Header:
     names: Columns | None = None  # its family and given name columns, if split
     is_labelled: Callable[[str], bool] = bool
     matchers: dict[frozenset[str], Callable[[str], bool]] = field(default_factory=dict)  # (this table's only)
+    # Whether a row under it is a section heading whatever its cells: a title that begins with a
+    # heading's mark (■, 【) makes every labelled row begin with one.
+    heading_titles: bool = False
 
     def row(self, seg: Segment, li: int) -> tuple[int, list[str] | None, Columns | None]:
         """(line, its cells if read cell by cell, else None, the name columns above it)."""
@@ -83,9 +87,65 @@ class _Header:
             if self.titles not in self.matchers:
                 self.matchers[self.titles] = labelled_row(self.titles)
             self.is_labelled = self.matchers[self.titles]
+            self.heading_titles = any(HEADING.match(t) for t in self.titles)
             return li, None, self.names
         labelled = self.titles is not None and self.is_labelled(seg.lines[li])
         return li, cells if labelled else None, self.names
+
+
+# What of a cell's findings decides the record of a row it is on, all but their values: per
+# finding its detector, offsets in the cell, confidence, insurers, label, heading, registry, person,
+# and for an insurer the text its label is read from (correlate.names_underwriter).
+Form = tuple[tuple[object, ...], ...]
+
+
+@dataclass
+class TableForms:
+    """The forms of one table's cells, numbered (0: a cell that holds nothing), and what correlate
+    learns of rows of each shape (correlate.py keeps its plans here: they live as long as the table)."""
+
+    forms: list[Form] = field(default_factory=lambda: [()])
+    ids: dict[Form, int] = field(default_factory=lambda: {(): 0})
+    plans: dict[object, object] = field(default_factory=dict)
+    by_template: dict[int, int] = field(default_factory=dict)  # a column-form template's id → its form
+
+    def form_id(self, found: tuple[Finding, ...], cell: str) -> int:
+        if not found:
+            return 0
+        form = tuple(
+            (
+                f[0],
+                f[4],
+                f[5],
+                f[6],
+                f[7],
+                f[8],
+                f[9],
+                f[10],
+                f[11],
+                label_window(cell, f[4]) if f[0] == _INSURER else None,
+            )
+            for f in found
+        )
+        fid = self.ids.get(form)
+        if fid is None:
+            fid = self.ids[form] = len(self.forms)
+            self.forms.append(form)
+        return fid
+
+
+class CellRow(NamedTuple):
+    """A labelled row read by cells, its findings not yet placed on the line: correlate makes the
+    row's record from `key`, the shape of the row (its cells' forms), and the values in `found`,
+    without a Finding per cell per row; `placed` gives the findings the row path gives."""
+
+    cells: list[str]
+    found: list[tuple[Finding, ...]]  # each cell's own findings, offsets in the cell
+    key: tuple[int, ...]  # each cell's form in `table`
+    table: TableForms
+
+    def placed(self, si: int, li: int, line: str) -> list[Finding]:
+        return _placed(self.found, self.cells, si, li, line)
 
 
 class CellReader:
@@ -105,30 +165,63 @@ class CellReader:
         self.memo_cells = memo_cells
         self.batch_rows = max(1, batch_rows)
 
+    @overload
     def table(
-        self, seg: Segment, si: int, deadline: float = float("inf"), customers: Customers | None = None
-    ) -> Iterator[tuple[int, list[Finding] | None]]:
+        self,
+        seg: Segment,
+        si: int,
+        deadline: float = ...,
+        customers: Customers | None = ...,
+        *,
+        rows: Literal[False] = ...,
+    ) -> Iterator[tuple[int, list[Finding] | None]]: ...
+
+    @overload
+    def table(
+        self, seg: Segment, si: int, deadline: float = ..., customers: Customers | None = ..., *, rows: bool
+    ) -> Iterator[tuple[int, list[Finding] | CellRow | None]]: ...
+
+    def table(
+        self,
+        seg: Segment,
+        si: int,
+        deadline: float = float("inf"),
+        customers: Customers | None = None,
+        *,
+        rows: bool = False,
+    ) -> Iterator[tuple[int, list[Finding] | CellRow | None]]:
         """(line, findings) for every line of a table segment, in order; findings None for a line
         to be read whole: titles above the first header, header rows, rows with an unlabelled cell.
-        With `customers`, the names that are not customers are left out of the rows read here."""
+        With `customers`, the names that are not customers are left out of the rows read here.
+        With `rows`, a labelled row that holds findings comes as a CellRow (no name split over two
+        cells, not a roster's, no heading mark in its header's titles)."""
         memo: dict[str, tuple[Finding, ...]] = {}
+        forms: dict[str, int] = {}  # (with `rows`) each memo cell's form in `shapes`
+        shapes = TableForms()
         learnt = TableMemo()  # the column form's, for this table
         header = _Header()
+        rosters = customers.rosters if customers is not None else set()
         for b in range(0, len(seg.lines), self.batch_rows):
             batch = [header.row(seg, li) for li in range(b, min(b + self.batch_rows, len(seg.lines)))]
             if len(memo) > self.memo_cells:
                 memo.clear()  # (before this batch's cells go in: every cell it needs is then there)
-            rows = (row for _, row, _ in batch if row is not None)
-            new = [c for c in dict.fromkeys(chain.from_iterable(rows)) if c not in memo]  # (distinct first, in C)
-            self._read_new(new, memo, learnt, si, deadline)
-            if customers is not None:
-                _keep_customers(new, memo, customers)
+                forms.clear()
+            labelled = (row for _, row, _ in batch if row is not None)
+            new = [c for c in dict.fromkeys(chain.from_iterable(labelled)) if c not in memo]  # (distinct first, in C)
+            tokens = self._read_new(new, memo, learnt, si, deadline)
+            changed = _keep_customers(new, memo, customers) if customers is not None else set()
+            if rows:
+                _learn_forms(new, memo, forms, shapes, tokens, changed)
             for li, row, split in batch:
                 if row is None:
                     yield li, None
                     continue
+                if rows and split is None and not header.heading_titles and li not in rosters:
+                    key = tuple(map(forms.__getitem__, row))
+                    yield li, (CellRow(row, list(map(memo.__getitem__, row)), key, shapes) if any(key) else [])
+                    continue
                 line = seg.lines[li]
-                found = _placed(memo, row, si, li, line)
+                found = _placed(list(map(memo.__getitem__, row)), row, si, li, line)
                 if split is not None:
                     found = joined(found, row, split, si, li)
                 if customers is not None and (split is not None or li in customers.rosters):
@@ -138,38 +231,41 @@ class CellReader:
 
     def _read_new(
         self, new: list[str], memo: dict[str, tuple[Finding, ...]], learnt: TableMemo, si: int, deadline: float
-    ) -> None:
+    ) -> dict[str, int]:
         """Each new cell's findings into the memo: cells of digits by the column form where it
-        can, the rest by the line form, chunk by chunk."""
+        can, the rest by the line form, chunk by chunk. Returns the template each cell of digits
+        was read by (its id: cells of one template share a form)."""
+        tokens: dict[str, int] = {}
         if self.digits is not None and new:
             if time.monotonic() > deadline:
                 raise ScanTimeoutError("the scan ran past its deadline")
             rest = []
-            for cell, by_template in zip(new, self.digits.read(new, learnt), strict=True):
-                if by_template is None:
+            for cell, by_template, token in zip(new, *self.digits.read_by_template(new, learnt), strict=True):
+                if by_template is None or token is None:
                     rest.append(cell)
                 else:
                     memo[cell] = by_template
+                    tokens[cell] = token
             new = rest
         for chunk in chunks(new):
             if time.monotonic() > deadline:  # (per chunk: a batch of 200-column rows is 200 chunks)
                 raise ScanTimeoutError("the scan ran past its deadline")
             for k, found in enumerate(self.read(chunk, si)):
                 memo[new[chunk.first + k]] = tuple(found)
+        return tokens
 
 
 _new_finding = tuple.__new__  # Finding's own __new__ is a Python function: 0.4 µs a finding more
 
 
-def _placed(memo: dict[str, tuple[Finding, ...]], cells: list[str], si: int, li: int, line: str) -> list[Finding]:
+def _placed(per_cell: list[tuple[Finding, ...]], cells: list[str], si: int, li: int, line: str) -> list[Finding]:
     """The row's findings: each cell's, moved to the row's line and to the cell's offset in it. A
     section heading is a property of the whole row (its first character), not of a cell. (Fields
     by index and the enum member held locally: this runs for every finding of a list.)"""
     out: list[Finding] = []
     at = 0
     heading: bool | None = None
-    for cell in cells:
-        found = memo[cell]
+    for cell, found in zip(cells, per_cell, strict=True):
         if found:  # (most cells of a list hold nothing: a product, an amount, a branch)
             for f in found:
                 if f[0] == _INSURER:
@@ -185,11 +281,37 @@ def _placed(memo: dict[str, tuple[Finding, ...]], cells: list[str], si: int, li:
 _INSURER, _NAME = Detector.INSURER, Detector.NAME
 
 
-def _keep_customers(cells: list[str], memo: dict[str, tuple[Finding, ...]], customers: Customers) -> None:
-    """The memo's new cells without the names their own cell says are not customers."""
+def _keep_customers(cells: list[str], memo: dict[str, tuple[Finding, ...]], customers: Customers) -> set[str]:
+    """The memo's new cells without the names their own cell says are not customers; returns the
+    cells that held a name."""
+    named = set()
     for cell in cells:
         found = memo[cell]
         for f in found:
             if f[0] == _NAME:
                 memo[cell] = tuple(g for g in found if g[0] != _NAME or customers.in_cell(g, cell))
+                named.add(cell)
                 break
+    return named
+
+
+def _learn_forms(
+    cells: list[str],
+    memo: dict[str, tuple[Finding, ...]],
+    forms: dict[str, int],
+    shapes: TableForms,
+    tokens: dict[str, int],
+    changed: set[str],
+) -> None:
+    """Each new cell's form; cells read by one template of the column form share theirs (the
+    template fixes all but the value), unless the customer test changed the cell's findings."""
+    by_template = shapes.by_template
+    for cell in cells:
+        token = tokens.get(cell)
+        if token is None or cell in changed:
+            forms[cell] = shapes.form_id(memo[cell], cell)
+            continue
+        fid = by_template.get(token)
+        if fid is None:
+            fid = by_template[token] = shapes.form_id(memo[cell], cell)
+        forms[cell] = fid

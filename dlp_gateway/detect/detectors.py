@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from itertools import groupby
+from typing import Literal, overload
 
 import regex
 
 from dlp_gateway.config.schema import Config
 from dlp_gateway.detect import dates, insurers, names, policy_number
-from dlp_gateway.detect.cells import CellReader, Customers
+from dlp_gateway.detect.cells import CellReader, CellRow, Customers, TableForms
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.digit_column import DigitColumn
 from dlp_gateway.detect.labels import NOT_CUSTOMER_NAMES, LabelKind, classify, kind_before
@@ -80,14 +82,29 @@ class Detectors:
         per chunk: a chunk takes well under a second)."""
         return [f for _, _, found in self.lines(segments, deadline) for f in found]
 
-    def lines(self, segments: tuple[Segment, ...], deadline: float = math.inf) -> list[LineFindings]:
+    @overload
+    def lines(
+        self, segments: tuple[Segment, ...], deadline: float = ..., *, rows: Literal[False] = ...
+    ) -> list[tuple[int, int, list[Finding]]]: ...
+
+    @overload
+    def lines(self, segments: tuple[Segment, ...], deadline: float = ..., *, rows: bool) -> list[LineFindings]: ...
+
+    def lines(
+        self, segments: tuple[Segment, ...], deadline: float = math.inf, *, rows: bool = False
+    ) -> list[LineFindings] | list[tuple[int, int, list[Finding]]]:
         """The findings by line, (segment, line, findings) in order, for the lines that hold any:
-        what correlate reads (correlate_lines), without grouping half a million findings again."""
+        what correlate reads (correlate_lines), without grouping half a million findings again.
+        With `rows`, a table's labelled rows come as CellRows (detect/cells.py): their findings
+        are placed only if correlate needs them (finding_counts counts them either way)."""
         out: list[LineFindings] = []
         for si, seg in enumerate(segments):
             correspondents = correspondent_lines(seg.lines) if seg.kind == "text" else set()
             rosters = roster_lines(seg)
-            for li, line_found, checked in self._lines(seg, si, deadline, rosters):
+            for li, line_found, checked in self._lines(seg, si, deadline, rosters, rows):
+                if isinstance(line_found, CellRow):
+                    out.append((si, li, line_found))  # (a labelled row's: its names are checked)
+                    continue
                 found, line = line_found, seg.lines[li]
                 if li in correspondents:
                     # The greeting names the recipient and the signature the sender: not customers.
@@ -102,8 +119,8 @@ class Detectors:
         return out
 
     def _lines(
-        self, seg: Segment, si: int, deadline: float, rosters: set[int]
-    ) -> Iterator[tuple[int, list[Finding], bool]]:
+        self, seg: Segment, si: int, deadline: float, rosters: set[int], rows: bool = False
+    ) -> Iterator[tuple[int, list[Finding] | CellRow, bool]]:
         """Each line that holds findings, with them, in line order, and whether its names have
         been checked: a table's rows under its header cell by cell (detect/cells.py, which checks
         them), every other line whole. (A line without any is left out: the filters have nothing
@@ -112,7 +129,7 @@ class Detectors:
             for li, found in self._whole(seg, si, 0, len(seg.lines), deadline):
                 yield li, found, False
             return
-        by_line = dict(self.cells.table(seg, si, deadline, Customers(self._in_cell, self._in_row, rosters)))
+        by_line = dict(self.cells.table(seg, si, deadline, Customers(self._in_cell, self._in_row, rosters), rows=rows))
         checked = {li for li, found in by_line.items() if found is not None}
         for a, b in _runs([li for li, found in by_line.items() if found is None]):
             by_line.update(self._whole(seg, si, a, b, deadline))
@@ -161,7 +178,27 @@ class Detectors:
 
 
 _NAME = Detector.NAME
-LineFindings = tuple[int, int, list[Finding]]  # (segment, line, the line's findings)
+# (segment, line, the line's findings): a CellRow stands for a labelled row's (Detectors.lines)
+LineFindings = tuple[int, int, list[Finding] | CellRow]
+
+
+def finding_counts(lines: Sequence[LineFindings]) -> dict[str, int]:
+    """How many findings of each detector the lines hold, a CellRow's counted from its shape."""
+    counts: Counter[str] = Counter()
+    shapes: Counter[tuple[int, tuple[int, ...]]] = Counter()
+    tables: dict[int, TableForms] = {}
+    for _, _, found in lines:
+        if isinstance(found, CellRow):
+            tables[id(found.table)] = found.table
+            shapes[id(found.table), found.key] += 1
+        else:
+            counts.update(f.detector for f in found)
+    for (table, key), n in shapes.items():
+        for fid in key:
+            for part in tables[table].forms[fid]:
+                counts[str(part[0])] += n  # (the part's detector)
+    return dict(counts)
+
 
 # Columns that make a table a list of customers, whatever else it holds: a roster has none.
 _CUSTOMER_KINDS = frozenset({LabelKind.POLICY, LabelKind.UNDERWRITER, LabelKind.OTHER_INSURER})

@@ -55,12 +55,20 @@ class DigitColumn:
     def read(self, cells: Sequence[str], memo: TableMemo) -> list[tuple[Finding, ...] | None]:
         """Each cell's findings, or None for a cell the line form must read. `memo` is the
         table's, kept while the table is read."""
+        return self.read_by_template(cells, memo)[0]
+
+    def read_by_template(
+        self, cells: Sequence[str], memo: TableMemo
+    ) -> tuple[list[tuple[Finding, ...] | None], list[int | None]]:
+        """read, and the template each cell was read by (its id, fixed while `memo` lives: the
+        cells of one template differ only in the value), None if none."""
         out: list[tuple[Finding, ...] | None] = [None] * len(cells)
+        tokens: list[int | None] = [None] * len(cells)
         if self.patterns is None:
-            return out  # a pattern that could see a newline: the line form reads it line by line
+            return out, tokens  # a pattern that could see a newline: the line form reads it line by line
         picked = self._picked(cells, memo)
         if not picked:
-            return out
+            return out, tokens
         codes = self._matches([cells[i] for i, _, _ in picked], [len(t) + 1 for _, t, _ in picked])
         registry, templates, checks_of, new = self.registry, memo.templates, self._checks_of, _new_finding
         for (i, title, value), code in zip(picked, codes, strict=True):
@@ -82,6 +90,7 @@ class DigitColumn:
             template = templates[key]
             if template is None:
                 continue
+            tokens[i] = id(template)
             found, whole = template
             if not found:
                 out[i] = found  # (an amount, a count: nothing, the same empty tuple for each)
@@ -91,7 +100,7 @@ class DigitColumn:
                 out[i] = tuple(
                     new(Finding, (f[0], value, *f[2:])) if w else f for f, w in zip(found, whole, strict=True)
                 )
-        return out
+        return out, tokens
 
     def _picked(self, cells: Sequence[str], memo: TableMemo) -> list[tuple[int, str, str]]:
         """(index, title, value) of each cell that is `title:digits` under a title the views keep."""

@@ -1,0 +1,150 @@
+"""correlate's column form: a labelled row's record from its shape (detect/cells.py's CellRow).
+
+A row read by cells has a shape: each cell's form, which is everything about the cell's findings
+but their values. Rows of one shape under one section heading make records that differ only in
+values taken from the same findings: which finding is the row's number, name and expiry, which
+gives the underwriter and why, and how sure that is — correlate's answer for the row — is worked
+out once per shape (a Plan) and each row fills in its values. Correlate reads positions on the line
+in one place, the nearest of several names, dates or insurers to the number; the shape settles it
+when all of them lie on one side of the number's cell (the nearest is then the closest cell,
+whatever the cells' lengths). A mention is the underwriter by its label (「引受保険会社:」),
+which lies in its own cell. A shape the cells alone do not settle — no number or several, names
+on both sides of the number, a mention without a label (the text beside it decides) — has no
+plan, and its rows are placed on the line and take the row path. tests/test_row_plans.py holds
+the plans to that path over generated tables.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from dlp_gateway.attribution import attribute, display_name, said_by_label
+from dlp_gateway.detect.cells import CellRow, Form
+from dlp_gateway.model import Attribution, Detector, Finding, Record, Segment
+from dlp_gateway.registry import Registry
+
+Slot = tuple[int, int]  # (the cell on the row, the finding in the cell)
+
+
+class Plan(NamedTuple):
+    number: Slot
+    name: Slot | None
+    date: Slot | None
+    mention: Slot | None  # the underwriter is this finding's value; else `underwriter`
+    underwriter: str | None
+    source: Attribution
+    confidence: float
+    basis: str
+
+
+_NO_PLAN = None
+_NUMBER, _NAME, _DATE, _INSURER = Detector.POLICY_NUMBER, Detector.NAME, Detector.DATE, Detector.INSURER
+_new_record = tuple.__new__  # (Record's own __new__ is a Python function)
+
+
+def plan_for(row: CellRow, section: str | None) -> Plan | None:
+    """The row's plan (None: the row path), worked out once per shape and section per table."""
+    plans = row.table.plans
+    key = (row.key, section)
+    if key not in plans:
+        plans[key] = _derive([row.table.forms[fid] for fid in row.key], section)
+    return plans[key]  # type: ignore[return-value]  # (only plans are kept there)
+
+
+def record(plan: Plan, row: CellRow, seg: Segment, li: int, registry: Registry) -> Record:
+    """The row's record by its plan: Record's fields in order, as correlate makes them."""
+    found = row.found
+    k, j = plan.number
+    name, date, mention = plan.name, plan.date, plan.mention
+    return _new_record(
+        Record,
+        (
+            found[k][j][1],
+            display_name(found[name[0]][name[1]][1], registry) if name else None,
+            found[date[0]][date[1]][1] if date else None,
+            found[mention[0]][mention[1]][1] if mention else plan.underwriter,
+            plan.source,
+            plan.confidence,
+            seg.where_cell(li, k),
+            plan.basis,
+        ),
+    )
+
+
+Placed = tuple[tuple[int, int], Slot, tuple[object, ...]]  # ((cell, offset in it), slot, the form's part)
+
+
+def _derive(forms: list[Form], section: str | None) -> Plan | None:
+    numbers: list[Placed] = []
+    names: list[Placed] = []
+    dates: list[Placed] = []
+    mentions: list[tuple[Placed, str]] = []
+    for k, form in enumerate(forms):
+        for j, part in enumerate(form):
+            placed: Placed = ((k, part[1]), (k, j), part)  # type: ignore[assignment]  # (offsets are ints)
+            kind = part[0]
+            if kind == _NUMBER:
+                numbers.append(placed)
+            elif kind == _NAME:
+                names.append(placed)
+            elif kind == _DATE:
+                dates.append(placed)
+            else:
+                said = said_by_label(str(part[9]))  # (an insurer's label window)
+                if said is None:
+                    return _NO_PLAN  # (the text around the mention decides, across cells)
+                if said[0]:
+                    mentions.append((placed, said[1]))
+    if len(numbers) != 1:
+        return _NO_PLAN  # (no number: a heading, a row of names; several: paired in order)
+    number = numbers[0]
+    picked = [_nearest(items, number) for items in (names, dates, [m for m, _ in mentions])]
+    if any(p is _UNSETTLED for p in picked):
+        return _NO_PLAN
+    name, date, mention = picked
+    basis = next((why for m, why in mentions if m is mention), "")
+    underwriter, source, basis, confidence = attribute(
+        _finding(number), _finding(name), _MENTION if mention else None, basis, section
+    )
+    return Plan(
+        number[1],
+        name[1] if name else None,
+        date[1] if date else None,
+        mention[1] if mention and underwriter is _MENTION else None,
+        None if underwriter is _MENTION else underwriter,
+        source,
+        confidence,
+        basis,
+    )
+
+
+_MENTION = "(the mention's value)"  # what attribute() is told the insurer on the line is
+
+
+def _finding(placed: Placed | None) -> Finding | None:
+    """A finding of the form's part (a value nothing here reads), for attribute()."""
+    if placed is None:
+        return None
+    detector, start, end, confidence, insurers, label, heading, registry, person, _ = placed[2]
+    return Finding(detector, "", 0, 0, start, end, confidence, insurers, label, heading, registry, person)  # type: ignore[arg-type]
+
+
+_UNSETTLED: Placed = ((-1, -1), (-1, -1), ())  # which is nearest depends on the cells' lengths
+
+
+def _nearest(items: list[Placed], number: Placed) -> Placed | None:
+    """correlate._nearest by the shape: the one item, or the nearest when all lie in cells on one
+    side of the number's (the closest of them, the first on a tie, as min() over the line's order
+    takes it); _UNSETTLED when the cells' lengths would decide."""
+    if len(items) <= 1:
+        return items[0] if items else None
+    cell = number[0][0]
+    if all(at[0] > cell for at, _, _ in items):
+        return min(items, key=_at)
+    if all(at[0] < cell for at, _, _ in items):
+        return max(items, key=_at)  # (the last offset; max() keeps the first of equals, as min() of distances)
+    return _UNSETTLED
+
+
+def _at(item: Placed) -> tuple[int, int]:
+    return item[0]

@@ -1,0 +1,151 @@
+"""correlate's column form (row_plans.py): a labelled row's record made from its shape must be the
+record the row path makes from the row's placed findings. The oracle is that path: the same
+detectors with rows placed on their lines (Detectors.lines without `rows`), over generated tables
+with titles, headings, second headers, registered customers, rows of several names or insurers
+and fields on lines near the rows."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dlp_gateway import row_plans
+from dlp_gateway.correlate import correlate_lines
+from dlp_gateway.detect.cells import CellRow
+from dlp_gateway.detect.detectors import finding_counts
+from dlp_gateway.model import Segment
+from tests.test_cells import DETECTORS, GEN, HEADERS, REGISTERED, VALUES, table
+
+# Title rows: plain, an insurer's list, and fields that join a record on a row nearby (correlate's
+# _join_nearby), which sends the whole table back to the row path.
+TITLES = [
+    "満期一覧",
+    "東京海上日動 満期一覧",
+    "",
+    "満期日：2025/04/01",
+    "引受保険会社：損保ジャパン",
+    "契約者名：佐藤 花子",
+]
+SHEETS = ["一覧", "東京海上日動", "損保ジャパン分", "Sheet1"]
+row = st.lists(st.sampled_from(VALUES), min_size=1, max_size=6)
+header = st.lists(st.sampled_from(HEADERS), min_size=2, max_size=6)
+
+
+def _both(segments: tuple[Segment, ...]) -> tuple[object, object]:
+    placed = DETECTORS.lines(segments)
+    by_rows = DETECTORS.lines(segments, rows=True)
+    assert finding_counts(by_rows) == finding_counts(placed)
+    return correlate_lines(segments, by_rows, GEN.registry), correlate_lines(segments, placed, GEN.registry)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(TITLES), max_size=2),
+    header,
+    st.lists(row, max_size=14),
+    st.one_of(st.none(), header),
+    st.sampled_from(SHEETS),
+)
+def test_planned_rows_make_the_records_of_the_row_path(
+    title: list[str], head: list[str], rows: list[list[str]], again: list[str] | None, sheet: str
+) -> None:
+    seg = table(title, head, rows, again)
+    segments = (
+        Segment("list.csv (sheet name)", (sheet,), kind="header"),
+        dataclasses.replace(seg, location="list.csv"),
+    )
+    got, expected = _both(segments)
+    assert got == expected
+
+
+# Lists as agencies keep them: each column's cells of its kind, some columns twice, in any order.
+POOLS = {
+    "証券番号": ["8100000001", "8123-456789", "８１２３４５６７８９", "31000000001", "MS1234567", *REGISTERED],
+    "契約者名": ["山田 太郎", "佐藤 花子 様", "鈴木 一郎", "高橋 美咲", *VALUES[:10]],
+    "被保険者名": ["山田 花子", "佐藤 一郎", "ヤマダ タロウ"],
+    "満期日": ["2025/04/01", "令和7年4月1日", "2025-05-31", "20250401"],
+    "始期日": ["2024/04/01", "令和6年4月1日"],
+    "引受保険会社": ["東京海上日動", "損保ジャパン", "三井住友海上", "TMN", "前は東京海上"],
+    "前契約保険会社": ["東京海上日動", "あいおいニッセイ同和"],
+    "備考": ["東京海上から切替", "損保ジャパン", "", "至急"],
+    "担当者": ["田中 誠", "伊藤 直子"],
+    "保険料": ["12000", "12,000円", "3500"],
+}
+list_header = st.lists(st.sampled_from(sorted(POOLS)), min_size=2, max_size=6, unique=True).filter(
+    lambda h: "証券番号" in h
+)
+
+
+@st.composite
+def kept_list(draw: st.DrawFn) -> tuple[list[str], list[list[str]]]:
+    head = draw(list_header)
+    rows = draw(
+        st.lists(
+            st.tuples(*[st.one_of(st.sampled_from(POOLS[t]), st.sampled_from(VALUES)) for t in head]).map(list),
+            max_size=12,
+        )
+    )
+    return head, rows
+
+
+@settings(max_examples=400, deadline=None)
+@given(kept_list(), st.lists(st.sampled_from(TITLES), max_size=1), st.sampled_from(SHEETS))
+def test_planned_rows_of_kept_lists_make_the_records_of_the_row_path(
+    kept: tuple[list[str], list[list[str]]], title: list[str], sheet: str
+) -> None:
+    head, rows = kept
+    seg = table(title, head, rows)
+    segments = (
+        Segment("list.csv (sheet name)", (sheet,), kind="header"),
+        dataclasses.replace(seg, location="list.csv"),
+    )
+    got, expected = _both(segments)
+    assert got == expected
+
+
+LIST_HEAD = ["証券番号", "契約者名", "満期日", "引受保険会社", "保険料"]
+
+
+def _list_rows(n: int) -> list[list[str]]:
+    insurers = ["東京海上日動", "損保ジャパン", "三井住友海上"]
+    return [
+        [f"81000{i:05d}", f"山田 {'太郎花子一郎'[i % 3]}", f"2025/04/{i % 28 + 1:02d}", insurers[i % 3], f"{12000 + i}"]
+        for i in range(n)
+    ]
+
+
+def test_a_list_is_planned_once_per_shape_and_agrees() -> None:
+    """A plain list: every row a CellRow with a plan (the path is taken, not skipped), a handful of
+    plans for many rows, and the records of the row path."""
+    seg = table(["満期一覧"], LIST_HEAD, _list_rows(60))
+    segments = (seg,)
+    rows = [found for _, _, found in DETECTORS.lines(segments, rows=True)]
+    assert len(rows) == 60 and all(type(r) is CellRow for r in rows)
+    plans = [row_plans.plan_for(r, None) for r in rows if type(r) is CellRow]
+    assert all(p is not None for p in plans)
+    assert len(rows[0].table.plans) <= 3  # type: ignore[union-attr]  # (one shape per insurer at most)
+    got, expected = _both(segments)
+    assert got == expected and len(got) == 60  # type: ignore[arg-type]
+
+
+def test_names_on_both_sides_of_the_number_take_the_row_path() -> None:
+    """Which name is nearest then depends on the cells' lengths: no plan, and the row path decides."""
+    head = ["契約者名", "証券番号", "被保険者名"]
+    rows = [["山田 太郎", "8100000001", "佐藤 花子"], ["鈴木 一郎様方 山田 太郎", "8100000002", "佐藤 花子"]]
+    segments = (table([], head, rows),)
+    found = [f for _, _, f in DETECTORS.lines(segments, rows=True)]
+    assert found and all(type(r) is CellRow and row_plans.plan_for(r, None) is None for r in found)
+    got, expected = _both(segments)
+    assert got == expected
+
+
+def test_a_field_near_a_planned_row_joins_its_record() -> None:
+    """A title line 「満期日：…」 right above the list gives the first row its expiry: the table is
+    read the row path's way, the date joins as it did."""
+    head = ["証券番号", "契約者名", "引受保険会社"]
+    segments = (table(["満期日：2025/04/01"], head, [["8100000001", "山田 太郎", "東京海上日動"]]),)
+    got, expected = _both(segments)
+    assert got == expected
+    assert got[0].expiry == "2025-04-01"  # type: ignore[index]
