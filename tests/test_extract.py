@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,10 @@ from reportlab.pdfgen import canvas
 
 from dlp_gateway.config import load_config
 from dlp_gateway.errors import ConfigError
-from dlp_gateway.extract.budget import ExtractLimits
+from dlp_gateway.extract.archive import CHUNK, zip_members
+from dlp_gateway.extract.budget import Budget, ExtractLimits
 from dlp_gateway.extract.dispatch import extract
+from dlp_gateway.extract.package import _sheet_tail, sheet_header_footer
 from dlp_gateway.extract.table import _clean_row, table_segment
 from dlp_gateway.model import Envelope, Segment, Unscannable, UnscannableKind
 from dlp_gateway.parse.mime import MimeLimits, parse_message
@@ -331,3 +334,25 @@ def test_limits_are_configurable_in_yaml(tmp_path: Path) -> None:
 def test_row_cleaning_equals_cleaning_each_cell(cells: list[str]) -> None:
     # The row-at-once test must agree with splitting every cell on white space.
     assert _clean_row(cells) == [" ".join(c.split()) for c in cells]
+
+
+@pytest.mark.parametrize(("prefix", "decoy"), [("", False), ("x:", False), ("x:", True)])
+def test_a_sheets_page_header_is_read_from_its_tail_wherever_the_chunks_fall(prefix: str, decoy: bool) -> None:
+    """Of a worksheet only the part from the headerFooter element on is kept (archive.TAIL_MARGIN
+    before it): the header read so equals the one read from the whole part, with the element at
+    every offset across a chunk boundary, under a namespace prefix, or after a cell that holds its name."""
+    head = (
+        f"<{prefix}headerFooter><{prefix}oddHeader>&amp;C証券番号 8100000001 山田 太郎"
+        f"</{prefix}oddHeader></{prefix}headerFooter>"
+    )
+    cell = "<c><is><t>headerFooter</t></is></c>" if decoy else ""
+    for pad in range(40):
+        filler = "<row/>" * ((CHUNK - 60) // 6) + " " * pad
+        sheet = f"<worksheet><sheetData>{cell}{filler}</sheetData>{head}</worksheet>".encode()
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("xl/worksheets/sheet1.xml", sheet)
+        (member,) = zip_members(buf.getvalue(), Budget(ExtractLimits()), tail=_sheet_tail)
+        assert member.data is not None
+        assert decoy or len(member.data) < 300  # (a cell that holds the name keeps all after it)
+        assert sheet_header_footer(member.data) == sheet_header_footer(sheet) == ["証券番号 8100000001 山田 太郎"], pad

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Literal, NamedTuple, overload
@@ -79,18 +79,45 @@ class _Header:
     # heading's mark (■, 【) makes every labelled row begin with one.
     heading_titles: bool = False
 
-    def row(self, seg: Segment, li: int) -> tuple[int, list[str] | None, Columns | None]:
-        """(line, its cells if read cell by cell, else None, the name columns above it)."""
-        cells = seg.lines[li].split(CELL_SEPARATOR)
-        if li in seg.headers:
-            self.titles, self.names = frozenset(cells), name_columns(cells)
-            if self.titles not in self.matchers:
-                self.matchers[self.titles] = labelled_row(self.titles)
-            self.is_labelled = self.matchers[self.titles]
-            self.heading_titles = any(HEADING.match(t) for t in self.titles)
-            return li, None, self.names
-        labelled = self.titles is not None and self.is_labelled(seg.lines[li])
-        return li, cells if labelled else None, self.names
+    def read(self, cells: list[str]) -> None:
+        """Take a header row's cells as the titles of the rows below it."""
+        self.titles, self.names = frozenset(cells), name_columns(cells)
+        if self.titles not in self.matchers:
+            self.matchers[self.titles] = labelled_row(self.titles)
+        self.is_labelled = self.matchers[self.titles]
+        self.heading_titles = any(HEADING.match(t) for t in self.titles)
+
+    def rows(self, lines: Sequence[str]) -> list[list[str] | None]:
+        """Each line's cells if it is read cell by cell under this header, else None."""
+        if self.titles is None:
+            return [None] * len(lines)
+        match = self.is_labelled
+        return [line.split(CELL_SEPARATOR) if match(line) else None for line in lines]
+
+
+class _Run(NamedTuple):
+    """Lines of a batch under one header: the first, each one's cells (None: read whole), the
+    header's name columns, and whether its rows may come as CellRows."""
+
+    first: int
+    rows: list[list[str] | None]
+    names: Columns | None
+    plain: bool
+
+
+def _runs(seg: Segment, b: int, e: int, header: _Header, headers: list[int]) -> list[_Run]:
+    """Lines b..e-1 of a table as runs under one header each (a header row is a run of its own,
+    read whole); `headers` are the segment's header rows, in order."""
+    out = []
+    start = b
+    for h in [*(h for h in headers if b <= h < e), e]:
+        if start < h:
+            out.append(_Run(start, header.rows(seg.lines[start:h]), header.names, not header.heading_titles))
+        if h < e:
+            header.read(seg.lines[h].split(CELL_SEPARATOR))
+            out.append(_Run(h, [None], header.names, False))
+            start = h + 1
+    return out
 
 
 # What of a cell's findings decides the record of a row it is on, all but their values: per
@@ -200,62 +227,111 @@ class CellReader:
         shapes = TableForms()
         learnt = TableMemo()  # the column form's, for this table
         header = _Header()
+        headers = sorted(seg.headers)
         rosters = customers.rosters if customers is not None else set()
         for b in range(0, len(seg.lines), self.batch_rows):
-            batch = [header.row(seg, li) for li in range(b, min(b + self.batch_rows, len(seg.lines)))]
+            runs = _runs(seg, b, min(b + self.batch_rows, len(seg.lines)), header, headers)
             if len(memo) > self.memo_cells:
                 memo.clear()  # (before this batch's cells go in: every cell it needs is then there)
                 forms.clear()
-            labelled = (row for _, row, _ in batch if row is not None)
+            labelled = (row for run in runs for row in run.rows if row is not None)
             new = [c for c in dict.fromkeys(chain.from_iterable(labelled)) if c not in memo]  # (distinct first, in C)
-            tokens = self._read_new(new, memo, learnt, si, deadline)
-            changed = _keep_customers(new, memo, customers) if customers is not None else set()
-            if rows:
-                _learn_forms(new, memo, forms, shapes, tokens, changed)
-            for li, row, split in batch:
-                if row is None:
-                    yield li, None
-                    continue
-                if rows and split is None and not header.heading_titles and li not in rosters:
-                    key = tuple(map(forms.__getitem__, row))
-                    yield li, (CellRow(row, list(map(memo.__getitem__, row)), key, shapes) if any(key) else [])
-                    continue
-                line = seg.lines[li]
-                found = _placed(list(map(memo.__getitem__, row)), row, si, li, line)
-                if split is not None:
-                    found = joined(found, row, split, si, li)
-                if customers is not None and (split is not None or li in customers.rosters):
-                    roster = li in customers.rosters
-                    found = [f for f in found if f[0] != _NAME or customers.in_row(f, line, roster)]
-                yield li, found
+            self._read_new(new, memo, learnt, si, deadline, customers, forms if rows else None, shapes)
+            for first, run_rows, split, plain in runs:
+                as_cells = rows and plain and split is None
+                for li, row in enumerate(run_rows, first):
+                    if row is None:
+                        yield li, None
+                    elif as_cells and li not in rosters:
+                        key = tuple(map(forms.__getitem__, row))
+                        yield (
+                            li,
+                            (
+                                _new_row(CellRow, (row, list(map(memo.__getitem__, row)), key, shapes))
+                                if any(key)
+                                else []
+                            ),
+                        )
+                    else:
+                        yield li, self._row(seg, si, li, row, memo, split, customers)
+
+    @staticmethod
+    def _row(
+        seg: Segment,
+        si: int,
+        li: int,
+        row: list[str],
+        memo: dict[str, tuple[Finding, ...]],
+        split: Columns | None,
+        customers: Customers | None,
+    ) -> list[Finding]:
+        """A labelled row's findings placed on its line: a name split over two cells joined, and
+        the names of a roster's rows or so joined tested on the row."""
+        line = seg.lines[li]
+        found = _placed(list(map(memo.__getitem__, row)), row, si, li, line)
+        if split is not None:
+            found = joined(found, row, split, si, li)
+        if customers is not None and (split is not None or li in customers.rosters):
+            roster = li in customers.rosters
+            found = [f for f in found if f[0] != _NAME or customers.in_row(f, line, roster)]
+        return found
 
     def _read_new(
-        self, new: list[str], memo: dict[str, tuple[Finding, ...]], learnt: TableMemo, si: int, deadline: float
-    ) -> dict[str, int]:
-        """Each new cell's findings into the memo: cells of digits by the column form where it
-        can, the rest by the line form, chunk by chunk. Returns the template each cell of digits
-        was read by (its id: cells of one template share a form)."""
-        tokens: dict[str, int] = {}
+        self,
+        new: list[str],
+        memo: dict[str, tuple[Finding, ...]],
+        learnt: TableMemo,
+        si: int,
+        deadline: float,
+        customers: Customers | None,
+        forms: dict[str, int] | None,
+        shapes: TableForms,
+    ) -> None:
+        """Each new cell's findings into the memo, without the names their own cell says are not
+        customers, and with `forms` each one's form: cells of digits by the column form where it
+        can (a template holds no name, and its cells share a form), the rest by the line form,
+        chunk by chunk."""
         if self.digits is not None and new:
             if time.monotonic() > deadline:
                 raise ScanTimeoutError("the scan ran past its deadline")
-            rest = []
-            for cell, by_template, token in zip(new, *self.digits.read_by_template(new, learnt), strict=True):
-                if by_template is None or token is None:
-                    rest.append(cell)
-                else:
-                    memo[cell] = by_template
-                    tokens[cell] = token
-            new = rest
+            new = self._read_digits(self.digits, new, memo, learnt, forms, shapes)
         for chunk in chunks(new):
             if time.monotonic() > deadline:  # (per chunk: a batch of 200-column rows is 200 chunks)
                 raise ScanTimeoutError("the scan ran past its deadline")
-            for k, found in enumerate(self.read(chunk, si)):
-                memo[new[chunk.first + k]] = tuple(found)
-        return tokens
+            for k, line_found in enumerate(self.read(chunk, si)):
+                memo[new[chunk.first + k]] = tuple(line_found)
+        if customers is not None:
+            _keep_customers(new, memo, customers)
+        if forms is not None:
+            for cell in new:
+                forms[cell] = shapes.form_id(memo[cell], cell)
+
+    @staticmethod
+    def _read_digits(
+        digits: DigitColumn,
+        new: list[str],
+        memo: dict[str, tuple[Finding, ...]],
+        learnt: TableMemo,
+        forms: dict[str, int] | None,
+        shapes: TableForms,
+    ) -> list[str]:
+        """_read_new's cells of digits by the column form; returns the cells it leaves to the line form."""
+        rest = []
+        by_template = shapes.by_template
+        for cell, found, token in zip(new, *digits.read_by_template(new, learnt), strict=True):
+            if found is None or token is None:
+                rest.append(cell)
+                continue
+            memo[cell] = found
+            if forms is not None:
+                fid = by_template.get(token)
+                if fid is None:
+                    fid = by_template[token] = shapes.form_id(found, cell)
+                forms[cell] = fid
+        return rest
 
 
-_new_finding = tuple.__new__  # Finding's own __new__ is a Python function: 0.4 µs a finding more
+_new_finding = _new_row = tuple.__new__  # a NamedTuple's own __new__ is a Python function: 0.4 µs more each
 
 
 def _placed(per_cell: list[tuple[Finding, ...]], cells: list[str], si: int, li: int, line: str) -> list[Finding]:
@@ -281,37 +357,11 @@ def _placed(per_cell: list[tuple[Finding, ...]], cells: list[str], si: int, li: 
 _INSURER, _NAME = Detector.INSURER, Detector.NAME
 
 
-def _keep_customers(cells: list[str], memo: dict[str, tuple[Finding, ...]], customers: Customers) -> set[str]:
-    """The memo's new cells without the names their own cell says are not customers; returns the
-    cells that held a name."""
-    named = set()
+def _keep_customers(cells: list[str], memo: dict[str, tuple[Finding, ...]], customers: Customers) -> None:
+    """The memo's new cells without the names their own cell says are not customers."""
     for cell in cells:
         found = memo[cell]
         for f in found:
             if f[0] == _NAME:
                 memo[cell] = tuple(g for g in found if g[0] != _NAME or customers.in_cell(g, cell))
-                named.add(cell)
                 break
-    return named
-
-
-def _learn_forms(
-    cells: list[str],
-    memo: dict[str, tuple[Finding, ...]],
-    forms: dict[str, int],
-    shapes: TableForms,
-    tokens: dict[str, int],
-    changed: set[str],
-) -> None:
-    """Each new cell's form; cells read by one template of the column form share theirs (the
-    template fixes all but the value), unless the customer test changed the cell's findings."""
-    by_template = shapes.by_template
-    for cell in cells:
-        token = tokens.get(cell)
-        if token is None or cell in changed:
-            forms[cell] = shapes.form_id(memo[cell], cell)
-            continue
-        fid = by_template.get(token)
-        if fid is None:
-            fid = by_template[token] = shapes.form_id(memo[cell], cell)
-        forms[cell] = fid

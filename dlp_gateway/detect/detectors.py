@@ -129,14 +129,16 @@ class Detectors:
             for li, found in self._whole(seg, si, 0, len(seg.lines), deadline):
                 yield li, found, False
             return
-        by_line = dict(self.cells.table(seg, si, deadline, Customers(self._in_cell, self._in_row, rosters), rows=rows))
-        checked = {li for li, found in by_line.items() if found is not None}
-        for a, b in _runs([li for li, found in by_line.items() if found is None]):
-            by_line.update(self._whole(seg, si, a, b, deadline))
-        for li in range(len(seg.lines)):
-            row = by_line[li]
-            if row:
-                yield li, row, li in checked
+        table = list(self.cells.table(seg, si, deadline, Customers(self._in_cell, self._in_row, rosters), rows=rows))
+        whole: dict[int, list[Finding]] = {}
+        for a, b in _runs([li for li, cells in table if cells is None]):
+            whole.update(self._whole(seg, si, a, b, deadline))
+        for li, cells in table:
+            if cells is None:
+                if li in whole:
+                    yield li, whole[li], False
+            elif cells:
+                yield li, cells, True
 
     def _in_cell(self, f: Finding, cell: str) -> bool:
         return not self._not_a_customer(f, cell, roster=False)

@@ -151,10 +151,11 @@ class DigitColumn:
         return len(views) == 1 and views[0][0] == probe
 
     def _template(self, cell: str, start: int, value: str) -> Template | None:
-        """The cell's findings as a template: each one in the title, or the whole value."""
+        """The cell's findings as a template: each one in the title, or the whole value. A name
+        makes none (whether it is a customer is asked of each cell: cells.Customers)."""
         found = tuple(self.read_one(cell))
         whole = tuple(f.start == start and f.end == len(cell) and f.value == value for f in found)
-        if all(w or f.end < start for f, w in zip(found, whole, strict=True)) and all(
+        if all(w or (f.end < start and f.detector != Detector.NAME) for f, w in zip(found, whole, strict=True)) and all(
             f.detector == Detector.POLICY_NUMBER for f, w in zip(found, whole, strict=True) if w
         ):
             return found, whole

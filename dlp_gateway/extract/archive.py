@@ -57,24 +57,47 @@ def member_name(info: zipfile.ZipInfo) -> str:
     return decode(raw)[0]
 
 
-def _read_bounded(stream: IO[bytes] | gzip.GzipFile, compressed: int, budget: Budget) -> bytes:
+def _read_bounded(
+    stream: IO[bytes] | gzip.GzipFile, compressed: int, budget: Budget, tail: bytes | None = None
+) -> bytes:
+    """The member, read under the budget. With `tail`, only what follows its first occurrence
+    (and TAIL_MARGIN bytes before it), or nothing: the part of a 70 MB worksheet the page header
+    and footer sit in, without holding the rest."""
     limits = budget.limits
     out = bytearray()
+    size = 0
     while True:
         budget.check()
         chunk = stream.read(CHUNK)
         if not chunk:
             return bytes(out)
+        size += len(chunk)
         out += chunk
+        if tail is not None:
+            at = out.find(tail)
+            if at < 0:
+                del out[: max(0, len(out) - len(tail) - TAIL_MARGIN)]  # (a marker across two chunks stays whole)
+            else:
+                del out[: max(0, at - TAIL_MARGIN)]
+                tail = None
         budget.add_bytes(len(chunk))
-        if compressed and len(out) > 1 << 20 and len(out) / compressed > limits.max_compression_ratio:
+        if compressed and size > 1 << 20 and size / compressed > limits.max_compression_ratio:
             raise LimitExceededError(
                 f"compression ratio above {limits.max_compression_ratio} (zip bomb?)", UnscannableKind.COMPRESSION_RATIO
             )
 
 
-def zip_members(data: bytes, budget: Budget, wanted: Callable[[str], bool] | None = None) -> Iterator[Member]:
-    """Each member read under the budget's limits; with `wanted`, only the members it names."""
+TAIL_MARGIN = 16
+
+
+def zip_members(
+    data: bytes,
+    budget: Budget,
+    wanted: Callable[[str], bool] | None = None,
+    tail: Callable[[str], bytes | None] = lambda _: None,
+) -> Iterator[Member]:
+    """Each member read under the budget's limits; with `wanted`, only the members it names; with
+    `tail`, of a member it gives a marker for, only from the marker on (_read_bounded)."""
     limits = budget.limits
     archive = zipfile.ZipFile(io.BytesIO(data))
     infos = [i for i in archive.infolist() if not i.is_dir() and (wanted is None or wanted(member_name(i)))]
@@ -96,7 +119,7 @@ def zip_members(data: bytes, budget: Budget, wanted: Callable[[str], bool] | Non
             continue
         try:
             with archive.open(info) as stream:
-                yield Member(name, _read_bounded(stream, info.compress_size, budget))
+                yield Member(name, _read_bounded(stream, info.compress_size, budget, tail(name)))
         except LimitExceededError as exc:
             yield Member(name, None, Problem(exc.kind, str(exc)))
         except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:

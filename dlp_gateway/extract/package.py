@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dlp_gateway.errors import LimitExceededError
-from dlp_gateway.extract.archive import zip_members
+from dlp_gateway.extract.archive import TAIL_MARGIN, zip_members
 from dlp_gateway.extract.budget import Budget
 from dlp_gateway.extract.text import lines_segment
 from dlp_gateway.model import Segment, Unscannable, UnscannableKind
@@ -130,12 +130,21 @@ def xml_lines(data: bytes, paragraphs: frozenset[str] = _PARAGRAPHS) -> list[str
     return [" ".join(line.split()) for line in reader.out]
 
 
+def _sheet_tail(name: str) -> bytes | None:
+    """Of a worksheet only its page header and footer are read here (the cells are the sheet
+    reader's): the part from the element's name on."""
+    return HEADER_FOOTER_TAG if _SHEET.match(name) else None
+
+
+HEADER_FOOTER_TAG = b"headerFooter"
+
+
 def sheet_header_footer(data: bytes) -> list[str]:
     """The page header and footer texts of a worksheet part, without Excel's codes."""
-    start = data.find(b"headerFooter")  # after the cells, if anywhere: found in C, not by the regex
+    start = data.find(HEADER_FOOTER_TAG)  # after the cells, if anywhere: found in C, not by the regex
     if start < 0:
         return []
-    block = _HEADER_FOOTER.search(data, max(0, start - 16))
+    block = _HEADER_FOOTER.search(data, max(0, start - TAIL_MARGIN))  # (a namespace prefix before it)
     if block is None:
         return []
     out = []
@@ -176,7 +185,7 @@ def package_text(
     an Unscannable for a part that could not be read."""
     seen: set[str] | None = None  # seen_text(read), made only for a part read in part: a workbook
     # has none, and the set of a 150,000-row list's lines and cells took 0.5 s to make for nothing.
-    for member in zip_members(data, budget, _wanted):
+    for member in zip_members(data, budget, _wanted, _sheet_tail):
         budget.check()
         where = f"{location}!{member.name}"
         if member.data is None:

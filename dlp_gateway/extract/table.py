@@ -104,16 +104,23 @@ def table_segment(
     # would pay for normalising each row.
     prefixes: list[str] = []
     headers: set[int] = set()
+    every: dict[int, tuple[int, ...]] = {}  # a full row's `kept`, one tuple per width
     for cells, cell_refs in rows:
         text = "\x00".join(cells)
         values = _clean_row(cells, text)
-        kept = list(compress(range(len(values)), values))  # the filled cells, in C
+        if "" not in values:  # (a list's row: every cell filled)
+            kept: Sequence[int] | None = every.get(len(values))
+            if kept is None:
+                kept = every[len(values)] = tuple(range(len(values)))
+            parts = list(values)
+        else:
+            kept = list(compress(range(len(values)), values))  # the filled cells, in C
+            parts = list(compress(values, values))
         if not kept:
             lines.append("")
             refs.append((cell_refs[0] if cell_refs else "",))
             cells_of.append((0,))  # an empty row is told by its first cell
             continue
-        parts = list(compress(values, values))
         # Most rows of a list hold a number, and one search over the row settles them: not a header.
         # Cleaning changes white space only, so it runs on the text already joined.
         if not _DIGITS.search(text) and is_header_row(parts):
@@ -124,7 +131,7 @@ def table_segment(
         lines.append(SEP.join(parts))
         if columns:
             refs.append(tuple(cell_refs))
-            cells_of.append(tuple(kept))
+            cells_of.append(kept if type(kept) is tuple else tuple(kept))
         elif len(cell_refs) > 1:
             refs.append(tuple([cell_refs[i] if i < len(cell_refs) else "" for i in kept]))
         else:
