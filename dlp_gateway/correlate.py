@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 import regex
 
 from dlp_gateway import row_plans
 from dlp_gateway.attribution import attribute, display_name, names_underwriter
-from dlp_gateway.detect.cells import CellRow
 from dlp_gateway.detect.labels import has_underwriter_hint
 from dlp_gateway.detect.names import FIELD_LABELS, HONORIFICS
 from dlp_gateway.detect.normalize import name_key
+from dlp_gateway.detect.row_shapes import CellRows, placed
 from dlp_gateway.model import Detector, Finding, Record, Segment
 from dlp_gateway.registry import Registry
 
@@ -66,6 +66,7 @@ def _nearest(items: list[Finding], anchor: Finding) -> Finding | None:
 
 
 _START = attrgetter("start")
+_NUMBER_OF = itemgetter(0)  # (Record.policy_number)
 _new_record = tuple.__new__
 
 
@@ -195,6 +196,8 @@ def _join_nearby(
     si: int, seg: Segment, drafts: list[_Draft], loose: list[tuple[int, Finding, str]], section: str | None
 ) -> None:
     """Labelled fields on nearby lines of the paragraph join the nearest record missing them."""
+    if not loose:
+        return
     block = _blocks(seg.lines)
     for li, f, why in loose:
         line = seg.lines[li]
@@ -219,65 +222,81 @@ def _join_nearby(
             drafts.append(_Draft(si, li, name=f, section=section))
 
 
-Lines = dict[int, list[Finding] | CellRow]  # a segment's findings by line (a labelled row's: a CellRow)
+Lines = dict[int, list[Finding] | CellRows]  # a segment's findings by line (labelled rows': CellRows)
 
 
 def _drafts_for_segment(
     si: int, seg: Segment, by_line: Lines, section: str | None = None, registry: Registry | None = None
 ) -> list[_Draft | Record]:
     """`by_line`: the segment's findings by line, in line order. `section`: the insurer the sheet
-    the segment is on is named after, if any. A CellRow whose shape has a plan is made a Record
-    here (with `registry`, row_plans.py); the other lines are drafts, in line order with them."""
-    out, loose, last = _walk(si, seg, by_line, section, registry)
-    if loose and any(isinstance(d, Record) for d in out):
+    the segment is on is named after, if any. Labelled rows whose shape has a plan are made
+    Records here (with `registry`, row_plans.py); the other lines are drafts, in line order with them."""
+    walk = _Walk(si, seg, section)
+    walk.lines(by_line, registry)
+    if walk.loose and any(isinstance(d, Record) for d in walk.out):
         # A field on a line nearby may join a planned row's record: every row is placed instead.
-        placed: Lines = {
-            li: f.placed(si, li, seg.lines[li]) if isinstance(f, CellRow) else f for li, f in by_line.items()
-        }
-        out, loose, last = _walk(si, seg, placed, section, None)
-    drafts = [d for d in out if isinstance(d, _Draft)]
+        walk = _Walk(si, seg, section)
+        walk.lines(by_line, None)
+    if not walk.loose:
+        return walk.out  # (_join_nearby has nothing to join)
+    drafts = [d for d in walk.out if isinstance(d, _Draft)]
     found = len(drafts)
-    _join_nearby(si, seg, drafts, loose, last)
-    return [*out, *drafts[found:]]
+    _join_nearby(si, seg, drafts, walk.loose, walk.section)
+    return [*walk.out, *drafts[found:]]
 
 
-def _walk(
-    si: int, seg: Segment, by_line: Lines, section: str | None, registry: Registry | None
-) -> tuple[list[_Draft | Record], list[tuple[int, Finding, str]], str | None]:
-    """The segment's drafts and planned records in line order, its loose fields, and the section
-    heading in force at its end. Without `registry`, no row is planned."""
-    out: list[_Draft | Record] = []
-    loose: list[tuple[int, Finding, str]] = []  # (line, finding, why a mention names the underwriter)
-    for li, line_found in by_line.items():
-        if isinstance(line_found, CellRow):
-            plan = row_plans.plan_for(line_found, section) if registry is not None else None
+class _Walk:
+    """A segment's lines in order: drafts and planned records, loose fields, and the section
+    heading in force."""
+
+    def __init__(self, si: int, seg: Segment, section: str | None) -> None:
+        self.si, self.seg, self.section = si, seg, section
+        self.out: list[_Draft | Record] = []
+        self.loose: list[tuple[int, Finding, str]] = []  # (line, finding, why a mention names the underwriter)
+
+    def lines(self, by_line: Lines, registry: Registry | None) -> None:
+        """Without `registry`, no row is planned."""
+        for li, line_found in by_line.items():
+            if isinstance(line_found, CellRows):
+                self.rows(line_found, registry)
+            else:
+                self.line(li, line_found)
+
+    def rows(self, rows: CellRows, registry: Registry | None) -> None:
+        if registry is not None:
+            records = row_plans.block_records(rows, self.section, self.seg, registry)
+            if records is not None:
+                self.out += records
+                return
+        for li, cells, found, shape in zip(rows.lines, rows.cells, rows.found, rows.shapes, strict=True):
+            plan = row_plans.plan_for(rows.table, shape, self.section) if registry is not None else None
             if plan is not None and registry is not None:
-                out.append(row_plans.record(plan, line_found, seg, li, registry))
-                continue
-            found = line_found.placed(si, li, seg.lines[li])  # (the row path's findings)
-        else:
-            found = line_found
-        fs = sorted(found, key=_START)
+                self.out.append(row_plans.record(plan, found, self.seg, li, registry))
+            else:
+                self.line(li, placed(found, cells, self.si, li, self.seg.lines[li]))
+
+    def line(self, li: int, line_found: list[Finding]) -> None:
+        si, seg, section = self.si, self.seg, self.section
+        fs = sorted(line_found, key=_START)
         line = seg.lines[li]
         on_line = _read_line(line, fs)
         if on_line.numbers:
-            out += _numbered(si, li, on_line, section)
-            continue
+            self.out += _numbered(si, li, on_line, section)
+            return
         heading = _heading(seg, line, on_line)
         if heading is not None:
-            section = heading
-            continue
+            self.section = heading
+            return
         row = _unnumbered_row(si, li, line, on_line, section)
         if row:
-            out += row
-            continue
-        loose += [
+            self.out += row
+            return
+        self.loose += [
             (li, f, on_line.basis.get(id(f), ""))
             for f in fs
             if (f.detector != Detector.NAME or _stands_alone(f))
             and (f.detector != Detector.INSURER or id(f) in on_line.basis)
         ]
-    return out, loose, section
 
 
 def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: Registry) -> list[Record]:
@@ -288,10 +307,10 @@ def correlate(segments: tuple[Segment, ...], findings: list[Finding], registry: 
 
 
 def correlate_lines(
-    segments: tuple[Segment, ...], lines: Sequence[tuple[int, int, list[Finding] | CellRow]], registry: Registry
+    segments: tuple[Segment, ...], lines: Sequence[tuple[int, int, list[Finding] | CellRows]], registry: Registry
 ) -> list[Record]:
     """correlate over findings already by line (Detectors.lines): (segment, line, findings), each
-    line once, in order; a CellRow for a labelled row's findings (Detectors.lines with rows)."""
+    line once, in order; CellRows for labelled rows from that line on (Detectors.lines with rows)."""
     by_segment: dict[int, Lines] = {}
     for si, li, fs in lines:
         by_segment.setdefault(si, {})[li] = fs
@@ -332,7 +351,7 @@ def _sheet_insurer(segments: tuple[Segment, ...], by_segment: dict[int, Lines], 
     named = [
         f
         for fs in by_segment.get(si - 1, {}).values()
-        if not isinstance(fs, CellRow)  # (a sheet's name is a header segment: never one)
+        if not isinstance(fs, CellRows)  # (a sheet's name is a header segment: never rows)
         for f in fs
         if f.detector == Detector.INSURER
     ]
@@ -344,7 +363,7 @@ def _sheet_insurer(segments: tuple[Segment, ...], by_segment: dict[int, Lines], 
 def _without_repeated_names(records: list[Record]) -> list[Record]:
     """A name alone that another record already holds with its policy number is that customer
     mentioned again (in the subject, a greeting line, a summary): one customer, one record."""
-    if not any(r.policy_number is None and r.name for r in records):
+    if all(map(_NUMBER_OF, records)) or not any(r.policy_number is None and r.name for r in records):
         return records  # (a list's records all hold their number: no name_key for each of them)
     numbered = {name_key(r.name) for r in records if r.name and r.policy_number}
     seen: set[str] = set()

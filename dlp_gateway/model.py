@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
+from operator import itemgetter
 from typing import NamedTuple
 
 
@@ -123,6 +124,17 @@ class Segment:
             return self.where_cell(line, 0)
         return self.where_cell(line, self.lines[line].count(CELL_SEPARATOR, 0, offset))
 
+    def where_cells(self, lines: list[int], at: int) -> list[str]:
+        """where_cell for many lines of a sheet's table, at the same cell of each."""
+        if self.kind == "header" or not self.columns or len(self.refs) != len(self.lines) or not lines:
+            return [self.where_cell(li, at) for li in lines]
+        cells = list(map(self.cells.__getitem__, lines))
+        refs = list(map(self.refs.__getitem__, lines))
+        if len(set(map(id, cells))) == 1 and all(refs):  # (a list's full rows share one tuple of cells)
+            c = cells[0]
+            return list(map((self.location + self.columns[c[min(at, len(c) - 1)]]).__add__, map(_FIRST, refs)))
+        return [self.where_cell(li, at) for li in lines]
+
     def where_cell(self, line: int, at: int) -> str:
         """`where` for an offset in the line's `at`-th cell (0-based, as written on the line)."""
         if self.kind == "header":
@@ -134,6 +146,9 @@ class Segment:
             cells = self.cells[line]
             return self.location + self.columns[cells[min(at, len(cells) - 1)]] + refs[0]
         return self.location + refs[min(at, len(refs) - 1)]
+
+
+_FIRST = itemgetter(0)
 
 
 @dataclass(frozen=True)

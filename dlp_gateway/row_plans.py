@@ -1,4 +1,4 @@
-"""correlate's column form: a labelled row's record from its shape (detect/cells.py's CellRow).
+"""correlate's column form: labelled rows' records from their shapes (detect/row_shapes.py).
 
 A row read by cells has a shape: each cell's form, which is everything about the cell's findings
 but their values. Rows of one shape under one section heading make records that differ only in
@@ -16,10 +16,13 @@ the plans to that path over generated tables.
 
 from __future__ import annotations
 
+from collections import deque
+from itertools import compress, repeat
+from operator import itemgetter
 from typing import NamedTuple
 
 from dlp_gateway.attribution import attribute, display_name, said_by_label
-from dlp_gateway.detect.cells import CellRow, Form
+from dlp_gateway.detect.row_shapes import CellRows, Form, TableForms
 from dlp_gateway.model import Attribution, Detector, Finding, Record, Segment
 from dlp_gateway.registry import Registry
 
@@ -42,18 +45,17 @@ _NUMBER, _NAME, _DATE, _INSURER = Detector.POLICY_NUMBER, Detector.NAME, Detecto
 _new_record = tuple.__new__  # (Record's own __new__ is a Python function)
 
 
-def plan_for(row: CellRow, section: str | None) -> Plan | None:
-    """The row's plan (None: the row path), worked out once per shape and section per table."""
-    plans = row.table.plans
-    key = (row.key, section)
-    if key not in plans:
-        plans[key] = _derive([row.table.forms[fid] for fid in row.key], section)
-    return plans[key]  # type: ignore[return-value]  # (only plans are kept there)
+def plan_for(table: TableForms, shape: int, section: str | None) -> Plan | None:
+    """The plan of rows of a shape (None: the row path), worked out once per shape and section
+    per table."""
+    plans = table.plans
+    if (shape, section) not in plans:
+        plans[shape, section] = _derive([table.forms[fid] for fid in table.shapes[shape]], section)
+    return plans[shape, section]  # type: ignore[return-value]  # (only plans are kept there)
 
 
-def record(plan: Plan, row: CellRow, seg: Segment, li: int, registry: Registry) -> Record:
-    """The row's record by its plan: Record's fields in order, as correlate makes them."""
-    found = row.found
+def record(plan: Plan, found: list[tuple[Finding, ...]], seg: Segment, li: int, registry: Registry) -> Record:
+    """A row's record by its plan: Record's fields in order, as correlate makes them."""
     k, j = plan.number
     name, date, mention = plan.name, plan.date, plan.mention
     return _new_record(
@@ -69,6 +71,65 @@ def record(plan: Plan, row: CellRow, seg: Segment, li: int, registry: Registry) 
             plan.basis,
         ),
     )
+
+
+def block_records(rows: CellRows, section: str | None, seg: Segment, registry: Registry) -> list[Record] | None:
+    """The rows' records when every row's shape has a plan (None otherwise: the rows are taken
+    one by one, and one without a plan may be a heading that changes the section of those after
+    it). Rows of one shape are made column by column."""
+    shapes = rows.shapes
+    plans = {shape: plan_for(rows.table, shape, section) for shape in set(shapes)}
+    if any(plan is None for plan in plans.values()):
+        return None
+    if len(plans) == 1:
+        (plan,) = plans.values()
+        assert plan is not None
+        return _records(plan, rows.found, rows.lines, seg, registry)
+    # Rows of several shapes (the insurer column's names differ in length): each shape's rows
+    # together, then back in line order; picked and put back in C.
+    out: list[Record | None] = [None] * len(shapes)
+    for shape, plan in plans.items():
+        assert plan is not None
+        picked = list(compress(range(len(shapes)), map(shape.__eq__, shapes)))
+        made = _records(
+            plan, list(map(rows.found.__getitem__, picked)), list(map(rows.lines.__getitem__, picked)), seg, registry
+        )
+        deque(map(out.__setitem__, picked, made), maxlen=0)
+    return out  # type: ignore[return-value]  # (every row is set)
+
+
+def _records(
+    plan: Plan, found: list[list[tuple[Finding, ...]]], lines: list[int], seg: Segment, registry: Registry
+) -> list[Record]:
+    """`record` for many rows of one plan, a field at a time."""
+    k = plan.number[0]
+    numbers = _values(found, plan.number)
+    names: object = repeat(None)
+    if plan.name:
+        values = _values(found, plan.name)
+        shown = {name: display_name(name, registry) for name in set(values)}  # (a list repeats its names)
+        names = map(shown.__getitem__, values)
+    dates: object = repeat(None) if plan.date is None else _values(found, plan.date)
+    underwriters: object = repeat(plan.underwriter) if plan.mention is None else _values(found, plan.mention)
+    fields = zip(
+        numbers,
+        names,  # type: ignore[call-overload]
+        dates,
+        underwriters,
+        repeat(plan.source),
+        repeat(plan.confidence),
+        seg.where_cells(lines, k),
+        repeat(plan.basis),
+    )
+    return list(map(_new_record, repeat(Record), fields))
+
+
+def _values(found: list[list[tuple[Finding, ...]]], slot: Slot) -> list[str]:
+    """The value of the finding in `slot` of each row, picked in C."""
+    return list(map(_VALUE, map(itemgetter(slot[1]), map(itemgetter(slot[0]), found))))
+
+
+_VALUE = itemgetter(1)  # (Finding.value)
 
 
 Placed = tuple[tuple[int, int], Slot, tuple[object, ...]]  # ((cell, offset in it), slot, the form's part)

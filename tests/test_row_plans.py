@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from dlp_gateway import row_plans
 from dlp_gateway.correlate import correlate_lines
-from dlp_gateway.detect.cells import CellRow
 from dlp_gateway.detect.detectors import finding_counts
+from dlp_gateway.detect.row_shapes import CellRows
 from dlp_gateway.model import Segment
 from tests.test_cells import DETECTORS, GEN, HEADERS, REGISTERED, VALUES, table
 
@@ -117,15 +117,15 @@ def _list_rows(n: int) -> list[list[str]]:
 
 
 def test_a_list_is_planned_once_per_shape_and_agrees() -> None:
-    """A plain list: every row a CellRow with a plan (the path is taken, not skipped), a handful of
-    plans for many rows, and the records of the row path."""
+    """A plain list: its rows come as CellRows, each shape with a plan (the path is taken, not
+    skipped), a handful of shapes for many rows, and the records of the row path."""
     seg = table(["満期一覧"], LIST_HEAD, _list_rows(60))
     segments = (seg,)
-    rows = [found for _, _, found in DETECTORS.lines(segments, rows=True)]
-    assert len(rows) == 60 and all(type(r) is CellRow for r in rows)
-    plans = [row_plans.plan_for(r, None) for r in rows if type(r) is CellRow]
-    assert all(p is not None for p in plans)
-    assert len(rows[0].table.plans) <= 3  # type: ignore[union-attr]  # (one shape per insurer at most)
+    (block,) = [found for _, _, found in DETECTORS.lines(segments, rows=True)]
+    assert isinstance(block, CellRows) and len(block.lines) == 60
+    assert len(set(block.shapes)) <= 3  # (one shape per insurer at most)
+    assert all(row_plans.plan_for(block.table, shape, None) is not None for shape in block.shapes)
+    assert row_plans.block_records(block, None, seg, GEN.registry) is not None
     got, expected = _both(segments)
     assert got == expected and len(got) == 60  # type: ignore[arg-type]
 
@@ -135,8 +135,9 @@ def test_names_on_both_sides_of_the_number_take_the_row_path() -> None:
     head = ["契約者名", "証券番号", "被保険者名"]
     rows = [["山田 太郎", "8100000001", "佐藤 花子"], ["鈴木 一郎様方 山田 太郎", "8100000002", "佐藤 花子"]]
     segments = (table([], head, rows),)
-    found = [f for _, _, f in DETECTORS.lines(segments, rows=True)]
-    assert found and all(type(r) is CellRow and row_plans.plan_for(r, None) is None for r in found)
+    (block,) = [f for _, _, f in DETECTORS.lines(segments, rows=True)]
+    assert isinstance(block, CellRows)
+    assert all(row_plans.plan_for(block.table, shape, None) is None for shape in block.shapes)
     got, expected = _both(segments)
     assert got == expected
 

@@ -21,13 +21,14 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
-from typing import Literal, NamedTuple, overload
+from itertools import chain, compress, filterfalse, repeat
+from operator import is_not, not_
+from typing import Literal, NamedTuple, cast, overload
 
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.digit_column import DigitColumn, TableMemo
-from dlp_gateway.detect.insurers import HEADING, is_heading
-from dlp_gateway.detect.labels import label_window
+from dlp_gateway.detect.insurers import HEADING
+from dlp_gateway.detect.row_shapes import CellRows, TableForms, placed
 from dlp_gateway.detect.split_names import Columns, joined, name_columns
 from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.model import CELL_SEPARATOR, Detector, Finding, Segment
@@ -120,61 +121,6 @@ def _runs(seg: Segment, b: int, e: int, header: _Header, headers: list[int]) -> 
     return out
 
 
-# What of a cell's findings decides the record of a row it is on, all but their values: per
-# finding its detector, offsets in the cell, confidence, insurers, label, heading, registry, person,
-# and for an insurer the text its label is read from (correlate.names_underwriter).
-Form = tuple[tuple[object, ...], ...]
-
-
-@dataclass
-class TableForms:
-    """The forms of one table's cells, numbered (0: a cell that holds nothing), and what correlate
-    learns of rows of each shape (correlate.py keeps its plans here: they live as long as the table)."""
-
-    forms: list[Form] = field(default_factory=lambda: [()])
-    ids: dict[Form, int] = field(default_factory=lambda: {(): 0})
-    plans: dict[object, object] = field(default_factory=dict)
-    by_template: dict[int, int] = field(default_factory=dict)  # a column-form template's id → its form
-
-    def form_id(self, found: tuple[Finding, ...], cell: str) -> int:
-        if not found:
-            return 0
-        form = tuple(
-            (
-                f[0],
-                f[4],
-                f[5],
-                f[6],
-                f[7],
-                f[8],
-                f[9],
-                f[10],
-                f[11],
-                label_window(cell, f[4]) if f[0] == _INSURER else None,
-            )
-            for f in found
-        )
-        fid = self.ids.get(form)
-        if fid is None:
-            fid = self.ids[form] = len(self.forms)
-            self.forms.append(form)
-        return fid
-
-
-class CellRow(NamedTuple):
-    """A labelled row read by cells, its findings not yet placed on the line: correlate makes the
-    row's record from `key`, the shape of the row (its cells' forms), and the values in `found`,
-    without a Finding per cell per row; `placed` gives the findings the row path gives."""
-
-    cells: list[str]
-    found: list[tuple[Finding, ...]]  # each cell's own findings, offsets in the cell
-    key: tuple[int, ...]  # each cell's form in `table`
-    table: TableForms
-
-    def placed(self, si: int, li: int, line: str) -> list[Finding]:
-        return _placed(self.found, self.cells, si, li, line)
-
-
 class CellReader:
     """`read` is the line form of every detector (Detectors.chunk); this reads a table's labelled
     rows through it cell by cell. `memo_cells` and `batch_rows` change only the cost, never the
@@ -206,7 +152,7 @@ class CellReader:
     @overload
     def table(
         self, seg: Segment, si: int, deadline: float = ..., customers: Customers | None = ..., *, rows: bool
-    ) -> Iterator[tuple[int, list[Finding] | CellRow | None]]: ...
+    ) -> Iterator[tuple[int, list[Finding] | CellRows | None]]: ...
 
     def table(
         self,
@@ -216,44 +162,60 @@ class CellReader:
         customers: Customers | None = None,
         *,
         rows: bool = False,
-    ) -> Iterator[tuple[int, list[Finding] | CellRow | None]]:
+    ) -> Iterator[tuple[int, list[Finding] | CellRows | None]]:
         """(line, findings) for every line of a table segment, in order; findings None for a line
         to be read whole: titles above the first header, header rows, rows with an unlabelled cell.
         With `customers`, the names that are not customers are left out of the rows read here.
-        With `rows`, a labelled row that holds findings comes as a CellRow (no name split over two
-        cells, not a roster's, no heading mark in its header's titles)."""
+        With `rows`, labelled rows that hold findings come together as CellRows at the first one's
+        line (no name split over two cells, not a roster's, no heading mark in its header's
+        titles), and labelled rows that hold none are left out."""
         memo: dict[str, tuple[Finding, ...]] = {}
         forms: dict[str, int] = {}  # (with `rows`) each memo cell's form in `shapes`
         shapes = TableForms()
         learnt = TableMemo()  # the column form's, for this table
         header = _Header()
         headers = sorted(seg.headers)
-        rosters = customers.rosters if customers is not None else set()
         for b in range(0, len(seg.lines), self.batch_rows):
             runs = _runs(seg, b, min(b + self.batch_rows, len(seg.lines)), header, headers)
             if len(memo) > self.memo_cells:
                 memo.clear()  # (before this batch's cells go in: every cell it needs is then there)
                 forms.clear()
             labelled = (row for run in runs for row in run.rows if row is not None)
-            new = [c for c in dict.fromkeys(chain.from_iterable(labelled)) if c not in memo]  # (distinct first, in C)
+            new = list(filterfalse(memo.__contains__, dict.fromkeys(chain.from_iterable(labelled))))  # (distinct, in C)
             self._read_new(new, memo, learnt, si, deadline, customers, forms if rows else None, shapes)
-            for first, run_rows, split, plain in runs:
-                as_cells = rows and plain and split is None
-                for li, row in enumerate(run_rows, first):
-                    if row is None:
-                        yield li, None
-                    elif as_cells and li not in rosters:
-                        key = tuple(map(forms.__getitem__, row))
-                        yield (
-                            li,
-                            (
-                                _new_row(CellRow, (row, list(map(memo.__getitem__, row)), key, shapes))
-                                if any(key)
-                                else []
-                            ),
-                        )
-                    else:
-                        yield li, self._row(seg, si, li, row, memo, split, customers)
+            for run in runs:
+                yield from self._run(seg, si, run, memo, forms, shapes, customers, rows)
+
+    def _run(
+        self,
+        seg: Segment,
+        si: int,
+        run: _Run,
+        memo: dict[str, tuple[Finding, ...]],
+        forms: dict[str, int],
+        shapes: TableForms,
+        customers: Customers | None,
+        rows: bool,
+    ) -> Iterator[tuple[int, list[Finding] | CellRows | None]]:
+        """table's lines of one run, their cells' findings in the memo (and forms)."""
+        first, run_rows, split, plain = run
+        rosters = customers.rosters if customers is not None else set()
+        as_cells = rows and plain and split is None
+        if as_cells and None not in run_rows and rosters.isdisjoint(range(first, first + len(run_rows))):
+            yield from _block_at(first, cast("list[list[str]]", run_rows), memo, forms, shapes)  # (a list's rows)
+            return
+        pending: list[list[str]] = []  # consecutive rows for CellRows, from line `start`
+        start = first
+        for li, row in enumerate(run_rows, first):
+            if as_cells and row is not None and li not in rosters:
+                start = li if not pending else start
+                pending.append(row)
+                continue
+            if pending:
+                yield from _block_at(start, pending, memo, forms, shapes)
+                pending = []
+            yield li, None if row is None else self._row(seg, si, li, row, memo, split, customers)
+        yield from _block_at(start, pending, memo, forms, shapes)
 
     @staticmethod
     def _row(
@@ -268,7 +230,7 @@ class CellReader:
         """A labelled row's findings placed on its line: a name split over two cells joined, and
         the names of a roster's rows or so joined tested on the row."""
         line = seg.lines[li]
-        found = _placed(list(map(memo.__getitem__, row)), row, si, li, line)
+        found = placed(list(map(memo.__getitem__, row)), row, si, li, line)
         if split is not None:
             found = joined(found, row, split, si, li)
         if customers is not None and (split is not None or li in customers.rosters):
@@ -316,45 +278,56 @@ class CellReader:
         shapes: TableForms,
     ) -> list[str]:
         """_read_new's cells of digits by the column form; returns the cells it leaves to the line form."""
-        rest = []
-        by_template = shapes.by_template
-        for cell, found, token in zip(new, *digits.read_by_template(new, learnt), strict=True):
-            if found is None or token is None:
-                rest.append(cell)
-                continue
-            memo[cell] = found
-            if forms is not None:
-                fid = by_template.get(token)
-                if fid is None:
-                    fid = by_template[token] = shapes.form_id(found, cell)
-                forms[cell] = fid
-        return rest
+        out, tokens = digits.read_by_template(new, learnt)
+        read = list(map(is_not, tokens, repeat(None)))  # (a template read the cell: its findings are set)
+        cells = list(compress(new, read))
+        memo.update(zip(cells, cast("Iterator[tuple[Finding, ...]]", compress(out, read)), strict=True))
+        if forms is not None:
+            used = cast("list[int]", list(compress(tokens, read)))
+            by_template = shapes.by_template
+            for token, k in dict(zip(reversed(used), range(len(used) - 1, -1, -1), strict=True)).items():
+                if token not in by_template:
+                    by_template[token] = shapes.form_id(memo[cells[k]], cells[k])
+            forms.update(zip(cells, map(by_template.__getitem__, used), strict=True))
+        return list(compress(new, map(not_, read)))
 
 
-_new_finding = _new_row = tuple.__new__  # a NamedTuple's own __new__ is a Python function: 0.4 µs more each
+def _block_at(
+    first: int,
+    rows: list[list[str]],
+    memo: dict[str, tuple[Finding, ...]],
+    forms: dict[str, int],
+    shapes: TableForms,
+) -> Iterator[tuple[int, CellRows]]:
+    """_block's CellRows at their first line, if any row holds a finding."""
+    block = _block(first, rows, memo, forms, shapes) if rows else None
+    if block is not None:
+        yield block.lines[0], block
 
 
-def _placed(per_cell: list[tuple[Finding, ...]], cells: list[str], si: int, li: int, line: str) -> list[Finding]:
-    """The row's findings: each cell's, moved to the row's line and to the cell's offset in it. A
-    section heading is a property of the whole row (its first character), not of a cell. (Fields
-    by index and the enum member held locally: this runs for every finding of a list.)"""
-    out: list[Finding] = []
-    at = 0
-    heading: bool | None = None
-    for cell, found in zip(cells, per_cell, strict=True):
-        if found:  # (most cells of a list hold nothing: a product, an amount, a branch)
-            for f in found:
-                if f[0] == _INSURER:
-                    if heading is None:
-                        heading = is_heading(line)
-                    if f[9] != heading:
-                        f = f._replace(heading=heading)  # noqa: PLW2901 - the cell's finding, as the row has it
-                out.append(_new_finding(Finding, (f[0], f[1], si, li, f[4] + at, f[5] + at) + f[6:]))  # noqa: RUF005 - faster than unpacking
-        at += len(cell) + 1
-    return out
+def _block(
+    first: int,
+    rows: list[list[str]],
+    memo: dict[str, tuple[Finding, ...]],
+    forms: dict[str, int],
+    shapes: TableForms,
+) -> CellRows | None:
+    """Consecutive labelled rows from line `first` as CellRows (None if none holds a finding): the
+    rows' shapes, the rows that hold findings and their cells' findings picked in C."""
+    keys = list(map(tuple, map(map, repeat(forms.__getitem__), rows)))
+    held = list(map(any, keys))  # (a row that holds nothing is left out)
+    if not any(held):
+        return None
+    keys = list(compress(keys, held))
+    cells = list(compress(rows, held))
+    found = list(map(list, map(map, repeat(memo.__getitem__), cells)))
+    sids = list(map(shapes.shape_ids.get, keys))
+    if None in sids:
+        sids = [shapes.shape_id(key) if sid is None else sid for sid, key in zip(sids, keys, strict=True)]
+    return CellRows(list(compress(range(first, first + len(rows)), held)), cells, found, sids, shapes)  # type: ignore[arg-type]
 
 
-_INSURER, _NAME = Detector.INSURER, Detector.NAME
+_NAME = Detector.NAME
 
 
 def _keep_customers(cells: list[str], memo: dict[str, tuple[Finding, ...]], customers: Customers) -> None:

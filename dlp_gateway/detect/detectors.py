@@ -14,7 +14,7 @@ import regex
 
 from dlp_gateway.config.schema import Config
 from dlp_gateway.detect import dates, insurers, names, policy_number
-from dlp_gateway.detect.cells import CellReader, CellRow, Customers, TableForms
+from dlp_gateway.detect.cells import CellReader, Customers
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.digit_column import DigitColumn
 from dlp_gateway.detect.labels import NOT_CUSTOMER_NAMES, LabelKind, classify, kind_before
@@ -22,6 +22,7 @@ from dlp_gateway.detect.letter import correspondent_lines
 from dlp_gateway.detect.names import FIELD_LABELS
 from dlp_gateway.detect.normalize import name_key
 from dlp_gateway.detect.registry import RegistryFinder
+from dlp_gateway.detect.row_shapes import CellRows
 from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.model import CELL_SEPARATOR, Detector, Finding, Segment
 from dlp_gateway.registry.index import Registry, RegistryIndex
@@ -102,8 +103,8 @@ class Detectors:
             correspondents = correspondent_lines(seg.lines) if seg.kind == "text" else set()
             rosters = roster_lines(seg)
             for li, line_found, checked in self._lines(seg, si, deadline, rosters, rows):
-                if isinstance(line_found, CellRow):
-                    out.append((si, li, line_found))  # (a labelled row's: its names are checked)
+                if isinstance(line_found, CellRows):
+                    out.append((si, li, line_found))  # (labelled rows': their names are checked)
                     continue
                 found, line = line_found, seg.lines[li]
                 if li in correspondents:
@@ -120,7 +121,7 @@ class Detectors:
 
     def _lines(
         self, seg: Segment, si: int, deadline: float, rosters: set[int], rows: bool = False
-    ) -> Iterator[tuple[int, list[Finding] | CellRow, bool]]:
+    ) -> Iterator[tuple[int, list[Finding] | CellRows, bool]]:
         """Each line that holds findings, with them, in line order, and whether its names have
         been checked: a table's rows under its header cell by cell (detect/cells.py, which checks
         them), every other line whole. (A line without any is left out: the filters have nothing
@@ -180,25 +181,22 @@ class Detectors:
 
 
 _NAME = Detector.NAME
-# (segment, line, the line's findings): a CellRow stands for a labelled row's (Detectors.lines)
-LineFindings = tuple[int, int, list[Finding] | CellRow]
+# (segment, line, the line's findings): CellRows stand for labelled rows from that line on
+LineFindings = tuple[int, int, list[Finding] | CellRows]
 
 
 def finding_counts(lines: Sequence[LineFindings]) -> dict[str, int]:
-    """How many findings of each detector the lines hold, a CellRow's counted from its shape."""
+    """How many findings of each detector the lines hold, CellRows' counted from their shapes."""
     counts: Counter[str] = Counter()
-    shapes: Counter[tuple[int, tuple[int, ...]]] = Counter()
-    tables: dict[int, TableForms] = {}
     for _, _, found in lines:
-        if isinstance(found, CellRow):
-            tables[id(found.table)] = found.table
-            shapes[id(found.table), found.key] += 1
+        if isinstance(found, CellRows):
+            forms, shapes = found.table.forms, found.table.shapes
+            for sid, n in Counter(found.shapes).items():
+                for fid in shapes[sid]:
+                    for part in forms[fid]:
+                        counts[str(part[0])] += n  # (the part's detector)
         else:
             counts.update(f.detector for f in found)
-    for (table, key), n in shapes.items():
-        for fid in key:
-            for part in tables[table].forms[fid]:
-                counts[str(part[0])] += n  # (the part's detector)
     return dict(counts)
 
 
