@@ -15,6 +15,7 @@ from dlp_gateway import row_plans
 from dlp_gateway.correlate import correlate_lines
 from dlp_gateway.detect.detectors import finding_counts
 from dlp_gateway.detect.row_shapes import CellRows
+from dlp_gateway.extract.table import table_segment
 from dlp_gateway.model import Segment
 from tests.test_cells import DETECTORS, GEN, HEADERS, REGISTERED, VALUES, table
 
@@ -150,3 +151,36 @@ def test_a_field_near_a_planned_row_joins_its_record() -> None:
     got, expected = _both(segments)
     assert got == expected
     assert got[0].expiry == "2025-04-01"  # type: ignore[index]
+
+
+def test_a_header_of_heading_marks_below_does_not_change_the_rows_above_it() -> None:
+    """A second header whose titles begin with ■ makes its rows begin with a heading's mark: they
+    take the row path; the rows under the first header, in the same batch, are still CellRows."""
+    rows = [
+        ["証券番号", "契約者名", "引受保険会社"],
+        ["8100000001", "山田 太郎", "東京海上日動"],
+        ["■証券番号", "■契約者名", "■引受保険会社"],
+        ["8100000002", "佐藤 花子", "損保ジャパン"],
+    ]
+    seg = table_segment("list.csv", [(r, (f":line {i + 1}",)) for i, r in enumerate(rows)])
+    assert seg.headers == {0, 2}
+    kinds = {li: type(found) for _, li, found in DETECTORS.lines((seg,), rows=True)}
+    assert kinds == {1: CellRows, 3: list}
+    got, expected = _both((seg,))
+    assert got == expected and len(got) == 2  # type: ignore[arg-type]
+
+
+SHEET_VALUES = st.sampled_from(["8100000001", "山田 太郎", "東京海上日動", "", "x", "2025/04/01"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(SHEET_VALUES, min_size=1, max_size=5), min_size=1, max_size=12), st.integers(0, 6))
+def test_the_locations_of_many_rows_are_each_rows_location(rows: list[list[str]], at: int) -> None:
+    """Segment.where_cells (a column of a sheet's rows at once) gives what where_cell gives each row."""
+    columns = [f"!{chr(65 + c)}" for c in range(8)]
+    for seg in (
+        table_segment("b.xlsx!一覧", [(r, (str(i + 3),)) for i, r in enumerate(rows)], columns),
+        table_segment("l.csv", [(r, (f":line {i + 1}",)) for i, r in enumerate(rows)]),
+    ):
+        lines = [li for li, line in enumerate(seg.lines) if line]
+        assert seg.where_cells(lines, at) == [seg.where_cell(li, at) for li in lines]

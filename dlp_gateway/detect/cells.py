@@ -11,7 +11,9 @@ Read alone, a cell's findings are a function of its text (its header is part of 
 repeated cells — the insurer, the product, the branch, the expiry dates, the staff — are read once
 per table, and only the distinct cells not yet seen are run through the detectors: together, as
 the lines of one chunk (each line is read exactly as if alone: detect/chunk.py). Rows keep their
-line numbers and offsets; the rest of the pipeline (filters by line, correlate) sees rows as before.
+line numbers and offsets. The pipeline takes consecutive rows as CellRows (detect/row_shapes.py):
+each cell's own findings and the row's shape, from which correlate makes records without a Finding
+per cell per row (row_plans.py); placed on their lines they are the findings read row by row.
 The one reading that needs two cells, a name split over 姓 and 名 columns, is detect/split_names.py.
 """
 
