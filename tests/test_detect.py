@@ -255,3 +255,39 @@ def test_the_name_characters_are_one_set_in_both_forms() -> None:
 def test_the_underwriter_hint_shortcut_answers_as_the_pattern_does(text: str) -> None:
     """Its oracle is UNDERWRITER_HINT itself, over the letters case-insensitive matching folds."""
     assert has_underwriter_hint(text) is (UNDERWRITER_HINT.search(text) is not None)
+
+
+# Mentions in any case, beside characters whose case folding is not one to one (ß, İ, ﬁ), folds
+# only a case-insensitive search knows (ſ, the Kelvin sign, final sigma, full-width letters), and
+# the kanji and kana the Japanese names are made of.
+_MENTION_PIECES = [
+    *MENTIONS.by_text,
+    "Tokio Marine",
+    "TOKIO MARINE NICHIDO",
+    "ｔｏｋｉｏ ｍａｒｉｎｅ",
+    "SOMPO JAPAN",
+    "ſompo japan",
+    "Mitſui Sumitomo",
+    "aioi niſſay dowa",
+    "ß",
+    "İ",
+    "ﬁ",
+    "K",
+    "ς",
+    "Σ",
+    "東京",
+    "海上",
+    "損保",
+    "あいお",
+    " ",
+    "\n",
+]
+
+
+@given(st.lists(st.sampled_from(_MENTION_PIECES), max_size=12).map("".join))
+def test_mentions_over_folded_text_are_the_case_insensitive_searchs(text: str) -> None:
+    """The search over case-folded text (taken where folding keeps every character one character)
+    finds exactly what the case-insensitive search over the text finds."""
+    assert MENTIONS.pattern is not None
+    expected = [(m.span(), m.group().casefold()) for m in MENTIONS.pattern.finditer(text)]
+    assert [(m.span(), m.group().casefold()) for m in MENTIONS._mentions(text)] == expected

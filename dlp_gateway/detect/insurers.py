@@ -4,7 +4,8 @@ holds one as its whole value — a short code anywhere else is just letters."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 
 import regex
 
@@ -36,6 +37,10 @@ class MentionFinder:
         self.pattern = (
             regex.compile("|".join(regex.escape(a) for a in alternatives), regex.IGNORECASE) if alternatives else None
         )
+        # The same alternatives over case-folded text, by the standard library's engine: a third
+        # of a scan worker's time on a letter went to the case-insensitive search above (220 µs
+        # against 55 µs for 6 KB). Literals only: no backtracking for a timeout to bound.
+        self.folded = re.compile("|".join(re.escape(a) for a in alternatives)) if alternatives else None
         self.by_code = {code.casefold(): ins.id for ins in insurers for code in ins.codes if code.strip()}
         codes = sorted(self.by_code, key=len, reverse=True)
         # A whole cell or value: after a label separator, ended by the cell or the line.
@@ -47,12 +52,24 @@ class MentionFinder:
             else None
         )
 
+    def _mentions(self, text: str) -> Iterator[re.Match[str] | regex.Match[str]]:
+        """The case-insensitive search for the mentions, the same matches either way: over the
+        case-folded text where folding keeps every character one character (offsets stay put, and
+        a character's full and simple folds are then the same: tests/test_detect.py holds the two to
+        each other), else over the text itself (ß, İ and the like fold to two)."""
+        folded = text.casefold()
+        if self.folded is not None and len(folded) == len(text):
+            return self.folded.finditer(folded)
+        if self.pattern is None:
+            return iter(())
+        return self.pattern.finditer(text, timeout=REGEX_TIMEOUT)  # a timeout fails the scan closed
+
     def find(self, chunk: Chunk, segment: int) -> list[Finding]:
         if self.pattern is None:
             return []
         out: list[Finding] = []
         headings: dict[int, bool] = {}
-        for m in self.pattern.finditer(chunk.text, timeout=REGEX_TIMEOUT):  # a timeout fails the scan closed
+        for m in self._mentions(chunk.text):
             k, start = chunk.locate(m.start())
             if k not in headings:
                 headings[k] = is_heading(chunk.lines[k])
