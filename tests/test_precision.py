@@ -15,11 +15,12 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlp_gateway.detect.labels import LabelKind, classify
-from dlp_gateway.extract.aligned import _HEADER_GAP, _MAYBE_TABLE, _cells, _header, align_tables
+from dlp_gateway.extract.aligned import _BOX, _HEADER_GAP, _cells, _header, _maybe_table, align_tables
 from dlp_gateway.extract.html import html_to_lines
 from dlp_gateway.model import Envelope, Report
 from dlp_gateway.pipeline import Pipeline
@@ -579,7 +580,9 @@ def test_no_glued_to_a_number_labels_it(line: str) -> None:
 )
 def test_a_line_is_a_header_row_only_where_it_has_a_gap(line: str) -> None:
     """Why aligned._header skips lines with no gap before splitting them: split at _HEADER_GAP such a
-    line is one cell, and one cell is never a header row."""
-    if _MAYBE_TABLE.search(line) is None:
+    line is one cell, and one cell is never a header row. (_maybe_table is the search for a gap or a
+    rule, by substring tests.)"""
+    assert _maybe_table(line) == (regex.search(f"  |\u3000|[{_BOX}]", line) is not None)
+    if not _maybe_table(line):
         assert len(_cells(line, _HEADER_GAP)) <= 1
         assert _header(line) is None
