@@ -20,7 +20,7 @@ from dlp_gateway.attribution import attribute, display_name, names_underwriter
 from dlp_gateway.detect.labels import has_underwriter_hint
 from dlp_gateway.detect.names import FIELD_LABELS, HONORIFICS
 from dlp_gateway.detect.normalize import name_key
-from dlp_gateway.detect.row_shapes import CellRows, placed
+from dlp_gateway.detect.row_shapes import CellRows, placed_on
 from dlp_gateway.model import Detector, Finding, Record, Segment
 from dlp_gateway.registry import Registry
 
@@ -268,12 +268,12 @@ class _Walk:
             if records is not None:
                 self.out += records
                 return
-        for li, cells, found, shape in zip(rows.lines, rows.cells, rows.found, rows.shapes, strict=True):
+        for li, found, shape in zip(rows.lines, rows.found, rows.shapes, strict=True):
             plan = row_plans.plan_for(rows.table, shape, self.section) if registry is not None else None
             if plan is not None and registry is not None:
                 self.out.append(row_plans.record(plan, found, self.seg, li, registry))
             else:
-                self.line(li, placed(found, cells, self.si, li, self.seg.lines[li]))
+                self.line(li, placed_on(self.seg, self.si, li, found))
 
     def line(self, li: int, line_found: list[Finding]) -> None:
         si, seg, section = self.si, self.seg, self.section

@@ -321,12 +321,11 @@ def _block(
     if not any(held):
         return None
     keys = list(compress(keys, held))
-    cells = list(compress(rows, held))
-    found = list(map(list, map(map, repeat(memo.__getitem__), cells)))
+    found = list(map(list, map(map, repeat(memo.__getitem__), compress(rows, held))))
     sids = list(map(shapes.shape_ids.get, keys))
     if None in sids:
         sids = [shapes.shape_id(key) if sid is None else sid for sid, key in zip(sids, keys, strict=True)]
-    return CellRows(list(compress(range(first, first + len(rows)), held)), cells, found, sids, shapes)  # type: ignore[arg-type]
+    return CellRows(list(compress(range(first, first + len(rows)), held)), found, sids, shapes)  # type: ignore[arg-type]
 
 
 _NAME = Detector.NAME

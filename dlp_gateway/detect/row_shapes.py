@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from dlp_gateway.detect.insurers import is_heading
 from dlp_gateway.detect.labels import label_window
-from dlp_gateway.model import Detector, Finding, Segment
+from dlp_gateway.model import CELL_SEPARATOR, Detector, Finding, Segment
 
 Form = tuple[tuple[object, ...], ...]
 
@@ -56,17 +56,20 @@ class CellRows(NamedTuple):
     rows under the same header that hold none."""
 
     lines: list[int]
-    cells: list[list[str]]  # each row's cells, as written on its line
     found: list[list[tuple[Finding, ...]]]  # each row's cells' own findings, offsets in the cell
     shapes: list[int]  # each row's shape in `table` (its cells' forms)
     table: TableForms
 
     def placed(self, si: int, seg: Segment) -> list[tuple[int, list[Finding]]]:
         """Each row's findings placed on its line, as the row path has them."""
-        return [
-            (li, placed(found, cells, si, li, seg.lines[li]))
-            for li, cells, found in zip(self.lines, self.cells, self.found, strict=True)
-        ]
+        return [(li, placed_on(seg, si, li, found)) for li, found in zip(self.lines, self.found, strict=True)]
+
+
+def placed_on(seg: Segment, si: int, li: int, found: list[tuple[Finding, ...]]) -> list[Finding]:
+    """A row's cells' findings placed on its line (its cells split again from the line: a list's
+    rows do not keep them, a tenth of a large list's memory)."""
+    line = seg.lines[li]
+    return placed(found, line.split(CELL_SEPARATOR), si, li, line)
 
 
 _new_finding = tuple.__new__  # a NamedTuple's own __new__ is a Python function: 0.4 µs more each
