@@ -17,7 +17,7 @@ from dlp_gateway.detect.detectors import finding_counts
 from dlp_gateway.detect.row_shapes import CellRows
 from dlp_gateway.extract.table import table_segment
 from dlp_gateway.model import Segment
-from tests.test_cells import DETECTORS, GEN, HEADERS, REGISTERED, VALUES, table
+from tests.test_cells import DETECTORS, GEN, HEADERS, REGISTERED, TINY_MEMO, VALUES, table
 
 # Title rows: plain, an insurer's list, and fields that join a record on a row nearby (correlate's
 # _join_nearby), which sends the whole table back to the row path.
@@ -35,10 +35,14 @@ header = st.lists(st.sampled_from(HEADERS), min_size=2, max_size=6)
 
 
 def _both(segments: tuple[Segment, ...]) -> tuple[object, object]:
+    """(records from CellRows, records from placed rows); and the same CellRows with the memo
+    starting again every three cells and two rows to a batch, which must change nothing."""
     placed = DETECTORS.lines(segments)
     by_rows = DETECTORS.lines(segments, rows=True)
     assert finding_counts(by_rows) == finding_counts(placed)
-    return correlate_lines(segments, by_rows, GEN.registry), correlate_lines(segments, placed, GEN.registry)
+    got = correlate_lines(segments, by_rows, GEN.registry)
+    assert correlate_lines(segments, TINY_MEMO.lines(segments, rows=True), GEN.registry) == got
+    return got, correlate_lines(segments, placed, GEN.registry)
 
 
 @settings(max_examples=400, deadline=None)
