@@ -240,6 +240,16 @@ async def submit(port: int, mail_from: str, rcpts: Sequence[str], data: bytes) -
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now and never handed out before in this run: the kernel may give the port it
+    just released to the next bind, and two calls in a row (an instance's SMTP and console ports)
+    then returned the same one."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+
+
+_HANDED_OUT: set[int] = set()
