@@ -280,7 +280,7 @@ class CellReader:
         shapes: TableForms,
     ) -> list[str]:
         """_read_new's cells of digits by the column form; returns the cells it leaves to the line form."""
-        out, tokens = digits.read_by_template(new, learnt)
+        out, tokens = digits.read(new, learnt)
         read = list(map(is_not, tokens, repeat(None)))  # (a template read the cell: its findings are set)
         cells = list(compress(new, read))
         memo.update(zip(cells, cast("Iterator[tuple[Finding, ...]]", compress(out, read)), strict=True))
@@ -301,31 +301,20 @@ def _block_at(
     forms: dict[str, int],
     shapes: TableForms,
 ) -> Iterator[tuple[int, CellRows]]:
-    """_block's CellRows at their first line, if any row holds a finding."""
-    block = _block(first, rows, memo, forms, shapes) if rows else None
-    if block is not None:
-        yield block.lines[0], block
-
-
-def _block(
-    first: int,
-    rows: list[list[str]],
-    memo: dict[str, tuple[Finding, ...]],
-    forms: dict[str, int],
-    shapes: TableForms,
-) -> CellRows | None:
-    """Consecutive labelled rows from line `first` as CellRows (None if none holds a finding): the
-    rows' shapes, the rows that hold findings and their cells' findings picked in C."""
+    """Consecutive labelled rows from line `first` as CellRows at the first one's line, if any
+    holds a finding: the rows' shapes, the rows that hold findings and their cells' findings
+    picked in C."""
     keys = list(map(tuple, map(map, repeat(forms.__getitem__), rows)))
     held = list(map(any, keys))  # (a row that holds nothing is left out)
     if not any(held):
-        return None
+        return
     keys = list(compress(keys, held))
     found = list(map(list, map(map, repeat(memo.__getitem__), compress(rows, held))))
     sids = list(map(shapes.shape_ids.get, keys))
     if None in sids:
         sids = [shapes.shape_id(key) if sid is None else sid for sid, key in zip(sids, keys, strict=True)]
-    return CellRows(list(compress(range(first, first + len(rows)), held)), found, sids, shapes)  # type: ignore[arg-type]
+    lines = list(compress(range(first, first + len(rows)), held))
+    yield lines[0], CellRows(lines, found, sids, shapes)  # type: ignore[arg-type]
 
 
 _NAME = Detector.NAME

@@ -52,16 +52,10 @@ class DigitColumn:
         self._part = sum(_PART << 2 * j for j in range(len(self.insurers)))  # a _PART in any pattern
         self._checks_of: dict[int, tuple[Callable[[str], bool], ...]] = {}
 
-    def read(self, cells: Sequence[str], memo: TableMemo) -> list[tuple[Finding, ...] | None]:
-        """Each cell's findings, or None for a cell the line form must read. `memo` is the
-        table's, kept while the table is read."""
-        return self.read_by_template(cells, memo)[0]
-
-    def read_by_template(
-        self, cells: Sequence[str], memo: TableMemo
-    ) -> tuple[list[tuple[Finding, ...] | None], list[int | None]]:
-        """read, and the template each cell was read by (its id, fixed while `memo` lives: the
-        cells of one template differ only in the value), None if none."""
+    def read(self, cells: Sequence[str], memo: TableMemo) -> tuple[list[tuple[Finding, ...] | None], list[int | None]]:
+        """Each cell's findings, or None for a cell the line form must read; and the template each
+        cell was read by (its id, fixed while `memo` lives: the cells of one template differ only
+        in the value), None if none. `memo` is the table's, kept while the table is read."""
         out: list[tuple[Finding, ...] | None] = [None] * len(cells)
         tokens: list[int | None] = [None] * len(cells)
         if self.patterns is None:
