@@ -6,6 +6,7 @@ SMTP server on loopback."""
 from __future__ import annotations
 
 import aiosmtplib.protocol
+import aiosmtplib.smtp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +31,7 @@ def test_the_same_bytes_as_the_library(message: bytes) -> None:
 def test_installed_in_this_release_of_aiosmtplib() -> None:
     assert fast_data.INSTALLED
     assert aiosmtplib.protocol.normalize_message_line_endings is fast_data.normalized
+    assert aiosmtplib.smtp.normalize_message_line_endings is fast_data.normalized  # type: ignore[attr-defined]
     assert isinstance(aiosmtplib.protocol.PERIOD_REGEX, fast_data._Periods)
 
 

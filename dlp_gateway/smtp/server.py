@@ -24,6 +24,7 @@ from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.ports import Clock, QuarantineStore, Relay, utc_now
 from dlp_gateway.runtime import Runtime, Runtimes
 from dlp_gateway.scanner import Scanner, ThreadScanner
+from dlp_gateway.smtp.data_reader import BlockDataSMTP
 from dlp_gateway.smtp.relay import null_path
 
 log = logging.getLogger(__name__)
@@ -252,8 +253,8 @@ class Gateway:
         await self.runtimes.current.relay.close()
 
 
-class LimitedSMTP(SMTP):
-    """aiosmtpd's SMTP with a cap on concurrent sessions (421 beyond it)."""
+class LimitedSMTP(BlockDataSMTP):
+    """aiosmtpd's SMTP with a cap on concurrent sessions (421 beyond it), DATA read in blocks."""
 
     def __init__(self, gateway: Gateway, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
