@@ -14,6 +14,7 @@ import pytest
 from dlp_gateway.config.schema import Config, Quarantine, Rule, Upstream
 from dlp_gateway.decide.conditions import Condition
 from dlp_gateway.model import Action, Envelope, Report, ViolationKind
+from dlp_gateway.observe.metrics import REGISTRY
 from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.quarantine.sqlite import SqliteStore
 from dlp_gateway.quarantine.store import list_messages
@@ -35,6 +36,7 @@ from tests.helpers import (
     review_for,
     submit,
 )
+from tests.smtp_probes import envelope_lines, raw_session
 
 
 @dataclasses.dataclass
@@ -239,10 +241,40 @@ async def test_oversized_message_gets_552(tmp_path: Path, sink: Sink) -> None:
     await gw.start(port=0)
     try:
         code, _ = await submit(gw.port, HEAD_OFFICE, [BRANCH_A], make_message("あ" * 3000))
-        assert code == 552
+        assert code == 552  # (told at MAIL FROM: the client library sends SIZE=)
         assert sink.received == []
     finally:
         await gw.stop()
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "reason"),
+    [
+        (b"Subject: big\r\n\r\n" + b"x" * 998 + b"\r\n" + (b"y" * 100 + b"\r\n") * 20, b"552", "too much"),
+        (b"Subject: long\r\n\r\n" + b"z" * 1200 + b"\r\n", b"500", "too long"),
+    ],
+)
+async def test_a_message_refused_at_data_is_counted_and_logged_and_the_session_goes_on(
+    tmp_path: Path, sink: Sink, caplog: pytest.LogCaptureFixture, body: bytes, code: bytes, reason: str
+) -> None:
+    """A client that sends no SIZE= learns of the limit only after its data: the refusal is
+    aiosmtpd's reply, counted with the replies after DATA and logged without the content."""
+    assert sink.server is not None
+    r = await start_rig(tmp_path, sink.server.sockets[0].getsockname()[1])
+    await r.gateway.stop()
+    cfg = dataclasses.replace(r.config, limits=dataclasses.replace(r.config.limits, max_message_size=2000))
+    gw = Gateway(cfg, Pipeline(cfg), r.relay, r.store)
+    await gw.start(port=0)
+    before = REGISTRY.get_sample_value("dlp_smtp_replies_total", {"code": code.decode()}) or 0.0
+    try:
+        replies = await raw_session(gw.port, [*envelope_lines(body + b".\r\n"), b"NOOP\r\n"])
+    finally:
+        await gw.stop()
+    assert replies[-2].startswith(code) and replies[-1].startswith(b"250")
+    assert sink.received == []
+    assert REGISTRY.get_sample_value("dlp_smtp_replies_total", {"code": code.decode()}) == before + 1
+    [line] = [rec.getMessage() for rec in caplog.records if "refused at DATA" in rec.getMessage()]
+    assert reason in line and "peer=127.0.0.1" in line and "x" * 20 not in line and "z" * 20 not in line
 
 
 async def test_customer_data_to_an_external_address_is_monitored_with_trace_headers(rig: Rig) -> None:

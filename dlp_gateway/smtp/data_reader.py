@@ -108,6 +108,7 @@ class BlockDataSMTP(SMTP):
         if self.transport is None:
             return  # (the connection closed as the data ended: no one to accept it for)
         if outcome is not Outcome.OK:
+            self.data_refused(outcome)
             await self.push(REFUSALS[outcome])
             self._set_post_data_state()  # type: ignore[no-untyped-call]
             return
@@ -117,6 +118,9 @@ class BlockDataSMTP(SMTP):
         status = await self._call_handler_hook("DATA")
         self._set_post_data_state()  # type: ignore[no-untyped-call]
         await self.push("250 OK" if status is MISSING else status)
+
+    def data_refused(self, outcome: Outcome) -> None:
+        """Told of a message refused at the end of its data (the gateway counts and logs it)."""
 
     async def _may_send_data(self, arg: str) -> bool:
         """aiosmtpd's checks before 354, each with its reply."""

@@ -24,7 +24,7 @@ from dlp_gateway.pipeline import Pipeline
 from dlp_gateway.ports import Clock, QuarantineStore, Relay, utc_now
 from dlp_gateway.runtime import Runtime, Runtimes
 from dlp_gateway.scanner import Scanner, ThreadScanner
-from dlp_gateway.smtp.data_reader import BlockDataSMTP
+from dlp_gateway.smtp.data_reader import REFUSALS, BlockDataSMTP, Outcome
 from dlp_gateway.smtp.relay import null_path
 
 log = logging.getLogger(__name__)
@@ -269,6 +269,18 @@ class LimitedSMTP(BlockDataSMTP):
         self.gateway.sessions.add(self)
         metrics.SESSIONS.set(len(self.gateway.sessions))
         super().connection_made(transport)
+
+    def data_refused(self, outcome: Outcome) -> None:
+        """A message refused at DATA never reaches the delivery service: counted with the other
+        replies after DATA and logged here (its size limit or line length, the client's address)."""
+        code = REFUSALS[outcome][:3]
+        metrics.REPLIES.labels(code).inc()
+        limit = self.data_size_limit if outcome is Outcome.TOO_MUCH else self.line_length_limit
+        log.warning("refused at DATA: %s (limit %s bytes) code=%s peer=%s", outcome.value, limit, code, self.peer_host)
+
+    @property
+    def peer_host(self) -> str:
+        return peer_host(self.session) if self.session is not None else ""
 
     def connection_lost(self, error: Exception | None) -> None:
         self.gateway.sessions.discard(self)
