@@ -10,14 +10,17 @@ import dataclasses
 import json
 import unicodedata
 from collections.abc import Sequence
+from unittest.mock import patch
 
 import pytest
 import regex
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bench.evalset import Generator
+from bench.extract_throughput import make_text
 from dlp_gateway.detect import chunk as chunk_module
+from dlp_gateway.detect import names as names_module
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.detectors import Detectors
 from dlp_gateway.detect.letter import correspondent_lines, signature_lines
@@ -368,3 +371,47 @@ def test_chunk_boundaries_with_and_without_the_shortcut(
         assert got == _sized_line_by_line(lines, first)
     finally:
         chunk_module.MAX_LINES, chunk_module.MAX_CHARS = saved
+
+
+def _names_searching_every_window(chunk: Chunk) -> list[Finding]:
+    """names.find with HONORIFIC searched over each whole line, whatever the labelled names took."""
+
+    def searched(text: str, start: int, hints: list[tuple[int, int]], within: object = ()) -> list[regex.Match[str]]:
+        end = text.find("\n", start)
+        return list(HONORIFIC.finditer(text, start, len(text) if end < 0 else end))
+
+    with patch.object(names_module, "honorific_matches", searched):
+        return names_module.find(chunk, 0)
+
+
+NAME_TOKENS = [
+    "契約者名：", "氏名：", "氏名", "お客様名：", "被保険者 ", "山田", "太郎", "花子", "ヤマダ", "タロウ", "・",
+    " ", "　", "様", "さま", "さん", "殿", "氏", "渋谷区", "\t", "証券番号：8123456789", "満期日：2025/04/01",
+    "各位", "ご担当", "弊社", "鈴木", "林", "**",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(NAME_TOKENS), max_size=14).map("".join), min_size=1, max_size=4))
+@example(["山田 氏名：鈴木 太郎"])  # (氏 starts the label's span: the name before it is still found)
+@example(["渋谷区\t氏名：鈴木 太郎 様", "契約者名：ヤマダ タロウ さま　満期日：2025/04/01"])
+def test_windows_inside_labelled_names_are_skipped_without_changing_the_names(lines: list[str]) -> None:
+    chunk = Chunk(tuple(lines))
+    assert names_module.find(chunk, 0) == _names_searching_every_window(chunk)
+
+
+def test_skipping_windows_inside_labelled_names_changes_no_name_in_real_text() -> None:
+    lines = make_text(300).decode().splitlines()  # (a list in a letter: 証券番号：… 契約者名：山田 太郎 様 …)
+    for case in GEN.cases(120):
+        for seg_lines in segment_lines(case.raw):
+            lines += seg_lines
+    for path in corpus_files()[::3]:
+        for seg_lines in segment_lines(path.read_bytes()):
+            lines += seg_lines
+    found = 0
+    for k in range(0, len(lines), 8):
+        chunk = Chunk(tuple(lines[k : k + 8]))
+        expected = _names_searching_every_window(chunk)
+        assert names_module.find(chunk, 0) == expected, lines[k : k + 8]
+        found += len(expected)
+    assert found > 100

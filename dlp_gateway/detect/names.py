@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 
 import regex
 
@@ -112,48 +113,57 @@ def find(chunk: Chunk, segment: int) -> list[Finding]:
     labelled: dict[int, list[regex.Match[str]]] = {}
     for m in LABELLED.finditer(text, timeout=REGEX_TIMEOUT):  # a timeout fails the scan closed
         labelled.setdefault(chunk.locate(m.start())[0], []).append(m)
-    honorific: dict[int, list[regex.Match[str]]] = {}
     hints: dict[int, list[tuple[int, int]]] = {}
     for hint in _HONORIFIC_HINT.finditer(text):
         hints.setdefault(chunk.locate(hint.start())[0], []).append(hint.span())
-    for k in sorted(hints):
-        found = honorific_matches(text, chunk.starts[k], hints[k])
-        if found:
-            honorific[k] = found
+    # (every line with an honorific is a context line: PERSON_CONTEXT holds every honorific)
     context = {chunk.locate(m.start())[0] for m in PERSON_CONTEXT.finditer(text)}
     out: list[Finding] = []
-    for k in sorted(labelled.keys() | honorific.keys() | context):
-        out += _line_names(chunk, k, segment, labelled.get(k, []), honorific.get(k, []))
+    for k in sorted(labelled.keys() | context):
+        out += _line_names(chunk, k, segment, labelled.get(k, []), hints.get(k, []))
     return out
 
 
-def honorific_matches(text: str, start: int, hints: list[tuple[int, int]]) -> list[regex.Match[str]]:
+def honorific_matches(
+    text: str, start: int, hints: list[tuple[int, int]], within: Sequence[tuple[int, int]] = ()
+) -> list[regex.Match[str]]:
     """HONORIFIC's matches in the line of `text` that begins at `start`, as one search of the line
     would find them, given where its honorifics are (`hints`, in order). HONORIFIC tries a name at
     every kanji, about 0.4 µs a character; every match ends with an honorific after at most
-    HONORIFIC_NAME_MAX name characters and a run of spaces, so only those windows are searched."""
+    HONORIFIC_NAME_MAX name characters and a run of spaces, so only those windows are searched.
+
+    A window is not searched when each of its honorifics lies inside one of the spans `within`
+    after its first character (the labelled names the line already took, with the honorific after
+    each): a match ends at one of them, and its name, which ends at most white space before it,
+    overlaps that span, so the caller drops it. (An honorific that starts a span, 氏 of 氏名, is
+    searched: the name before it lies outside.) A list's rows 「契約者名：山田 太郎 様」 spent a
+    tenth of their scan on such windows."""
     out: list[regex.Match[str]] = []
     window: tuple[int, int] | None = None
+    needed = False  # whether the window holds an honorific outside `within`
     for q, qe in hints:
         a = q
         while a > start and text[a - 1].isspace():  # a superset of [^\S\n]: the window only widens
             a -= 1
         a = max(start, a - HONORIFIC_NAME_MAX)
+        outside = not any(ts < q and qe <= te for ts, te in within)
         if window is not None and a <= window[1]:
             window = (window[0], qe)  # overlapping windows are searched as one
+            needed = needed or outside
             continue
-        if window is not None:
+        if window is not None and needed:
             out += HONORIFIC.finditer(text, *window, timeout=REGEX_TIMEOUT)
-        window = (a, qe)
-    if window is not None:
+        window, needed = (a, qe), outside
+    if window is not None and needed:
         out += HONORIFIC.finditer(text, *window, timeout=REGEX_TIMEOUT)
     return out
 
 
 def _line_names(
-    chunk: Chunk, k: int, segment: int, labelled: list[regex.Match[str]], honorific: list[regex.Match[str]]
+    chunk: Chunk, k: int, segment: int, labelled: list[regex.Match[str]], hints: list[tuple[int, int]]
 ) -> list[Finding]:
-    """One line's names from the matches found in its chunk (offsets in the chunk's text)."""
+    """One line's names from the labelled matches found in its chunk and its honorifics (offsets
+    in the chunk's text)."""
     line, base, line_no = chunk.lines[k], chunk.starts[k], chunk.line_no(k)
     out: list[Finding] = []
     taken: list[tuple[int, int]] = []
@@ -175,7 +185,8 @@ def _line_names(
     # everything else together on large spreadsheets.
     rest = _blank(line, taken)
     persons = morph.person_spans(line) if PERSON_CONTEXT.search(rest) else []
-    for m in honorific:
+    labelled_spans = [(ts + base, te + base) for ts, te in taken]
+    for m in honorific_matches(chunk.text, base, hints, labelled_spans) if hints else ():
         s, e = m.start("name") - base, m.end("name") - base
         if _overlaps(s, e, taken) or _NOT_NAME_WORDS.search(m.group("name")):
             continue
