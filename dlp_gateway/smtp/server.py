@@ -276,11 +276,8 @@ class LimitedSMTP(BlockDataSMTP):
         code = REFUSALS[outcome][:3]
         metrics.REPLIES.labels(code).inc()
         limit = self.data_size_limit if outcome is Outcome.TOO_MUCH else self.line_length_limit
-        log.warning("refused at DATA: %s (limit %s bytes) code=%s peer=%s", outcome.value, limit, code, self.peer_host)
-
-    @property
-    def peer_host(self) -> str:
-        return peer_host(self.session) if self.session is not None else ""
+        peer = peer_host(self.session) if self.session is not None else ""
+        log.warning("refused at DATA: %s (limit %s bytes) code=%s peer=%s", outcome.value, limit, code, peer)
 
     def connection_lost(self, error: Exception | None) -> None:
         self.gateway.sessions.discard(self)
