@@ -257,17 +257,24 @@ def _honorific_spans_windowed(line: str) -> list[tuple[tuple[int, int], ...]]:
     return [tuple((s - start, e - start) for s, e in (m.span(), m.span("name"), m.span("label"))) for m in found]
 
 
-def test_honorifics_searched_in_windows_match_the_whole_line() -> None:
-    # Windows before each honorific find what one search of the line finds, on real text.
-    source = CORPORA / "ja_names" / "stockmark_ner" / "ner_person_and_negative.jsonl"
-    texts = [json.loads(row)["text"] for row in source.read_text(encoding="utf-8").splitlines()[:1500]]
-    lines = [f"{t} 様" if i % 3 == 0 else t for i, t in enumerate(texts)]
+def evaluation_and_corpus_lines() -> list[str]:
+    """The lines of 120 generated agency mails and of every third corpus message, as segmented."""
+    lines: list[str] = []
     for case in GEN.cases(120):
         for seg_lines in segment_lines(case.raw):
             lines += seg_lines
     for path in corpus_files()[::3]:
         for seg_lines in segment_lines(path.read_bytes()):
             lines += seg_lines
+    return lines
+
+
+def test_honorifics_searched_in_windows_match_the_whole_line() -> None:
+    # Windows before each honorific find what one search of the line finds, on real text.
+    source = CORPORA / "ja_names" / "stockmark_ner" / "ner_person_and_negative.jsonl"
+    texts = [json.loads(row)["text"] for row in source.read_text(encoding="utf-8").splitlines()[:1500]]
+    lines = [f"{t} 様" if i % 3 == 0 else t for i, t in enumerate(texts)]
+    lines += evaluation_and_corpus_lines()
     checked = 0
     for line in lines:
         expected = _honorific_spans_alone(line)
@@ -402,12 +409,7 @@ def test_windows_inside_labelled_names_are_skipped_without_changing_the_names(li
 
 def test_skipping_windows_inside_labelled_names_changes_no_name_in_real_text() -> None:
     lines = make_text(300).decode().splitlines()  # (a list in a letter: 証券番号：… 契約者名：山田 太郎 様 …)
-    for case in GEN.cases(120):
-        for seg_lines in segment_lines(case.raw):
-            lines += seg_lines
-    for path in corpus_files()[::3]:
-        for seg_lines in segment_lines(path.read_bytes()):
-            lines += seg_lines
+    lines += evaluation_and_corpus_lines()
     found = 0
     for k in range(0, len(lines), 8):
         chunk = Chunk(tuple(lines[k : k + 8]))

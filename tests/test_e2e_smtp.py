@@ -232,13 +232,19 @@ async def test_internal_mail_without_customer_data_passes_untouched(rig: Rig) ->
     assert rig.sink.received == [(HEAD_OFFICE, (BRANCH_A, SOMPO), msg)]
 
 
-async def test_oversized_message_gets_552(tmp_path: Path, sink: Sink) -> None:
+async def gateway_taking_2000_bytes(tmp_path: Path, sink: Sink) -> Gateway:
+    """A started gateway like the rig's, with limits.max_message_size 2000."""
     assert sink.server is not None
     r = await start_rig(tmp_path, sink.server.sockets[0].getsockname()[1])
     await r.gateway.stop()
     cfg = dataclasses.replace(r.config, limits=dataclasses.replace(r.config.limits, max_message_size=2000))
     gw = Gateway(cfg, Pipeline(cfg), r.relay, r.store)
     await gw.start(port=0)
+    return gw
+
+
+async def test_oversized_message_gets_552(tmp_path: Path, sink: Sink) -> None:
+    gw = await gateway_taking_2000_bytes(tmp_path, sink)
     try:
         code, _ = await submit(gw.port, HEAD_OFFICE, [BRANCH_A], make_message("あ" * 3000))
         assert code == 552  # (told at MAIL FROM: the client library sends SIZE=)
@@ -259,12 +265,7 @@ async def test_a_message_refused_at_data_is_counted_and_logged_and_the_session_g
 ) -> None:
     """A client that sends no SIZE= learns of the limit only after its data: the refusal is
     aiosmtpd's reply, counted with the replies after DATA and logged without the content."""
-    assert sink.server is not None
-    r = await start_rig(tmp_path, sink.server.sockets[0].getsockname()[1])
-    await r.gateway.stop()
-    cfg = dataclasses.replace(r.config, limits=dataclasses.replace(r.config.limits, max_message_size=2000))
-    gw = Gateway(cfg, Pipeline(cfg), r.relay, r.store)
-    await gw.start(port=0)
+    gw = await gateway_taking_2000_bytes(tmp_path, sink)
     before = REGISTRY.get_sample_value("dlp_smtp_replies_total", {"code": code.decode()}) or 0.0
     try:
         replies = await raw_session(gw.port, [*envelope_lines(body + b".\r\n"), b"NOOP\r\n"])
