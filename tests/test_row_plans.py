@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 
 from dlp_gateway import row_plans
 from dlp_gateway.correlate import correlate_lines
+from dlp_gateway.detect.cell_columns import column_block
 from dlp_gateway.detect.detectors import finding_counts
-from dlp_gateway.detect.row_shapes import CellRows
+from dlp_gateway.detect.digit_column import TableMemo
+from dlp_gateway.detect.row_shapes import CellRows, TableForms
 from dlp_gateway.extract.table import table_segment
 from dlp_gateway.model import Segment
 from tests.test_cells import DETECTORS, GEN, HEADERS, REGISTERED, TINY_MEMO, VALUES, table
@@ -108,6 +110,63 @@ def test_planned_rows_of_kept_lists_make_the_records_of_the_row_path(
     )
     got, expected = _both(segments)
     assert got == expected
+
+
+# Columns of digits as lists hold them: policy numbers of each insurer, registered ones, amounts,
+# dates written as eight digits, numbers too short or too long; now and then a cell that is not
+# digits, which sends its column back to the memo.
+DIGITS = [
+    "8100000001",
+    "8100000002",
+    "31000000001",
+    "12000",
+    "20250401",
+    "0312345678",
+    "1234",
+    "81000000011",
+    *[n for n in REGISTERED if n.isdigit()],
+]
+
+
+@st.composite
+def full_list(draw: st.DrawFn) -> tuple[list[str], list[list[str]]]:
+    """A list whose every row fills every column (read a column at a time: detect/cell_columns.py)."""
+    head = draw(list_header)
+    pools = [DIGITS if draw(st.booleans()) or t in ("証券番号", "保険料") else [v for v in POOLS[t] if v] for t in head]
+    cell = st.one_of(st.sampled_from(DIGITS), st.sampled_from([v for v in VALUES if v]))
+    rows = draw(
+        st.lists(
+            st.tuples(*[st.sampled_from(pool) | (cell if draw(st.booleans()) else st.nothing()) for pool in pools]),
+            min_size=1,
+            max_size=14,
+        )
+    )
+    return head, [list(r) for r in rows]
+
+
+@settings(max_examples=300, deadline=None)
+@given(full_list(), st.lists(st.sampled_from(TITLES), max_size=1))
+def test_full_lists_read_a_column_at_a_time_make_the_records_of_the_row_path(
+    kept: tuple[list[str], list[list[str]]], title: list[str]
+) -> None:
+    head, rows = kept
+    segments = (table(title, head, rows),)
+    got, expected = _both(segments)
+    assert got == expected
+
+
+def test_a_column_of_numbers_is_read_by_the_column_form() -> None:
+    """The policy numbers and the amounts of a full list never enter the memo: the column form
+    reads them straight into the rows (each cell read, none left to the line form)."""
+    rows = [[f"8100000{i:03d}", "山田 太郎", f"{12000 + i}"] for i in range(50)]
+    cells = [[f"{t}:{v}" for t, v in zip(["証券番号", "契約者名", "保険料"], r, strict=True)] for r in rows]
+    block = column_block(1, cells, DETECTORS.cells.digits, TableMemo(), TableForms())
+    assert block is not None
+    assert [f is not None for f in block.found] == [True, False, True]
+    assert list(block.memo_cells()) == [c[1] for c in cells]
+    numbers = block.found[0]
+    assert numbers is not None and [found[0].value for found in numbers] == [r[0] for r in rows]
+    assert column_block(1, [cells[0], cells[1][:2]], DETECTORS.cells.digits, TableMemo(), TableForms()) is None
 
 
 LIST_HEAD = ["証券番号", "契約者名", "満期日", "引受保険会社", "保険料"]

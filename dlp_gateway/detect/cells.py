@@ -27,6 +27,7 @@ from itertools import chain, compress, filterfalse, repeat
 from operator import is_not, not_
 from typing import Literal, NamedTuple, cast, overload
 
+from dlp_gateway.detect.cell_columns import ColumnBlock, column_block
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.digit_column import DigitColumn, TableMemo
 from dlp_gateway.detect.insurers import HEADING
@@ -182,11 +183,35 @@ class CellReader:
             if len(memo) > self.memo_cells:
                 memo.clear()  # (before this batch's cells go in: every cell it needs is then there)
                 forms.clear()
-            labelled = (row for run in runs for row in run.rows if row is not None)
-            new = list(filterfalse(memo.__contains__, dict.fromkeys(chain.from_iterable(labelled))))  # (distinct, in C)
+            blocks = self._blocks(runs, learnt, shapes, customers) if rows else {}
+            labelled = (row for k, run in enumerate(runs) if k not in blocks for row in run.rows if row is not None)
+            pool = chain(chain.from_iterable(labelled), *(block.memo_cells() for block in blocks.values()))
+            new = list(filterfalse(memo.__contains__, dict.fromkeys(pool)))  # (distinct, in C)
             self._read_new(new, memo, learnt, si, deadline, customers, forms if rows else None, shapes)
-            for run in runs:
-                yield from self._run(seg, si, run, memo, forms, shapes, customers, rows)
+            for k, run in enumerate(runs):
+                if k in blocks:
+                    yield from blocks[k].rows(memo, forms, shapes)
+                else:
+                    yield from self._run(seg, si, run, memo, forms, shapes, customers, rows)
+
+    def _blocks(
+        self, runs: list[_Run], learnt: TableMemo, shapes: TableForms, customers: Customers | None
+    ) -> dict[int, ColumnBlock]:
+        """The runs that _run would hand over whole as one block of CellRows and whose rows are
+        equally wide, as columns (detect/cell_columns.py), by their place in `runs`."""
+        rosters = customers.rosters if customers is not None else set()
+        out = {}
+        for k, (first, run_rows, split, plain) in enumerate(runs):
+            if (
+                plain
+                and split is None
+                and None not in run_rows
+                and rosters.isdisjoint(range(first, first + len(run_rows)))
+            ):
+                block = column_block(first, cast("list[list[str]]", run_rows), self.digits, learnt, shapes)
+                if block is not None:
+                    out[k] = block
+        return out
 
     def _run(
         self,

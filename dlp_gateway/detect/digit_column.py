@@ -16,11 +16,13 @@ cells go to the line form as before. tests/test_digit_column.py holds this to th
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
-from operator import add
+from itertools import accumulate, compress, groupby, repeat
+from operator import add, and_, itemgetter
 
 from dlp_gateway.detect.chunk import Chunk
 from dlp_gateway.detect.policy_number import REGEX_TIMEOUT, PolicyNumberFinder, looks_like_date
@@ -30,6 +32,8 @@ from dlp_gateway.model import Detector, Finding
 ReadOne = Callable[[str], list[Finding]]  # the line form of every detector on one cell
 Key = tuple[object, ...]
 Template = tuple[tuple[Finding, ...], tuple[bool, ...]]  # the findings, and which hold the whole value
+Out = list[tuple[Finding, ...] | None]  # each cell's findings (None: the line form reads it)
+Tokens = list[int | None]  # each cell's template, by id
 
 
 @dataclass
@@ -51,64 +55,144 @@ class DigitColumn:
         self.read_one = read_one
         self._part = sum(_PART << 2 * j for j in range(len(self.insurers)))  # a _PART in any pattern
         self._checks_of: dict[int, tuple[Callable[[str], bool], ...]] = {}
+        # Whether every pattern is fenced as the loader writes it: _column_code relies on it.
+        self.fenced = self.patterns is not None and all(
+            p.pattern.startswith(_FENCE[0]) and p.pattern.endswith(_FENCE[1]) for p in self.patterns
+        )
 
-    def read(self, cells: Sequence[str], memo: TableMemo) -> tuple[list[tuple[Finding, ...] | None], list[int | None]]:
+    def read(self, cells: Sequence[str], memo: TableMemo) -> tuple[Out, Tokens]:
         """Each cell's findings, or None for a cell the line form must read; and the template each
         cell was read by (its id, fixed while `memo` lives: the cells of one template differ only
-        in the value), None if none. `memo` is the table's, kept while the table is read."""
-        out: list[tuple[Finding, ...] | None] = [None] * len(cells)
-        tokens: list[int | None] = [None] * len(cells)
+        in the value), None if none. `memo` is the table's, kept while the table is read. Cells
+        are taken a column (a title) at a time: one whose cells all agree in every pattern's match
+        is settled by a search or two per pattern over the whole column (_column_code) and its
+        cells' keys and findings are made in C; any other is read a cell at a time."""
+        out: Out = [None] * len(cells)
+        tokens: Tokens = [None] * len(cells)
         if self.patterns is None:
             return out, tokens  # a pattern that could see a newline: the line form reads it line by line
-        picked = self._picked(cells, memo)
-        if not picked:
-            return out, tokens
-        codes = self._matches([cells[i] for i, _, _ in picked], [len(t) + 1 for _, t, _ in picked])
-        registry, templates, checks_of, new = self.registry, memo.templates, self._checks_of, _new_finding
-        for (i, title, value), code in zip(picked, codes, strict=True):
-            if code & self._part:
-                continue  # a pattern matches part of the value: the line form settles the overlaps
-            checks = checks_of.get(code)
-            if checks is None:
-                checks = checks_of[code] = self._checked(code)
-            key = (
-                title,
-                len(value),
-                code,
-                tuple(check(value) for check in checks) if checks else (),
-                registry.number_insurer(value) if registry is not None else None,
-                len(value) == 8 and looks_like_date(value),
-            )
-            if key not in templates:
-                templates[key] = self._template(cells[i], len(title) + 1, value)
-            template = templates[key]
-            if template is None:
+        for title, picked in self._columns(cells, memo).items():
+            column = [cells[i] for i in picked]
+            values = [cell[len(title) + 1 :] for cell in column]
+            code = self._column_code(title, column)
+            if code is not None:
+                if not code & self._part:
+                    self._read_column(out, tokens, picked, column, title, values, code, memo)
                 continue
-            tokens[i] = id(template)
-            found, whole = template
-            if not found:
-                out[i] = found  # (an amount, a count: nothing, the same empty tuple for each)
-            elif whole == (True,):  # (the policy number, and nothing in the title)
-                out[i] = (new(Finding, (found[0][0], value, *found[0][2:])),)
-            else:
-                out[i] = tuple(
-                    new(Finding, (f[0], value, *f[2:])) if w else f for f, w in zip(found, whole, strict=True)
-                )
+            codes = self._matches(column, [len(title) + 1] * len(column))
+            for i, cell, value, cell_code in zip(picked, column, values, codes, strict=True):
+                if not cell_code & self._part:  # (a pattern matches part of the value: the line form)
+                    _fill(out, tokens, i, value, self._template_of(cell, title, value, cell_code, memo))
         return out, tokens
 
-    def _picked(self, cells: Sequence[str], memo: TableMemo) -> list[tuple[int, str, str]]:
-        """(index, title, value) of each cell that is `title:digits` under a title the views keep."""
-        picked = []
+    def _columns(self, cells: Sequence[str], memo: TableMemo) -> dict[str, list[int]]:
+        """The cells that are `title:digits` under a title the views keep, by title, each title's
+        in order: picked in C, then a step per title."""
+        parts = list(map(str.partition, cells, repeat(":")))
+        values = list(map(_VALUE, parts))
+        digits = map(and_, map(str.isdigit, values), map(str.isascii, values))
+        picked = list(compress(range(len(cells)), map(and_, map(bool, map(_SEP, parts)), digits)))
+        if not picked:
+            return {}
+        titles = list(map(_TITLE, map(parts.__getitem__, picked)))
+        groups: Iterable[tuple[str, Iterable[int]]]
+        if len(set(titles)) == 1:
+            groups = [(titles[0], picked)]
+        else:
+            order = sorted(range(len(picked)), key=titles.__getitem__)  # (a stable sort: each title's in order)
+            groups = ((t, map(picked.__getitem__, ks)) for t, ks in groupby(order, key=titles.__getitem__))
+        out: dict[str, list[int]] = {}
         known = memo.stable
-        for i, cell in enumerate(cells):
-            title, sep, value = cell.partition(":")
-            if sep and value.isdigit() and value.isascii():
-                stable = known.get(title)
-                if stable is None:
-                    stable = known[title] = self._title_stable(title)
-                if stable:
-                    picked.append((i, title, value))
-        return picked
+        for title, indices in groups:
+            stable = known.get(title)
+            if stable is None:
+                stable = known[title] = self._title_stable(title)
+            if stable:
+                out[title] = list(indices)
+        return out
+
+    def _column_code(self, title: str, column: list[str]) -> int | None:
+        """The code (see _matches) every cell of a column has, or None when they may differ. Every
+        pattern is fenced by `(?<![0-9])…(?![0-9])` and the title holds no digit, so a match made
+        of digits only is one whole value. A pattern that matches nowhere in the column is _NONE
+        in every cell; one whose matches take every digit and nothing else, as many matches as
+        cells, is _WHOLE in every cell (each match a value, each value one match)."""
+        if not self.fenced or _ASCII_DIGIT.search(title) is not None:
+            return None
+        text = "\n".join(column)
+        code = 0
+        for j, pattern in enumerate(self.patterns or ()):
+            if pattern.search(text, timeout=REGEX_TIMEOUT) is None:  # a timeout fails the scan closed
+                continue
+            rest, count = pattern.subn("", text, timeout=REGEX_TIMEOUT)
+            if count != len(column) or rest != "\n".join(repeat(title + ":", len(column))):
+                return None
+            code |= _WHOLE << 2 * j
+        return code
+
+    def _read_column(
+        self,
+        out: Out,
+        tokens: Tokens,
+        picked: list[int],
+        column: list[str],
+        title: str,
+        values: list[str],
+        code: int,
+        memo: TableMemo,
+    ) -> None:
+        """The cells of a column that share `code`: each cell's key made in C, and when one
+        template reads them all (a policy number alone, or nothing) their findings too."""
+        checks = self._checks(code)
+        checked: Iterable[tuple[bool, ...]] = (
+            zip(*[map(check, values) for check in checks], strict=True) if checks else repeat(())
+        )
+        insurers = map(self.registry.number_insurer, values) if self.registry is not None else repeat(None)
+        lengths = list(map(len, values))
+        dated = map(_looks_like_date8, values) if 8 in lengths else repeat(False)
+        keys = list(zip(repeat(title), lengths, repeat(code), checked, insurers, dated))
+        templates = memo.templates
+        for key, k in dict(
+            zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True)
+        ).items():  # (each key's first cell)
+            if key not in templates:
+                templates[key] = self._template(column[k], len(title) + 1, values[k])
+        used = list(map(templates.__getitem__, keys))
+        template = used[0]
+        if len(set(map(id, used))) > 1 or (template is not None and template[0] and template[1] != (True,)):
+            deque(map(_fill, repeat(out), repeat(tokens), picked, values, used), maxlen=0)
+            return
+        if template is None:
+            return
+        found = template[0]
+        made: Iterable[tuple[Finding, ...]] = repeat(found)  # (an amount, a count: nothing, one empty tuple)
+        if found:  # (the policy number alone: the value's own finding, made in C)
+            head, tail = (found[0][0],), found[0][2:]
+            made = zip(map(_new_finding, repeat(Finding), map(add, map(add, repeat(head), zip(values)), repeat(tail))))
+        deque(map(out.__setitem__, picked, made), maxlen=0)
+        deque(map(tokens.__setitem__, picked, repeat(id(template))), maxlen=0)
+
+    def _template_of(self, cell: str, title: str, value: str, code: int, memo: TableMemo) -> Template | None:
+        """The template of the cell's key, learnt from this cell if the key is new."""
+        checks = self._checks(code)
+        key = (
+            title,
+            len(value),
+            code,
+            tuple(check(value) for check in checks) if checks else (),
+            self.registry.number_insurer(value) if self.registry is not None else None,
+            len(value) == 8 and looks_like_date(value),
+        )
+        templates = memo.templates
+        if key not in templates:
+            templates[key] = self._template(cell, len(title) + 1, value)
+        return templates[key]
+
+    def _checks(self, code: int) -> tuple[Callable[[str], bool], ...]:
+        checks = self._checks_of.get(code)
+        if checks is None:
+            checks = self._checks_of[code] = self._checked(code)
+        return checks
 
     def _checked(self, code: int) -> tuple[Callable[[str], bool], ...]:
         """The check-digit functions of the insurers whose pattern is the whole value in a cell of
@@ -158,3 +242,26 @@ class DigitColumn:
 
 _NONE, _WHOLE, _PART = 0, 1, 2
 _new_finding = tuple.__new__  # Finding's own __new__ is a Python function
+_TITLE, _SEP, _VALUE = itemgetter(0), itemgetter(1), itemgetter(2)
+_ASCII_DIGIT = re.compile("[0-9]")
+_FENCE = ("(?<![0-9])(?:", ")(?![0-9])")  # how the loader writes each pattern (config/fields.py)
+
+
+def _looks_like_date8(value: str) -> bool:
+    return len(value) == 8 and looks_like_date(value)
+
+
+def _fill(out: Out, tokens: Tokens, i: int, value: str, template: Template | None) -> None:
+    """Cell i's findings by its template, with its own value in those that hold the whole value."""
+    if template is None:
+        return
+    tokens[i] = id(template)
+    found, whole = template
+    if not found:
+        out[i] = found  # (an amount, a count: nothing, the same empty tuple for each)
+    elif whole == (True,):  # (the policy number, and nothing in the title)
+        out[i] = (_new_finding(Finding, (found[0][0], value, *found[0][2:])),)
+    else:
+        out[i] = tuple(
+            _new_finding(Finding, (f[0], value, *f[2:])) if w else f for f, w in zip(found, whole, strict=True)
+        )
