@@ -1,15 +1,19 @@
-"""extract/table.py labels a row whose every cell is filled with one C-level join; held to the
-cell-by-cell labelling every other row gets, over generated rows: blank and white-space cells,
-rows shorter and longer than their header, headers with blank titles."""
+"""extract/table.py labels a row whose every cell is filled with one C-level join, and writes a
+list's rows under its header as a block; held to the cell-by-cell labelling every other row gets,
+and to the table written one row at a time, over generated rows: blank and white-space cells, rows
+shorter and longer than their header, headers with blank titles, second headers, rows without a
+number."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import compress
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlp_gateway.extract.table import labelled_by_cell, labelled_cells
+from dlp_gateway.extract.table import _TableLines, labelled_by_cell, labelled_cells, table_segment
 
 cell = st.sampled_from(["8100000001", "山田 太郎", "", "2025/04/01", "東京海上日動"])
 title = st.sampled_from(["証券番号:", "契約者名:", "", "満期日:"])
@@ -20,3 +24,56 @@ title = st.sampled_from(["証券番号:", "契約者名:", "", "満期日:"])
 def test_a_full_row_is_labelled_as_cell_by_cell(values: list[str], prefixes: list[str]) -> None:
     kept = list(compress(range(len(values)), values))
     assert labelled_cells(values, kept, prefixes) == labelled_by_cell(values, kept, prefixes)
+
+
+block_cell = st.sampled_from(
+    ["8100000001", "山田 太郎", "山田　太郎", " 8100000002", "12000 ", "", "2025/04/01", "東京海上日動", "a\tb", "x  y"]
+)
+header_row = st.lists(st.sampled_from(["証券番号", "契約者名", "満期日", "引受保険会社", ""]), min_size=2, max_size=5)
+
+
+@st.composite
+def sheet_rows(draw: st.DrawFn) -> list[list[str]]:
+    """Rows as sheets hold them: a title, a header, rows mostly as wide as it, now and then one
+    shorter, longer, blank or with an odd cell, and maybe a second header."""
+    out: list[list[str]] = draw(st.lists(st.lists(block_cell, max_size=2), max_size=1))
+    for _ in range(draw(st.integers(1, 2))):
+        head = draw(header_row)
+        out.append(head)
+        for _ in range(draw(st.integers(0, 8))):
+            width = len(head) + draw(st.sampled_from([0, 0, 0, -1, 1]))
+            row = [f"81000000{draw(st.integers(0, 99)):02d}", *(draw(block_cell) for _ in range(width - 1))]
+            out.append(row[: max(width, 0)])
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(sheet_rows(), st.integers(1, 4), st.booleans())
+def test_rows_written_as_blocks_make_the_table_written_row_by_row(
+    rows: list[list[str]], block_rows: int, sheet: bool
+) -> None:
+    """Whatever the rows, a table written in blocks of a few rows is the table written one row
+    at a time: its lines, refs, cells' columns and header rows."""
+    columns = [f"!{chr(65 + c)}" for c in range(8)] if sheet else []
+    refs = [(str(i + 1),) if sheet else (f":line {i + 1}",) for i in range(len(rows))]
+    one_by_one = table_segment("l.xlsx", list(zip(rows, refs, strict=True)), columns, block_rows=len(rows) + 1)
+    assert table_segment("l.xlsx", list(zip(rows, refs, strict=True)), columns, block_rows=block_rows) == one_by_one
+
+
+def test_a_list_under_its_header_is_written_as_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The block path is taken for a list's rows after the first batch (which holds the header)."""
+    one_by_one: list[Sequence[str]] = []
+    row = _TableLines.row
+
+    def counted(self: _TableLines, cells: Sequence[str], refs: Sequence[str]) -> None:
+        one_by_one.append(cells)
+        row(self, cells, refs)
+
+    monkeypatch.setattr(_TableLines, "row", counted)
+    rows = [["証券番号", "契約者名"], *[[f"81000000{i:02d}", "山田 太郎"] for i in range(20)]]
+    refs = [(str(i + 1),) for i in range(len(rows))]
+    seg = table_segment("l.xlsx", list(zip(rows, refs, strict=True)), ["!A", "!B"], block_rows=5)
+    assert one_by_one == rows[:5]
+    assert seg.lines[1] == "証券番号:8100000000\t契約者名:山田 太郎"
+    assert seg.headers == {0} and len(seg.lines) == 21
+    assert len({id(c) for c in seg.cells[1:]}) == 1  # (one tuple of columns for every full row)

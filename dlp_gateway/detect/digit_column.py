@@ -88,6 +88,8 @@ class DigitColumn:
     def _columns(self, cells: Sequence[str], memo: TableMemo) -> dict[str, list[int]]:
         """The cells that are `title:digits` under a title the views keep, by title, each title's
         in order: picked in C, then a step per title."""
+        if cells and (one := self._one_column(cells, memo)) is not None:
+            return one
         parts = list(map(str.partition, cells, repeat(":")))
         values = list(map(_VALUE, parts))
         digits = map(and_, map(str.isdigit, values), map(str.isascii, values))
@@ -111,6 +113,22 @@ class DigitColumn:
                 out[title] = list(indices)
         return out
 
+    def _one_column(self, cells: Sequence[str], memo: TableMemo) -> dict[str, list[int]] | None:
+        """_columns for cells that are all `title:digits` under the first one's title (a column
+        of a list, cell_columns.py), tested in C; None if they are not."""
+        title, sep, _ = cells[0].partition(":")
+        prefix = title + sep
+        if not sep or not all(map(str.startswith, cells, repeat(prefix))):
+            return None
+        values = list(map(itemgetter(slice(len(prefix), None)), cells))
+        digits = "".join(values)
+        if not (digits.isdigit() and digits.isascii()) or "" in values:
+            return None
+        stable = memo.stable.get(title)
+        if stable is None:
+            stable = memo.stable[title] = self._title_stable(title)
+        return {title: list(range(len(cells)))} if stable else {}
+
     def _column_code(self, title: str, column: list[str]) -> int | None:
         """The code (see _matches) every cell of a column has, or None when they may differ. Every
         pattern is fenced by `(?<![0-9])…(?![0-9])` and the title holds no digit, so a match made
@@ -122,9 +140,9 @@ class DigitColumn:
         text = "\n".join(column)
         code = 0
         for j, pattern in enumerate(self.patterns or ()):
-            if pattern.search(text, timeout=REGEX_TIMEOUT) is None:  # a timeout fails the scan closed
+            rest, count = pattern.subn("", text, timeout=REGEX_TIMEOUT)  # a timeout fails the scan closed
+            if not count:
                 continue
-            rest, count = pattern.subn("", text, timeout=REGEX_TIMEOUT)
             if count != len(column) or rest != "\n".join(repeat(title + ":", len(column))):
                 return None
             code |= _WHOLE << 2 * j

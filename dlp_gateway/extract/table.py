@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from itertools import compress
-from operator import add
+from itertools import compress, islice, repeat
+from operator import add, contains, itemgetter
 
 import regex
 
@@ -90,28 +90,93 @@ def labelled_by_cell(values: Sequence[str], kept: Sequence[int], prefixes: Seque
     return [prefixes[i] + values[i] if i < len(prefixes) else values[i] for i in kept]
 
 
+BLOCK_ROWS = 1_000  # rows taken together when they may be written as a block (_block_lines)
+
+
 def table_segment(
-    location: str, rows: Iterable[tuple[Sequence[str], Sequence[str]]], columns: Sequence[str] = ()
+    location: str,
+    rows: Iterable[tuple[Sequence[str], Sequence[str]]],
+    columns: Sequence[str] = (),
+    block_rows: int = BLOCK_ROWS,
 ) -> Segment:
     """`rows` yields (cells, refs): cell texts and each cell's location suffix (e.g. "!B3"), or one
     suffix for the whole row (":line 7"). With `columns` (a sheet's "!A", "!B", …), refs is the
     row's label alone ("3"): a cell's suffix ("!B3") is put together only for a record's cell
-    (Segment.where); making one for every cell took a third of a spreadsheet's reading time."""
-    lines: list[str] = []
-    refs: list[tuple[str, ...]] = []
-    cells_of: list[tuple[int, ...]] = []  # with `columns`: the column of each cell written
-    # Each header with an ASCII colon: a full-width one is not NFKC-stable, and every detector
-    # would pay for normalising each row.
-    prefixes: list[str] = []
-    headers: set[int] = set()
-    every: dict[int, tuple[int, ...]] = {}  # a full row's `kept`, one tuple per width
-    for cells, cell_refs in rows:
+    (Segment.where); making one for every cell took a third of a spreadsheet's reading time.
+    Rows come `block_rows` at a time: a list's rows under its header are written together in C
+    (_TableLines.block), any others one by one (_TableLines.row); the lines are the same."""
+    table = _TableLines(bool(columns))
+    batches = iter(rows)
+    while batch := list(islice(batches, block_rows)):
+        if not table.block(batch):
+            for cells, cell_refs in batch:
+                table.row(cells, cell_refs)
+    if columns:
+        return Segment(
+            location,
+            tuple(table.lines),
+            "table",
+            tuple(table.refs),
+            tuple(columns),
+            tuple(table.cells_of),
+            frozenset(table.headers),
+        )
+    return Segment(location, tuple(table.lines), kind="table", refs=tuple(table.refs), headers=frozenset(table.headers))
+
+
+class _TableLines:
+    """A table's lines as they are written, with the header they are under."""
+
+    def __init__(self, columns: bool) -> None:
+        self.columns = columns  # (a sheet's: each line's cells' columns are kept)
+        self.lines: list[str] = []
+        self.refs: list[tuple[str, ...]] = []
+        self.cells_of: list[tuple[int, ...]] = []  # with `columns`: the column of each cell written
+        # Each header with an ASCII colon: a full-width one is not NFKC-stable, and every detector
+        # would pay for normalising each row.
+        self.prefixes: list[str] = []
+        self.headers: set[int] = set()
+        self.every: dict[int, tuple[int, ...]] = {}  # a full row's `kept`, one tuple per width
+
+    def _every(self, width: int) -> tuple[int, ...]:
+        kept = self.every.get(width)
+        if kept is None:
+            kept = self.every[width] = tuple(range(width))
+        return kept
+
+    def block(self, batch: list[tuple[Sequence[str], Sequence[str]]]) -> bool:
+        """Write the rows together if `row` would write each of them as a labelled full row under
+        the current header: as wide as each other and no wider than the header, every cell filled,
+        nothing to clean, a 4-digit number in each (so none is a header). False, writing nothing,
+        if not."""
+        if not self.prefixes:
+            return False
+        cells = [c for c, _ in batch]
+        widths = set(map(len, cells))
+        if len(widths) != 1 or not 0 < (width := widths.pop()) <= len(self.prefixes):
+            return False
+        if any(map(contains, cells, repeat(""))):
+            return False
+        texts = list(map("\x00".join, cells))
+        if not all(map(_DIGITS.search, texts)) or _unclean("\x00".join(texts)):
+            return False  # (joined by NULs, a row's ends meet the NUL that _unclean looks beside)
+        self.lines += map(SEP.join, map(map, repeat(add), repeat(self.prefixes), cells))
+        if self.columns:
+            self.refs += map(tuple, map(_REFS, batch))
+            self.cells_of += repeat(self._every(width), len(batch))
+        else:
+            self.refs += (
+                tuple(r) if len(r) <= 1 else tuple(r[i] if i < len(r) else "" for i in range(width)) for _, r in batch
+            )
+        return True
+
+    def row(self, cells: Sequence[str], cell_refs: Sequence[str]) -> None:
+        """Write one row."""
+        lines, refs, cells_of = self.lines, self.refs, self.cells_of
         text = "\x00".join(cells)
         values = _clean_row(cells, text)
         if "" not in values:  # (a list's row: every cell filled)
-            kept: Sequence[int] | None = every.get(len(values))
-            if kept is None:
-                kept = every[len(values)] = tuple(range(len(values)))
+            kept: Sequence[int] = self._every(len(values))
             parts = list(values)
         else:
             kept = list(compress(range(len(values)), values))  # the filled cells, in C
@@ -120,24 +185,22 @@ def table_segment(
             lines.append("")
             refs.append((cell_refs[0] if cell_refs else "",))
             cells_of.append((0,))  # an empty row is told by its first cell
-            continue
+            return
         # Most rows of a list hold a number, and one search over the row settles them: not a header.
         # Cleaning changes white space only, so it runs on the text already joined.
         if not _DIGITS.search(text) and is_header_row(parts):
-            prefixes = [f"{h}:" if h else "" for h in values]
-            headers.add(len(lines))
-        elif prefixes:
-            parts = labelled_cells(values, kept, prefixes)
+            self.prefixes = [f"{h}:" if h else "" for h in values]
+            self.headers.add(len(lines))
+        elif self.prefixes:
+            parts = labelled_cells(values, kept, self.prefixes)
         lines.append(SEP.join(parts))
-        if columns:
+        if self.columns:
             refs.append(tuple(cell_refs))
             cells_of.append(kept if type(kept) is tuple else tuple(kept))
         elif len(cell_refs) > 1:
             refs.append(tuple([cell_refs[i] if i < len(cell_refs) else "" for i in kept]))
         else:
             refs.append(tuple(cell_refs))
-    if columns:
-        return Segment(
-            location, tuple(lines), "table", tuple(refs), tuple(columns), tuple(cells_of), frozenset(headers)
-        )
-    return Segment(location, tuple(lines), kind="table", refs=tuple(refs), headers=frozenset(headers))
+
+
+_REFS = itemgetter(1)
