@@ -109,6 +109,8 @@ class Segment:
 
     `headers` holds the lines that are a table's header rows: their cells name columns and are
     never values (the cell after 氏名 in a header row is the next column's title, not a customer).
+    `labelled` holds runs of lines (start, end) written as every cell `title:value` under the
+    header above them, no title blank: detect/cells.py need not test them again.
     """
 
     location: str
@@ -118,6 +120,7 @@ class Segment:
     columns: tuple[str, ...] = ()
     cells: tuple[tuple[int, ...], ...] = ()
     headers: frozenset[int] = frozenset()
+    labelled: tuple[tuple[int, int], ...] = ()
 
     def where(self, line: int, offset: int = 0) -> str:
         if self.kind == "header" or not self.refs or line >= len(self.refs) or not self.refs[line]:

@@ -15,7 +15,7 @@ from bench.evalset import Generator
 from dlp_gateway.config.schema import Config
 from dlp_gateway.detect.cells import CellReader
 from dlp_gateway.detect.detectors import Detectors
-from dlp_gateway.detect.digit_column import ReadOne
+from dlp_gateway.detect.digit_column import ReadOne, _backtracks_little
 from dlp_gateway.extract.table import table_segment
 from dlp_gateway.model import Detector, Finding, Segment
 from tests.cell_oracle import by_cells, labelled_rows
@@ -126,3 +126,15 @@ def test_an_insurer_whose_name_holds_a_digit_turns_the_column_form_off() -> None
     insurers["tokio"] = dataclasses.replace(insurers["tokio"], aliases=(*insurers["tokio"].aliases, "TM1"))
     assert Detectors(dataclasses.replace(config, insurers=insurers)).cells.digits is None
     assert Detectors(config).cells.digits is not None
+
+
+def test_only_patterns_that_cannot_backtrack_far_are_searched_without_a_timeout() -> None:
+    """A column's search drops the regex timeout (a clock reading per match) only for patterns
+    made of single atoms, fixed repeats and a few optional ones; every other keeps it."""
+    fenced = "(?<![0-9])(?:{})(?![0-9])".format
+    linear = [r"8\d{9}", r"MS\d{7}", r"[0-9A-Z]{2}-?\d{8}", r"A?\d{6}[A-Z]?"]
+    others = [r"(\d+)+", r"\d{4,12}", r"8\d{9}|8\d{3}", r"\d+", r"a?a?a?a?a?", r"(?:12)?3\d{3}", r"\d*"]
+    assert all(_backtracks_little(fenced(p)) for p in linear)
+    assert not any(_backtracks_little(fenced(p)) for p in others)
+    assert not _backtracks_little(r"8\d{9}")  # (not fenced as the loader writes it)
+    assert READERS["example"].cells.digits is not None and all(READERS["example"].cells.digits.linear)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dlp_gateway.detect.cells import _labelled, labelled_row
 from dlp_gateway.extract.table import _TableLines, labelled_by_cell, labelled_cells, table_segment
 
 cell = st.sampled_from(["8100000001", "山田 太郎", "", "2025/04/01", "東京海上日動"])
@@ -77,3 +78,21 @@ def test_a_list_under_its_header_is_written_as_blocks(monkeypatch: pytest.Monkey
     assert seg.lines[1] == "証券番号:8100000000\t契約者名:山田 太郎"
     assert seg.headers == {0} and len(seg.lines) == 21
     assert len({id(c) for c in seg.cells[1:]}) == 1  # (one tuple of columns for every full row)
+
+
+@settings(max_examples=400, deadline=None)
+@given(sheet_rows(), st.integers(1, 4))
+def test_lines_marked_labelled_are_labelled_under_their_header(rows: list[list[str]], block_rows: int) -> None:
+    """Segment.labelled, which detect/cells.py takes without a test, holds only lines whose every
+    cell carries a title of the header above them (the test it skips), sorted and apart."""
+    refs = [(str(i + 1),) for i in range(len(rows))]
+    seg = table_segment("l.xlsx", list(zip(rows, refs, strict=True)), ["!A"] * 8, block_rows=block_rows)
+    ends = [-1]
+    for a, z in seg.labelled:
+        assert ends[-1] < a < z
+        ends.append(z)
+        for li in range(a, z):
+            header = max(h for h in seg.headers if h < li)
+            titles = frozenset(seg.lines[header].split("\t"))
+            assert _labelled(seg.lines[li].split("\t"), titles), seg.lines[li]
+            assert labelled_row(titles)(seg.lines[li])

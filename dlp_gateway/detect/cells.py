@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import re
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, compress, filterfalse, repeat
+from itertools import chain, compress, filterfalse, islice, repeat
 from operator import is_not, not_
 from typing import Literal, NamedTuple, cast, overload
 
@@ -91,12 +92,23 @@ class _Header:
         self.is_labelled = self.matchers[self.titles]
         self.heading_titles = any(HEADING.match(t) for t in self.titles)
 
-    def rows(self, lines: Sequence[str]) -> list[list[str] | None]:
-        """Each line's cells if it is read cell by cell under this header, else None."""
+    def rows(self, lines: Sequence[str], known: Sequence[tuple[int, int]] = ()) -> list[list[str] | None]:
+        """Each line's cells if it is read cell by cell under this header, else None. `known`:
+        runs of the lines (start, end, in `lines`) that the table wrote labelled under this
+        header (Segment.labelled), split without a test when no title holds a colon (the test
+        is then the one match that such a line passes by construction)."""
         if self.titles is None:
             return [None] * len(lines)
         match = self.is_labelled
-        return [line.split(CELL_SEPARATOR) if match(line) else None for line in lines]
+        if not known or any(":" in t for t in self.titles):
+            return [line.split(CELL_SEPARATOR) if match(line) else None for line in lines]
+        out: list[list[str] | None] = []
+        at = 0
+        for a, b in [*known, (len(lines), len(lines))]:
+            out += [line.split(CELL_SEPARATOR) if match(line) else None for line in lines[at:a]]
+            out += map(str.split, lines[a:b], repeat(CELL_SEPARATOR))
+            at = b
+        return out
 
 
 class _Run(NamedTuple):
@@ -109,14 +121,20 @@ class _Run(NamedTuple):
     plain: bool
 
 
-def _runs(seg: Segment, b: int, e: int, header: _Header, headers: list[int]) -> list[_Run]:
+def _runs(seg: Segment, b: int, e: int, header: _Header, headers: list[int], ends: list[int]) -> list[_Run]:
     """Lines b..e-1 of a table as runs under one header each (a header row is a run of its own,
-    read whole); `headers` are the segment's header rows, in order."""
+    read whole); `headers` are the segment's header rows, in order, and `ends` the ends of its
+    labelled runs (Segment.labelled)."""
     out = []
     start = b
     for h in [*(h for h in headers if b <= h < e), e]:
         if start < h:
-            out.append(_Run(start, header.rows(seg.lines[start:h]), header.names, not header.heading_titles))
+            known = []
+            for a, z in islice(seg.labelled, bisect_right(ends, start), None):  # (the runs that end past start)
+                if a >= h:
+                    break
+                known.append((max(a, start) - start, min(z, h) - start))
+            out.append(_Run(start, header.rows(seg.lines[start:h], known), header.names, not header.heading_titles))
         if h < e:
             header.read(seg.lines[h].split(CELL_SEPARATOR))
             out.append(_Run(h, [None], header.names, False))
@@ -178,8 +196,9 @@ class CellReader:
         learnt = TableMemo()  # the column form's, for this table
         header = _Header()
         headers = sorted(seg.headers)
+        ends = [z for _, z in seg.labelled]
         for b in range(0, len(seg.lines), self.batch_rows):
-            runs = _runs(seg, b, min(b + self.batch_rows, len(seg.lines)), header, headers)
+            runs = _runs(seg, b, min(b + self.batch_rows, len(seg.lines)), header, headers, ends)
             if len(memo) > self.memo_cells:
                 memo.clear()  # (before this batch's cells go in: every cell it needs is then there)
                 forms.clear()

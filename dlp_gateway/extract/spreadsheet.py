@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Iterator
+from itertools import chain, count, islice
 from typing import Any
 
 from python_calamine import CalamineWorkbook
@@ -56,9 +57,30 @@ def _merges(sheet: Any) -> Merges:
 
 def _rows(sheet: Any, budget: Budget) -> Iterator[tuple[list[str], tuple[str]]]:
     """Each row's cell texts (at most MAX_COLUMNS) and its row number as text; a vertically merged
-    cell's value is repeated in every row it spans."""
-    top, left = sheet.start or (0, 0)
+    cell's value is repeated in every row it spans. Without merges, rows come from calamine a
+    thousand at a time and a block of text cells only (a list's) is passed on as it is, in C."""
+    top = (sheet.start or (0, 0))[0]
     merges = _merges(sheet)
+    if merges:
+        yield from _merged_rows(sheet, budget, merges)
+        return
+    rows = sheet.iter_rows()
+    for first in count(top + 1, _BLOCK):
+        block = list(islice(rows, _BLOCK))
+        if not block:
+            return
+        budget.check()
+        if max(map(len, block)) > MAX_COLUMNS or set(map(type, chain.from_iterable(block))) - {str}:
+            block = [[v if type(v) is str else cell_text(v) for v in values[:MAX_COLUMNS]] for values in block]
+        yield from zip(block, zip(map(str, range(first, first + len(block)))), strict=True)
+
+
+_BLOCK = 1_000
+
+
+def _merged_rows(sheet: Any, budget: Budget, merges: Merges) -> Iterator[tuple[list[str], tuple[str]]]:
+    """_rows of a sheet with merged cells, one row at a time."""
+    top, left = sheet.start or (0, 0)
     spanning: list[tuple[int, int, str]] = []  # (last row, column in the row, value) of merges above
     for r, values in enumerate(sheet.iter_rows(), start=top):
         budget.check()

@@ -111,17 +111,16 @@ def table_segment(
         if not table.block(batch):
             for cells, cell_refs in batch:
                 table.row(cells, cell_refs)
-    if columns:
-        return Segment(
-            location,
-            tuple(table.lines),
-            "table",
-            tuple(table.refs),
-            tuple(columns),
-            tuple(table.cells_of),
-            frozenset(table.headers),
-        )
-    return Segment(location, tuple(table.lines), kind="table", refs=tuple(table.refs), headers=frozenset(table.headers))
+    return Segment(
+        location,
+        tuple(table.lines),
+        "table",
+        tuple(table.refs),
+        tuple(columns),
+        tuple(table.cells_of) if columns else (),
+        frozenset(table.headers),
+        tuple(map(tuple, table.labelled)),  # type: ignore[arg-type]  # (pairs)
+    )
 
 
 class _TableLines:
@@ -137,6 +136,18 @@ class _TableLines:
         self.prefixes: list[str] = []
         self.headers: set[int] = set()
         self.every: dict[int, tuple[int, ...]] = {}  # a full row's `kept`, one tuple per width
+        self.labelled: list[list[int]] = []  # runs of lines [start, end) labelled by construction
+
+    def _labelled(self, width: int, count: int) -> None:
+        """The next `count` lines are full rows of `width` cells under the header: labelled by
+        construction if no title they take is blank."""
+        if width > len(self.prefixes) or "" in self.prefixes[:width]:
+            return
+        start = len(self.lines) - count
+        if self.labelled and self.labelled[-1][1] == start:
+            self.labelled[-1][1] += count
+        else:
+            self.labelled.append([start, start + count])
 
     def _every(self, width: int) -> tuple[int, ...]:
         kept = self.every.get(width)
@@ -161,6 +172,7 @@ class _TableLines:
         if not all(map(_DIGITS.search, texts)) or _unclean("\x00".join(texts)):
             return False  # (joined by NULs, a row's ends meet the NUL that _unclean looks beside)
         self.lines += map(SEP.join, map(map, repeat(add), repeat(self.prefixes), cells))
+        self._labelled(width, len(batch))
         if self.columns:
             self.refs += map(tuple, map(_REFS, batch))
             self.cells_of += repeat(self._every(width), len(batch))
@@ -173,6 +185,7 @@ class _TableLines:
     def row(self, cells: Sequence[str], cell_refs: Sequence[str]) -> None:
         """Write one row."""
         lines, refs, cells_of = self.lines, self.refs, self.cells_of
+        full = False  # (a full row under the header: maybe labelled by construction)
         text = "\x00".join(cells)
         values = _clean_row(cells, text)
         if "" not in values:  # (a list's row: every cell filled)
@@ -193,7 +206,10 @@ class _TableLines:
             self.headers.add(len(lines))
         elif self.prefixes:
             parts = labelled_cells(values, kept, self.prefixes)
+            full = type(kept) is tuple
         lines.append(SEP.join(parts))
+        if full:
+            self._labelled(len(kept), 1)
         if self.columns:
             refs.append(tuple(cell_refs))
             cells_of.append(kept if type(kept) is tuple else tuple(kept))
