@@ -81,8 +81,8 @@ def block_records(rows: CellRows, section: str | None, seg: Segment, registry: R
     plans = {shape: plan_for(rows.table, shape, section) for shape in set(shapes)}
     if any(plan is None for plan in plans.values()):
         return None
-    if len(plans) == 1:
-        (plan,) = plans.values()
+    if len(set(plans.values())) == 1:  # (one shape, or shapes that differ only where no plan looks)
+        plan = next(iter(plans.values()))
         assert plan is not None
         return _records(plan, rows.found, rows.lines, seg, registry)
     # Rows of several shapes (the insurer column's names differ in length): each shape's rows

@@ -45,7 +45,10 @@ CONFIGS = {
     ),
     "letters around": _with(BASE, aioi=(r"A?\d{6}[A-Z]?", None)),
 }
-READERS = {name: Detectors(config, GEN.registry) for name, config in CONFIGS.items()}
+READERS = {name: Detectors(config, GEN.registry) for name, config in CONFIGS.items()} | {
+    f"{name}, no registry": Detectors(config)
+    for name, config in CONFIGS.items()  # (keys by length alone)
+}
 TITLES = [
     "証券番号",
     "契約番号",
@@ -138,3 +141,16 @@ def test_only_patterns_that_cannot_backtrack_far_are_searched_without_a_timeout(
     assert not any(_backtracks_little(fenced(p)) for p in others)
     assert not _backtracks_little(r"8\d{9}")  # (not fenced as the loader writes it)
     assert READERS["example"].cells.digits is not None and all(READERS["example"].cells.digits.linear)
+
+
+def test_an_eight_digit_date_in_a_column_of_numbers_is_read_as_itself() -> None:
+    """Of two eight-digit values under one title, the one that reads as a date has a key (and
+    findings) of its own, whichever comes first and with or without a registry: where a pattern
+    takes eight digits, 12345678 is a policy number and 20250401 a date, not one."""
+    for first, second in (("12345678", "20250401"), ("20250401", "12345678")):
+        for name, detectors in READERS.items():
+            rows = [[first, "8100000001", "山田 太郎"], [second, "8100000002", "山田 太郎"]]
+            seg = _table(["備考", "証券番号", "契約者名"], rows)  # (msi's \d{4,12}: a number, not a date)
+            got = dict(detectors.cells.table(seg, 0))
+            for li in (1, 2):
+                assert got[li] == by_cells(detectors, seg, 0, li), (name, seg.lines[li])

@@ -34,6 +34,7 @@ Key = tuple[object, ...]
 Template = tuple[tuple[Finding, ...], tuple[bool, ...]]  # the findings, and which hold the whole value
 Out = list[tuple[Finding, ...] | None]  # each cell's findings (None: the line form reads it)
 Tokens = list[int | None]  # each cell's template, by id
+Column = tuple[str, Sequence[int], list[str], list[str]]  # a title, its cells' places, the cells, their values
 
 
 @dataclass
@@ -74,9 +75,7 @@ class DigitColumn:
         tokens: Tokens = [None] * len(cells)
         if self.patterns is None:
             return out, tokens  # a pattern that could see a newline: the line form reads it line by line
-        for title, picked in self._columns(cells, memo).items():
-            column = [cells[i] for i in picked]
-            values = [cell[len(title) + 1 :] for cell in column]
+        for title, picked, column, values in self._columns(cells, memo):
             code = self._column_code(title, column)
             if code is not None:
                 if not code & self._part:
@@ -88,17 +87,19 @@ class DigitColumn:
                     _fill(out, tokens, i, value, self._template_of(cell, title, value, cell_code, memo))
         return out, tokens
 
-    def _columns(self, cells: Sequence[str], memo: TableMemo) -> dict[str, list[int]]:
+    def _columns(self, cells: Sequence[str], memo: TableMemo) -> list[Column]:
         """The cells that are `title:digits` under a title the views keep, by title, each title's
-        in order: picked in C, then a step per title."""
-        if cells and (one := self._one_column(cells, memo)) is not None:
-            return one
+        in order: (title, their places in `cells`, the cells, their values); picked in C, then a
+        step per title."""
+        if cells and (one := self._one_column(cells)) is not None:
+            title, values = one
+            return [(title, range(len(cells)), list(cells), values)] if self._stable(title, memo) else []
         parts = list(map(str.partition, cells, repeat(":")))
         values = list(map(_VALUE, parts))
         digits = map(and_, map(str.isdigit, values), map(str.isascii, values))
         picked = list(compress(range(len(cells)), map(and_, map(bool, map(_SEP, parts)), digits)))
         if not picked:
-            return {}
+            return []
         titles = list(map(_TITLE, map(parts.__getitem__, picked)))
         groups: Iterable[tuple[str, Iterable[int]]]
         if len(set(titles)) == 1:
@@ -106,19 +107,23 @@ class DigitColumn:
         else:
             order = sorted(range(len(picked)), key=titles.__getitem__)  # (a stable sort: each title's in order)
             groups = ((t, map(picked.__getitem__, ks)) for t, ks in groupby(order, key=titles.__getitem__))
-        out: dict[str, list[int]] = {}
-        known = memo.stable
+        out: list[Column] = []
         for title, indices in groups:
-            stable = known.get(title)
-            if stable is None:
-                stable = known[title] = self._title_stable(title)
-            if stable:
-                out[title] = list(indices)
+            if self._stable(title, memo):
+                at = list(indices)
+                out.append((title, at, list(map(cells.__getitem__, at)), list(map(values.__getitem__, at))))
         return out
 
-    def _one_column(self, cells: Sequence[str], memo: TableMemo) -> dict[str, list[int]] | None:
-        """_columns for cells that are all `title:digits` under the first one's title (a column
-        of a list, cell_columns.py), tested in C; None if they are not."""
+    def _stable(self, title: str, memo: TableMemo) -> bool:
+        stable = memo.stable.get(title)
+        if stable is None:
+            stable = memo.stable[title] = self._title_stable(title)
+        return stable
+
+    @staticmethod
+    def _one_column(cells: Sequence[str]) -> tuple[str, list[str]] | None:
+        """(title, values) if every cell is `title:digits` under the first one's title (a column
+        of a list: cell_columns.py), tested in C; None if not."""
         title, sep, _ = cells[0].partition(":")
         prefix = title + sep
         if not sep or not all(map(str.startswith, cells, repeat(prefix))):
@@ -127,10 +132,7 @@ class DigitColumn:
         digits = "".join(values)
         if not (digits.isdigit() and digits.isascii()) or "" in values:
             return None
-        stable = memo.stable.get(title)
-        if stable is None:
-            stable = memo.stable[title] = self._title_stable(title)
-        return {title: list(range(len(cells)))} if stable else {}
+        return title, values
 
     def _column_code(self, title: str, column: list[str]) -> int | None:
         """The code (see _matches) every cell of a column has, or None when they may differ. Every
@@ -155,7 +157,7 @@ class DigitColumn:
         self,
         out: Out,
         tokens: Tokens,
-        picked: list[int],
+        picked: Sequence[int],
         column: list[str],
         title: str,
         values: list[str],
@@ -164,21 +166,7 @@ class DigitColumn:
     ) -> None:
         """The cells of a column that share `code`: each cell's key made in C, and when one
         template reads them all (a policy number alone, or nothing) their findings too."""
-        checks = self._checks(code)
-        checked: Iterable[tuple[bool, ...]] = (
-            zip(*[map(check, values) for check in checks], strict=True) if checks else repeat(())
-        )
-        insurers = map(self.registry.number_insurer, values) if self.registry is not None else repeat(None)
-        lengths = list(map(len, values))
-        dated = map(_looks_like_date8, values) if 8 in lengths else repeat(False)
-        keys = list(zip(repeat(title), lengths, repeat(code), checked, insurers, dated))
-        templates = memo.templates
-        for key, k in dict(
-            zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True)
-        ).items():  # (each key's first cell)
-            if key not in templates:
-                templates[key] = self._template(column[k], len(title) + 1, values[k])
-        used = list(map(templates.__getitem__, keys))
+        used = self._templates(column, title, values, code, memo)
         template = used[0]
         if len(set(map(id, used))) > 1 or (template is not None and template[0] and template[1] != (True,)):
             deque(map(_fill, repeat(out), repeat(tokens), picked, values, used), maxlen=0)
@@ -186,12 +174,44 @@ class DigitColumn:
         if template is None:
             return
         found = template[0]
-        made: Iterable[tuple[Finding, ...]] = repeat(found)  # (an amount, a count: nothing, one empty tuple)
+        made: Iterable[tuple[Finding, ...]] = repeat(found, len(values))  # (an amount: nothing, one empty tuple)
         if found:  # (the policy number alone: the value's own finding, made in C)
             head, tail = (found[0][0],), found[0][2:]
             made = zip(map(_new_finding, repeat(Finding), map(add, map(add, repeat(head), zip(values)), repeat(tail))))
+        if len(picked) == len(out):  # (the whole batch is this column: cell_columns.py)
+            out[:] = made
+            tokens[:] = repeat(id(template), len(out))
+            return
         deque(map(out.__setitem__, picked, made), maxlen=0)
         deque(map(tokens.__setitem__, picked, repeat(id(template))), maxlen=0)
+
+    def _templates(
+        self, column: list[str], title: str, values: list[str], code: int, memo: TableMemo
+    ) -> list[Template | None]:
+        """Each cell's template, by its key, made in C (by its length alone when only that can
+        differ); a key not seen before is learnt from its first cell."""
+        checks = self._checks(code)
+        lengths = list(map(len, values))
+        templates = memo.templates
+        if not checks and self.registry is None and 8 not in lengths:
+            by_length = {}
+            for length in set(lengths):
+                key = (title, length, code, (), None, False)
+                if key not in templates:
+                    k = lengths.index(length)
+                    templates[key] = self._template(column[k], len(title) + 1, values[k])
+                by_length[length] = templates[key]
+            return list(map(by_length.__getitem__, lengths))
+        checked: Iterable[tuple[bool, ...]] = (
+            zip(*[map(check, values) for check in checks], strict=True) if checks else repeat(())
+        )
+        insurers = map(self.registry.number_insurer, values) if self.registry is not None else repeat(None)
+        dated = map(_looks_like_date8, values) if 8 in lengths else repeat(False)
+        keys = list(zip(repeat(title), lengths, repeat(code), checked, insurers, dated))
+        for key, k in dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True)).items():  # (first cells)
+            if key not in templates:
+                templates[key] = self._template(column[k], len(title) + 1, values[k])
+        return list(map(templates.__getitem__, keys))
 
     def _template_of(self, cell: str, title: str, value: str, code: int, memo: TableMemo) -> Template | None:
         """The template of the cell's key, learnt from this cell if the key is new."""
