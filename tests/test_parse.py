@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from dlp_gateway.extract.dispatch import extract
 from dlp_gateway.model import Unscannable, UnscannableKind
+from dlp_gateway.parse import base64_runs
 from dlp_gateway.parse.charsets import decode, decode_iso2022jp, decode_iso2022jp_bytewise
 from dlp_gateway.parse.mime import (
     _HEADER_LINE,
@@ -205,6 +206,79 @@ def test_the_header_only_parse_gives_what_the_whole_parse_gives() -> None:
     for raw in samples:
         whole = email.message_from_bytes(raw, policy=email.policy.compat32)
         assert _shape(parse_bytes(raw)) == _shape(whole), raw[:200]
+
+
+def _b64_run(n: int, eol: bytes, width: int = 76) -> bytes:
+    """n lines of base64 (an attachment's), each ending in `eol`; the last maybe short, padded."""
+    body = base64.b64encode(bytes(range(256)) * (n * width // 256 + 1))[: n * width]
+    lines = [body[i : i + width] for i in range(0, len(body), width)]
+    return b"".join(line + eol for line in [*lines[:-1], lines[-1][:-2] + b"=="])
+
+
+# Fragments of mail, joined in any order: base64 runs long and short, with CRLF or LF, boundary
+# lines of the outer and an inner multipart, part headers, a nested message, a delivery-status
+# part, blank lines, text, a lone CR, and the word the fast parse would pick for its runs.
+_FRAGMENTS = st.sampled_from(
+    [
+        _b64_run(70, b"\r\n"),
+        _b64_run(64, b"\n"),
+        _b64_run(63, b"\r\n"),
+        _b64_run(100, b"\r\n", width=60),
+        b"--outer\r\n",
+        b"--outer--\r\n",
+        b"--inner\r\n",
+        b"--inner--\n",
+        b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+        b'Content-Type: multipart/mixed; boundary="inner"\r\n\r\n',
+        b"Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n",
+        b"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; a\r\n",
+        b"\r\n",
+        b"\n",
+        b"text of the letter\r\n",
+        b"a line cut by a lone CR\r",
+        b"dlpRun0q0x\r\n",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FRAGMENTS, max_size=12), st.booleans())
+def test_a_multipart_with_base64_runs_parses_as_the_whole_parse(fragments: list[bytes], blank: bool) -> None:
+    """parse_whole (base64 runs read in one step) against email.message_from_bytes itself."""
+    head = b'From: a@example.com\r\nContent-Type: multipart/mixed; boundary="outer"\r\n' + (b"\r\n" if blank else b"")
+    raw = head + b"".join(fragments)
+    whole = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert _shape(parse_bytes(raw)) == _shape(whole)
+
+
+def test_an_attachments_base64_is_not_walked_line_by_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The feed parser is handed one line for a run of base64, and the payload is the run."""
+    run = _b64_run(2000, b"\r\n")
+    raw = (
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n'
+        b"--b\r\nContent-Transfer-Encoding: base64\r\n\r\n" + run + b"--b--\r\n"
+    )
+    fed: list[int] = []
+    whole = email.message_from_bytes
+
+    def counted(data: bytes, **kw: object) -> email.message.Message:
+        fed.append(data.count(b"\n"))
+        return whole(data, **kw)
+
+    monkeypatch.setattr(email, "message_from_bytes", counted)
+    msg = parse_bytes(raw)
+    assert fed and fed[0] < 20  # (one parse, of a dozen lines)
+    attachment = msg.get_payload(1)
+    assert isinstance(attachment, email.message.Message) and attachment.get_payload() == run[:-2].decode()
+
+
+def test_a_word_not_found_again_sends_the_message_to_the_whole_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The net under the fast parse: were a run's word put anywhere but a payload, preamble or
+    epilogue (none is known), fewer words come back and the message is parsed whole."""
+    raw = b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n\r\n' + _b64_run(80, b"\r\n") + b"--b--\r\n"
+    monkeypatch.setattr(base64_runs, "_restore", lambda msg, words: len(words) - 1)
+    assert _shape(parse_bytes(raw)) == _shape(email.message_from_bytes(raw, policy=email.policy.compat32))
+    assert "dlpRun" not in str(parse_bytes(raw))
 
 
 def test_a_single_part_message_is_not_parsed_line_by_line(monkeypatch: pytest.MonkeyPatch) -> None:

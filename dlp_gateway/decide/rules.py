@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import compress, repeat
+from operator import and_, attrgetter, is_not, ne, not_
+
 from dlp_gateway.decide.conditions import Condition, Recipient, Stage, staged
 from dlp_gateway.model import Party, PartyKind, Record, Unscannable, Violation, ViolationKind
+
+_UNDERWRITER = attrgetter("underwriter")
 
 
 def violations_for(party: Party, records: list[Record], unscannable: tuple[Unscannable, ...]) -> list[Violation]:
@@ -12,8 +17,11 @@ def violations_for(party: Party, records: list[Record], unscannable: tuple[Unsca
     if party.kind == PartyKind.EXTERNAL:
         return [Violation(ViolationKind.EXTERNAL_DISCLOSURE, tuple(range(len(records))))] if records else []
     out = []
-    cross = tuple(i for i, r in enumerate(records) if r.underwriter not in (None, party.insurer))
-    unknown = tuple(i for i, r in enumerate(records) if r.underwriter is None)
+    # (a 150,000-row list: each record's underwriter tested in C)
+    underwriters = list(map(_UNDERWRITER, records))
+    known = list(map(is_not, underwriters, repeat(None)))
+    cross = tuple(compress(range(len(records)), map(and_, known, map(ne, underwriters, repeat(party.insurer)))))
+    unknown = tuple(compress(range(len(records)), map(not_, known)))
     if cross:
         out.append(Violation(ViolationKind.CROSS_INSURER, cross))
     if unknown:
@@ -44,7 +52,7 @@ def evaluate(when: Condition, r: Recipient) -> str | None:
         ]
         if not hit:
             return None
-        counted &= {i for v in hit for i in v.records}
+        counted &= set().union(*(v.records for v in hit))
         why.append("+".join(v.kind for v in hit))
     if not all(t.holds(v, len(counted)) for _, v, t in stage[Stage.COUNT]):
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from itertools import compress, islice, repeat
+from itertools import chain, compress, islice, repeat
 from operator import add, contains, itemgetter
 
 import regex
@@ -168,10 +168,16 @@ class _TableLines:
             return False
         if any(map(contains, cells, repeat(""))):
             return False
-        texts = list(map("\x00".join, cells))
-        if not all(map(_DIGITS.search, texts)) or _unclean("\x00".join(texts)):
+        if _unclean("\x00".join(chain.from_iterable(cells))):
             return False  # (joined by NULs, a row's ends meet the NUL that _unclean looks beside)
-        self.lines += map(SEP.join, map(map, repeat(add), repeat(self.prefixes), cells))
+        # Each line `title:value<TAB>…` by one %-format (half the time of joining each row's cells):
+        # the titles have no 4-digit number (a header has none) and ":" and the tab end a number,
+        # so a line has one exactly when its cells do.
+        line = SEP.join(p.replace("%", "%%") + "%s" for p in self.prefixes[:width])
+        lines = list(map(line.__mod__, map(tuple, cells)))
+        if not all(map(_DIGITS.search, lines)):
+            return False
+        self.lines += lines
         self._labelled(width, len(batch))
         if self.columns:
             self.refs += map(tuple, map(_REFS, batch))

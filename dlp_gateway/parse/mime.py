@@ -22,6 +22,7 @@ import regex
 
 from dlp_gateway.model import Message, Part, Unscannable, UnscannableKind
 from dlp_gateway.parse import charsets
+from dlp_gateway.parse.base64_runs import parse_whole
 
 
 @dataclass(frozen=True)
@@ -361,7 +362,7 @@ def parse_bytes(raw: bytes) -> email.message.Message:
         if head.get_content_maintype() not in ("multipart", "message") and _stored(head) == "":
             head.set_payload(raw[end.end() :].decode("ascii", "surrogateescape"))
             return head
-    return email.message_from_bytes(raw, policy=email.policy.compat32)
+    return parse_whole(raw)  # (its attachments' base64 not walked a line at a time)
 
 
 def parse_message(raw: bytes, limits: MimeLimits | None = None) -> tuple[Message, tuple[Unscannable, ...]]:
