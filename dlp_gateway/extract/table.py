@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from itertools import chain, compress, islice, repeat
-from operator import add, contains, itemgetter
+from itertools import compress, islice, repeat
+from operator import add, itemgetter
 
 import regex
 
@@ -65,6 +65,18 @@ def _unclean(text: str) -> bool:
         or text[:1] == " "
         or text[-1:] == " "
     )
+
+
+def _numbered(columns: list[tuple[str, ...]]) -> bool:
+    """Whether every row of the columns holds a 4-digit number (so none is a header row): settled
+    in C by a column of ASCII digits, four at least in each cell, if there is one; else each row
+    is searched."""
+    for column in columns:
+        if column[0].isdigit() and column[0].isascii() and min(map(len, column)) >= 4:
+            digits = "".join(column)
+            if digits.isdigit() and digits.isascii():
+                return True
+    return all(map(_DIGITS.search, map("\x00".join, zip(*columns, strict=True))))
 
 
 def _clean(value: str) -> str:
@@ -166,18 +178,14 @@ class _TableLines:
         widths = set(map(len, cells))
         if len(widths) != 1 or not 0 < (width := widths.pop()) <= len(self.prefixes):
             return False
-        if any(map(contains, cells, repeat(""))):
+        columns = list(zip(*cells, strict=True))
+        # A column at a time, its cells joined by NULs: a column of one script joins without
+        # widening, where the whole row's mix of ASCII and kanji would widen every number.
+        if any("" in column or _unclean("\x00".join(column)) for column in columns) or not _numbered(columns):
             return False
-        if _unclean("\x00".join(chain.from_iterable(cells))):
-            return False  # (joined by NULs, a row's ends meet the NUL that _unclean looks beside)
-        # Each line `title:value<TAB>…` by one %-format (half the time of joining each row's cells):
-        # the titles have no 4-digit number (a header has none) and ":" and the tab end a number,
-        # so a line has one exactly when its cells do.
+        # Each line `title:value<TAB>…` by one %-format: half the time of joining each row's cells.
         line = SEP.join(p.replace("%", "%%") + "%s" for p in self.prefixes[:width])
-        lines = list(map(line.__mod__, map(tuple, cells)))
-        if not all(map(_DIGITS.search, lines)):
-            return False
-        self.lines += lines
+        self.lines += map(line.__mod__, zip(*columns, strict=True))
         self._labelled(width, len(batch))
         if self.columns:
             self.refs += map(tuple, map(_REFS, batch))
