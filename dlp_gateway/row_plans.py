@@ -17,12 +17,14 @@ the plans to that path over generated tables.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from itertools import compress, repeat
 from operator import itemgetter
 from typing import NamedTuple
 
 from dlp_gateway.attribution import attribute, display_name, said_by_label
-from dlp_gateway.detect.row_shapes import CellRows, Form, TableForms
+from dlp_gateway.detect.digit_column import ValueCells
+from dlp_gateway.detect.row_shapes import CellRows, ColumnRows, Form, TableForms
 from dlp_gateway.model import Attribution, Detector, Finding, Record, Segment
 from dlp_gateway.registry import Registry
 
@@ -54,7 +56,7 @@ def plan_for(table: TableForms, shape: int, section: str | None) -> Plan | None:
     return plans[shape, section]  # type: ignore[return-value]  # (only plans are kept there)
 
 
-def record(plan: Plan, found: list[tuple[Finding, ...]], seg: Segment, li: int, registry: Registry) -> Record:
+def record(plan: Plan, found: Sequence[tuple[Finding, ...]], seg: Segment, li: int, registry: Registry) -> Record:
     """A row's record by its plan: Record's fields in order, as correlate makes them."""
     k, j = plan.number
     name, date, mention = plan.name, plan.date, plan.mention
@@ -99,7 +101,7 @@ def block_records(rows: CellRows, section: str | None, seg: Segment, registry: R
 
 
 def _records(
-    plan: Plan, found: list[list[tuple[Finding, ...]]], lines: list[int], seg: Segment, registry: Registry
+    plan: Plan, found: Sequence[Sequence[tuple[Finding, ...]]], lines: list[int], seg: Segment, registry: Registry
 ) -> list[Record]:
     """`record` for many rows of one plan, a field at a time."""
     k = plan.number[0]
@@ -124,9 +126,16 @@ def _records(
     return list(map(_new_record, repeat(Record), fields))
 
 
-def _values(found: list[list[tuple[Finding, ...]]], slot: Slot) -> list[str]:
-    """The value of the finding in `slot` of each row, picked in C."""
-    return list(map(_VALUE, map(itemgetter(slot[1]), map(itemgetter(slot[0]), found))))
+def _values(found: Sequence[Sequence[tuple[Finding, ...]]], slot: Slot) -> Sequence[str]:
+    """The value of the finding in `slot` of each row, picked in C; off the column of rows kept
+    as columns, and for a column of policy numbers (ValueCells) its values themselves."""
+    k, j = slot
+    if isinstance(found, ColumnRows):
+        column = found.columns[k]
+        if isinstance(column, ValueCells) and j == 0:
+            return column.values
+        return list(map(_VALUE, map(itemgetter(j), column)))
+    return list(map(_VALUE, map(itemgetter(j), map(itemgetter(k), found))))
 
 
 _VALUE = itemgetter(1)  # (Finding.value)

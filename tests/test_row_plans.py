@@ -15,8 +15,8 @@ from dlp_gateway import row_plans
 from dlp_gateway.correlate import correlate_lines
 from dlp_gateway.detect.cell_columns import column_block
 from dlp_gateway.detect.detectors import finding_counts
-from dlp_gateway.detect.digit_column import TableMemo
-from dlp_gateway.detect.row_shapes import CellRows, TableForms
+from dlp_gateway.detect.digit_column import TableMemo, ValueCells
+from dlp_gateway.detect.row_shapes import CellRows, ColumnRows, TableForms
 from dlp_gateway.extract.table import table_segment
 from dlp_gateway.model import Segment
 from tests.test_cells import DETECTORS, GEN, HEADERS, REGISTERED, TINY_MEMO, VALUES, table
@@ -247,3 +247,22 @@ def test_the_locations_of_many_rows_are_each_rows_location(rows: list[list[str]]
     ):
         lines = [li for li, line in enumerate(seg.lines) if line]
         assert seg.where_cells(lines, at) == [seg.where_cell(li, at) for li in lines]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["8100000001", "8100000002", "31000000001"]), min_size=1, max_size=8), st.data())
+def test_cells_and_rows_kept_as_columns_are_the_lists_they_stand_for(values: list[str], data: st.DataObject) -> None:
+    """ValueCells and ColumnRows (a column of policy numbers and rows kept as columns, made when
+    asked for) give by index, slice and iteration what the lists of findings would."""
+    found = DETECTORS.line(f"証券番号:{values[0]}", 0, 0)[0]
+    cells = ValueCells(found, values)
+    as_list = [(found._replace(value=v),) for v in values]
+    assert list(cells) == as_list and len(cells) == len(as_list)
+    i = data.draw(st.integers(0, len(values) - 1))
+    a, b = data.draw(st.integers(0, len(values))), data.draw(st.integers(0, len(values)))
+    assert cells[i] == as_list[i] and cells[a:b] == as_list[a:b]
+    other = [() for _ in values]
+    rows = ColumnRows([cells, other])
+    as_rows = list(zip(as_list, other, strict=True))
+    assert list(rows) == as_rows and len(rows) == len(as_rows)
+    assert rows[i] == as_rows[i] and rows[a:b] == as_rows[a:b]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from itertools import compress
 
 from dlp_gateway.detect.digit_column import DigitColumn, TableMemo
-from dlp_gateway.detect.row_shapes import CellRows, TableForms
+from dlp_gateway.detect.row_shapes import CellRows, ColumnRows, TableForms
 from dlp_gateway.model import Finding
 
 Found = Sequence[tuple[Finding, ...]]
@@ -56,10 +56,11 @@ class ColumnBlock:
             list(map(memo.__getitem__, column)) if f is None else f
             for column, f in zip(self.columns, self.found, strict=True)
         ]
-        found = list(zip(*found_columns, strict=True))
         lines = list(range(self.first, self.first + len(keys)))
+        found: Sequence[Sequence[tuple[Finding, ...]]] = ColumnRows(found_columns)
         if not all(held):
-            keys, found, lines = (list(compress(x, held)) for x in (keys, found, lines))  # type: ignore[assignment]
+            keys, lines = list(compress(keys, held)), list(compress(lines, held))
+            found = list(compress(found, held))
         sids = list(map(shapes.shape_ids.get, keys))
         if None in sids:
             sids = [shapes.shape_id(key) if sid is None else sid for sid, key in zip(sids, keys, strict=True)]
@@ -85,9 +86,13 @@ def column_block(
         if None in tokens:
             continue  # (a cell the line form must read: the memo reads the column)
         by_template = shapes.by_template
-        for token, k in dict(zip(reversed(tokens), range(len(tokens) - 1, -1, -1), strict=True)).items():
-            if token not in by_template:
-                by_template[token] = shapes.form_id(out[k], column[k])  # type: ignore[arg-type,index]
+        used = set(tokens)  # (a handful of templates for a column)
+        for token in sorted(used - by_template.keys(), key=tokens.index):  # (in order: forms numbered as met)
+            k = tokens.index(token)
+            by_template[token] = shapes.form_id(out[k], column[k])  # type: ignore[arg-type,index]  # (its first cell)
         block.found[c] = out  # type: ignore[assignment]  # (every cell read: no None left)
-        block.forms[c] = list(map(by_template.__getitem__, tokens))  # type: ignore[arg-type]
+        if len(used) == 1:
+            block.forms[c] = [by_template[tokens[0]]] * len(tokens)  # type: ignore[index]
+        else:
+            block.forms[c] = list(map(by_template.__getitem__, tokens))  # type: ignore[arg-type]
     return block

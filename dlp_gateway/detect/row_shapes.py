@@ -11,8 +11,9 @@ for the tests that hold the two to each other.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from dlp_gateway.detect.insurers import is_heading
 from dlp_gateway.detect.labels import label_window
@@ -51,12 +52,40 @@ class TableForms:
         return fid
 
 
+class ColumnRows(Sequence[tuple[tuple[Finding, ...], ...]]):
+    """Rows' cells' findings kept as the columns they were read in (detect/cell_columns.py): a
+    row is put together when asked for, and correlate reads a field's values off its column
+    (row_plans._values)."""
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: list[Sequence[tuple[Finding, ...]]]) -> None:
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    @overload
+    def __getitem__(self, r: int) -> tuple[tuple[Finding, ...], ...]: ...
+
+    @overload
+    def __getitem__(self, r: slice) -> list[tuple[tuple[Finding, ...], ...]]: ...
+
+    def __getitem__(self, r: int | slice) -> tuple[tuple[Finding, ...], ...] | list[tuple[tuple[Finding, ...], ...]]:
+        if isinstance(r, slice):
+            return list(zip(*(column[r] for column in self.columns), strict=True))
+        return tuple(column[r] for column in self.columns)
+
+    def __iter__(self) -> Iterator[tuple[tuple[Finding, ...], ...]]:
+        return zip(*self.columns, strict=True)
+
+
 class CellRows(NamedTuple):
     """Labelled rows of a table that hold findings, in line order, with nothing between them but
     rows under the same header that hold none."""
 
     lines: list[int]
-    found: list[list[tuple[Finding, ...]]]  # each row's cells' own findings, offsets in the cell
+    found: Sequence[Sequence[tuple[Finding, ...]]]  # each row's cells' own findings, offsets in the cell
     shapes: list[int]  # each row's shape in `table` (its cells' forms)
     table: TableForms
 
@@ -65,7 +94,7 @@ class CellRows(NamedTuple):
         return [(li, placed_on(seg, si, li, found)) for li, found in zip(self.lines, self.found, strict=True)]
 
 
-def placed_on(seg: Segment, si: int, li: int, found: list[tuple[Finding, ...]]) -> list[Finding]:
+def placed_on(seg: Segment, si: int, li: int, found: Sequence[tuple[Finding, ...]]) -> list[Finding]:
     """A row's cells' findings placed on its line (its cells split again from the line: a list's
     rows do not keep them, a tenth of a large list's memory)."""
     line = seg.lines[li]
@@ -75,7 +104,7 @@ def placed_on(seg: Segment, si: int, li: int, found: list[tuple[Finding, ...]]) 
 _new_finding = tuple.__new__  # a NamedTuple's own __new__ is a Python function: 0.4 µs more each
 
 
-def placed(per_cell: list[tuple[Finding, ...]], cells: list[str], si: int, li: int, line: str) -> list[Finding]:
+def placed(per_cell: Sequence[tuple[Finding, ...]], cells: list[str], si: int, li: int, line: str) -> list[Finding]:
     """The row's findings: each cell's, moved to the row's line and to the cell's offset in it. A
     section heading is a property of the whole row (its first character), not of a cell. (Fields
     by index and the enum member held locally: this runs for every finding of a list.)"""
