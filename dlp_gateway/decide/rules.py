@@ -37,10 +37,12 @@ def evaluate(when: Condition, r: Recipient) -> str | None:
     if not all(t.holds(v, r) for _, v, t in stage[Stage.RECIPIENT]):
         return None
     record_tests = stage[Stage.RECORD]
-    counted = (
+    # The records the condition counts: every one (a range, no set of 150,000 made for each rule)
+    # unless a test on records picks some.
+    counted: set[int] | range = (
         {i for i, rec in enumerate(r.records) if all(t.holds(v, rec) for _, v, t in record_tests)}
         if record_tests
-        else set(range(len(r.records)))  # (a 150,000-row list: no test to run on each record)
+        else range(len(r.records))
     )
     why = []
     if stage[Stage.VIOLATION]:
@@ -48,11 +50,12 @@ def evaluate(when: Condition, r: Recipient) -> str | None:
             v
             for v in r.violations
             if all(t.holds(val, v) for _, val, t in stage[Stage.VIOLATION])
-            and (v.kind == ViolationKind.UNSCANNABLE or counted & set(v.records))
+            and (v.kind == ViolationKind.UNSCANNABLE or _meets(counted, v.records))
         ]
         if not hit:
             return None
-        counted &= set().union(*(v.records for v in hit))
+        records = set().union(*(v.records for v in hit))
+        counted = records if isinstance(counted, range) else counted & records  # (a violation's are records')
         why.append("+".join(v.kind for v in hit))
     if not all(t.holds(v, len(counted)) for _, v, t in stage[Stage.COUNT]):
         return None
@@ -60,3 +63,8 @@ def evaluate(when: Condition, r: Recipient) -> str | None:
         why.append(f"{len(counted)} record(s)")
     why += [t.why(v, r) for _, v, t in stage[Stage.RECIPIENT] if t.why is not None]
     return ", ".join(w for w in why if w) or "always"
+
+
+def _meets(counted: set[int] | range, records: tuple[int, ...]) -> bool:
+    """Whether a violation's records include one the condition counts."""
+    return bool(records) if isinstance(counted, range) else not counted.isdisjoint(records)
