@@ -185,8 +185,8 @@ class DigitColumn:
             made = ValueCells(found[0], values)
         if len(picked) == len(out):  # (the whole batch is this column: cell_columns.py)
             tokens[:] = repeat(id(template), len(out))
-            if found:
-                return ValueCells(found[0], values)
+            if isinstance(made, ValueCells):
+                return made
             out[:] = made
             return None
         deque(map(out.__setitem__, picked, made), maxlen=0)

@@ -102,7 +102,7 @@ def labelled_by_cell(values: Sequence[str], kept: Sequence[int], prefixes: Seque
     return [prefixes[i] + values[i] if i < len(prefixes) else values[i] for i in kept]
 
 
-BLOCK_ROWS = 1_000  # rows taken together when they may be written as a block (_block_lines)
+BLOCK_ROWS = 1_000  # rows taken together when they may be written as a block (_TableLines.block)
 
 
 def table_segment(
@@ -151,7 +151,7 @@ class _TableLines:
         self.labelled: list[list[int]] = []  # runs of lines [start, end) labelled by construction
 
     def _labelled(self, width: int, count: int) -> None:
-        """The next `count` lines are full rows of `width` cells under the header: labelled by
+        """The last `count` lines written are full rows of `width` cells under the header: labelled by
         construction if no title they take is blank."""
         if width > len(self.prefixes) or "" in self.prefixes[:width]:
             return
