@@ -224,6 +224,7 @@ _FRAGMENTS = st.sampled_from(
         _b64_run(64, b"\n"),
         _b64_run(63, b"\r\n"),
         _b64_run(100, b"\r\n", width=60),
+        _b64_run(70, b"\n", width=12),  # (lines too short to be taken for a run)
         b"--outer\r\n",
         b"--outer--\r\n",
         b"--inner\r\n",

@@ -3,8 +3,8 @@ its attachments' base64 a line at a time.
 
 The feed parser takes every line through Python: a boundary test, a list append. An 8 MB
 attachment is 110,000 lines of base64, and 0.13 s of a list's scan went there. Each run of 64 or
-more such lines (letters, digits, + / =; so never a header, a boundary or a continuation line)
-is swapped for one line that is a unique word of the same alphabet, and the message parsed so;
+more such lines (16 or more letters, digits, + / = each; so never a header, a boundary or a
+continuation line) is swapped for one line that is a unique word of the same alphabet, and the message parsed so;
 each word is then swapped back in whichever payload, preamble or epilogue holds it. A line of
 the alphabet is handled like any other line of it wherever the parser meets it: it is never a
 header line (no colon, no leading white space), a boundary (no dash) or a line end. Should a word
@@ -21,12 +21,15 @@ import email.policy
 import re
 
 MIN_LINES = 64  # a shorter run costs the feed parser little
-_RUN = re.compile(rb"(?:^[A-Za-z0-9+/=]+\r?\n){%d,}" % MIN_LINES, re.MULTILINE)
+# Consecutive lines of 16 or more characters of the alphabet, from a line's start. Possessive, and
+# a run's lines are counted after: each byte is looked at once. (`(?:^[…]+\r?\n){64,}` started
+# again at each line of a run one line short of 64: 2.8 s for 8 MB of such runs.)
+_LINES = re.compile(rb"^(?:[A-Za-z0-9+/=]{16,}+\r?\n)++", re.MULTILINE)
 
 
 def parse_whole(raw: bytes) -> email.message.Message:
     """email.message_from_bytes(raw) under compat32, with long runs of base64 read in one step."""
-    runs = list(_RUN.finditer(raw))
+    runs = [m for m in _LINES.finditer(raw) if raw.count(b"\n", *m.span()) >= MIN_LINES]
     if not runs:
         return email.message_from_bytes(raw, policy=email.policy.compat32)
     stem = _stem(raw)
