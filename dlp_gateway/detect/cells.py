@@ -121,6 +121,17 @@ class _Run(NamedTuple):
     plain: bool
 
 
+def _whole_block(run: _Run, rosters: set[int]) -> bool:
+    """Whether a run's rows all come as one block of CellRows: every row labelled, none a
+    roster's, no name split over two columns and no heading mark in the header's titles."""
+    return (
+        run.plain
+        and run.names is None
+        and None not in run.rows
+        and rosters.isdisjoint(range(run.first, run.first + len(run.rows)))
+    )
+
+
 def _runs(seg: Segment, b: int, e: int, header: _Header, headers: list[int], ends: list[int]) -> list[_Run]:
     """Lines b..e-1 of a table as runs under one header each (a header row is a run of its own,
     read whole); `headers` are the segment's header rows, in order, and `ends` the ends of its
@@ -220,14 +231,9 @@ class CellReader:
         equally wide, as columns (detect/cell_columns.py), by their place in `runs`."""
         rosters = customers.rosters if customers is not None else set()
         out = {}
-        for k, (first, run_rows, split, plain) in enumerate(runs):
-            if (
-                plain
-                and split is None
-                and None not in run_rows
-                and rosters.isdisjoint(range(first, first + len(run_rows)))
-            ):
-                block = column_block(first, cast("list[list[str]]", run_rows), self.digits, learnt, shapes)
+        for k, run in enumerate(runs):
+            if _whole_block(run, rosters):
+                block = column_block(run.first, cast("list[list[str]]", run.rows), self.digits, learnt, shapes)
                 if block is not None:
                     out[k] = block
         return out
@@ -247,7 +253,7 @@ class CellReader:
         first, run_rows, split, plain = run
         rosters = customers.rosters if customers is not None else set()
         as_cells = rows and plain and split is None
-        if as_cells and None not in run_rows and rosters.isdisjoint(range(first, first + len(run_rows))):
+        if rows and _whole_block(run, rosters):
             yield from _block_at(first, cast("list[list[str]]", run_rows), memo, forms, shapes)  # (a list's rows)
             return
         pending: list[list[str]] = []  # consecutive rows for CellRows, from line `start`

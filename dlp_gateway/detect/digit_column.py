@@ -89,7 +89,7 @@ class DigitColumn:
             codes = self._matches(column, [len(title) + 1] * len(column))
             for i, cell, value, cell_code in zip(picked, column, values, codes, strict=True):
                 if not cell_code & self._part:  # (a pattern matches part of the value: the line form)
-                    _fill(out, tokens, i, value, self._template_of(cell, title, value, cell_code, memo))
+                    _fill(out, tokens, i, value, self._templates([cell], title, [value], cell_code, memo)[0])
         return out, tokens
 
     def _columns(self, cells: Sequence[str], memo: TableMemo) -> list[Column]:
@@ -220,22 +220,6 @@ class DigitColumn:
             if key not in templates:
                 templates[key] = self._template(column[k], len(title) + 1, values[k])
         return list(map(templates.__getitem__, keys))
-
-    def _template_of(self, cell: str, title: str, value: str, code: int, memo: TableMemo) -> Template | None:
-        """The template of the cell's key, learnt from this cell if the key is new."""
-        checks = self._checks(code)
-        key = (
-            title,
-            len(value),
-            code,
-            tuple(check(value) for check in checks) if checks else (),
-            self.registry.number_insurer(value) if self.registry is not None else None,
-            len(value) == 8 and looks_like_date(value),
-        )
-        templates = memo.templates
-        if key not in templates:
-            templates[key] = self._template(cell, len(title) + 1, value)
-        return templates[key]
 
     def _checks(self, code: int) -> tuple[Callable[[str], bool], ...]:
         checks = self._checks_of.get(code)

@@ -70,11 +70,9 @@ def _restore(msg: email.message.Message, words: dict[str, str]) -> int:
                 found += 1
             setattr(msg, field, text)
     payload = getattr(msg, "_payload", None)
-    return (
-        found + sum(_restore(p, words) for p in payload if isinstance(p, email.message.Message))
-        if isinstance(payload, list)
-        else found
-    )
+    if isinstance(payload, list):  # (a multipart's parts, or a message/rfc822's message)
+        found += sum(_restore(part, words) for part in payload if isinstance(part, email.message.Message))
+    return found
 
 
 _STEM = "dlpRun"
