@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dlp_gateway.errors import LimitExceededError
-from dlp_gateway.extract.archive import TAIL_MARGIN, zip_members
+from dlp_gateway.extract.archive import TAIL_MARGIN, Member, zip_members
 from dlp_gateway.extract.budget import Budget
 from dlp_gateway.extract.text import lines_segment
 from dlp_gateway.model import Segment, Unscannable, UnscannableKind
@@ -155,6 +155,24 @@ def sheet_header_footer(data: bytes) -> list[str]:
     return out
 
 
+def sheet_tails(location: str, data: bytes, budget: Budget) -> list[Segment | Unscannable]:
+    """The worksheets' page headers and footers (or why a worksheet part could not be read), for
+    a workbook's reader to read while calamine reads the cells (package_text then leaves the
+    worksheets out)."""
+    out: list[Segment | Unscannable] = []
+    for member in zip_members(data, budget, lambda name: _SHEET.match(name) is not None, _sheet_tail):
+        budget.check()
+        out += _sheet_tail_of(f"{location}!{member.name}", member)
+    return out
+
+
+def _sheet_tail_of(where: str, member: Member) -> list[Segment | Unscannable]:
+    if member.data is None:
+        return [Unscannable(where, *(member.problem or (UnscannableKind.CORRUPT, "unreadable")))]
+    lines = sheet_header_footer(member.data)
+    return [lines_segment(f"{where} (page header or footer)", lines)] if lines else []
+
+
 def _kind(part: str) -> str:
     return next((label for pattern, label in _KINDS if pattern.search(part)), "package part")
 
@@ -179,25 +197,25 @@ def seen_text(segments: Iterable[Segment]) -> set[str]:
 
 
 def package_text(
-    location: str, data: bytes, budget: Budget, read: Sequence[Segment]
+    location: str, data: bytes, budget: Budget, read: Sequence[Segment], sheets: bool = True
 ) -> Iterator[Segment | Embedded | Unscannable]:
     """Segments for the text outside the structured reader's (`read`), the embedded files, and
-    an Unscannable for a part that could not be read."""
+    an Unscannable for a part that could not be read; without `sheets`, the worksheets' tails are
+    left to the reader (sheet_tails)."""
     seen: set[str] | None = None  # seen_text(read), made only for a part read in part: a workbook
     # has none, and the set of a 150,000-row list's lines and cells took 0.5 s to make for nothing.
-    for member in zip_members(data, budget, _wanted, _sheet_tail):
+    wanted = _wanted if sheets else lambda name: _wanted(name) and not _SHEET.match(name)
+    for member in zip_members(data, budget, wanted, _sheet_tail):
         budget.check()
         where = f"{location}!{member.name}"
+        if _SHEET.match(member.name):
+            yield from _sheet_tail_of(where, member)
+            continue
         if member.data is None:
             yield Unscannable(where, *(member.problem or (UnscannableKind.CORRUPT, "unreadable")))
             continue
         if _EMBEDDED.search(member.name):
             yield Embedded(where, member.name.rsplit("/", 1)[-1], member.data)
-            continue
-        if _SHEET.match(member.name):
-            lines = sheet_header_footer(member.data)
-            if lines:
-                yield lines_segment(f"{where} (page header or footer)", lines)
             continue
         try:
             lines = xml_lines(member.data, _PIVOT_RECORDS if "pivotCacheRecords" in member.name else _PARAGRAPHS)

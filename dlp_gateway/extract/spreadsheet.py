@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator
-from itertools import chain, count, islice
+import zipfile
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import count, islice
 from typing import Any
 
 from python_calamine import CalamineWorkbook
 
 from dlp_gateway.errors import EncryptedError
 from dlp_gateway.extract.budget import Budget
-from dlp_gateway.extract.table import table_segment
-from dlp_gateway.model import Segment
+from dlp_gateway.extract.package import sheet_tails
+from dlp_gateway.extract.table import ColumnBatch, ColumnBatches, table_segment
+from dlp_gateway.model import Segment, Unscannable
 
 MAX_COLUMNS = 200  # wider rows are cut: a list of customers does not have 200 columns
 
@@ -55,24 +58,49 @@ def _merges(sheet: Any) -> Merges:
     return out
 
 
-def _rows(sheet: Any, budget: Budget) -> Iterator[tuple[list[str], tuple[str]]]:
+def _range_rows(sheet: Any) -> Iterator[list[Any]]:
+    """The rows of the sheet's used range. python-calamine's iter_rows begins at the sheet's first
+    row, not the range's: it first yields an empty row for each row above the range (to_python
+    does not), which labelled a list that starts on row 3 from row 5."""
+    return islice(sheet.iter_rows(), (sheet.start or (0, 0))[0], None)
+
+
+def _rows(sheet: Any, budget: Budget) -> ColumnBatches | Iterator[tuple[list[str], tuple[str]]]:
     """Each row's cell texts (at most MAX_COLUMNS) and its row number as text; a vertically merged
     cell's value is repeated in every row it spans. Without merges, rows come from calamine a
-    thousand at a time and a block of text cells only (a list's) is passed on as it is, in C."""
-    top = (sheet.start or (0, 0))[0]
+    thousand at a time and are turned into text a column at a time (_column_texts)."""
     merges = _merges(sheet)
     if merges:
-        yield from _merged_rows(sheet, budget, merges)
-        return
-    rows = sheet.iter_rows()
-    for first in count(top + 1, _BLOCK):
+        return _merged_rows(sheet, budget, merges)
+    return ColumnBatches(_column_batches(sheet, budget))
+
+
+def _column_batches(sheet: Any, budget: Budget) -> Iterator[ColumnBatch]:
+    rows = _range_rows(sheet)
+    for first in count((sheet.start or (0, 0))[0] + 1, _BLOCK):
         block = list(islice(rows, _BLOCK))
         if not block:
             return
         budget.check()
-        if max(map(len, block)) > MAX_COLUMNS or set(map(type, chain.from_iterable(block))) - {str}:
-            block = [[v if type(v) is str else cell_text(v) for v in values[:MAX_COLUMNS]] for values in block]
-        yield from zip(block, zip(map(str, range(first, first + len(block)))), strict=True)
+        # (calamine's rows are all as wide as the sheet's range: strict, lest a change cut cells)
+        columns = list(zip(*block, strict=True))[:MAX_COLUMNS]
+        yield ColumnBatch(list(map(_column_texts, columns)), list(zip(map(str, range(first, first + len(block))))))
+
+
+def _column_texts(column: tuple[Any, ...]) -> Sequence[str]:
+    """cell_text of each cell of a column, in C for a column of one kind: text (as it is), whole
+    numbers (policy numbers stored as numbers), dates."""
+    try:
+        "".join(column)  # (a column of text only; the join is the cheapest test of that)
+        return column
+    except TypeError:
+        pass
+    kinds = set(map(type, column))
+    if kinds == {float} and all(map(float.is_integer, column)):
+        return list(map(str, map(int, column)))
+    if kinds == {dt.date}:
+        return list(map(dt.date.isoformat, column))
+    return [v if type(v) is str else cell_text(v) for v in column]
 
 
 _BLOCK = 1_000
@@ -82,7 +110,7 @@ def _merged_rows(sheet: Any, budget: Budget, merges: Merges) -> Iterator[tuple[l
     """_rows of a sheet with merged cells, one row at a time."""
     top, left = sheet.start or (0, 0)
     spanning: list[tuple[int, int, str]] = []  # (last row, column in the row, value) of merges above
-    for r, values in enumerate(sheet.iter_rows(), start=top):
+    for r, values in enumerate(_range_rows(sheet), start=top):
         budget.check()
         cells = [v if type(v) is str else cell_text(v) for v in values[:MAX_COLUMNS]]
         if spanning:
@@ -96,18 +124,48 @@ def _merged_rows(sheet: Any, budget: Budget, merges: Merges) -> Iterator[tuple[l
         yield cells, (str(r + 1),)
 
 
-def spreadsheet_segments(location: str, data: bytes, budget: Budget) -> list[Segment]:
+def _open(data: bytes) -> CalamineWorkbook:
     try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own types; encryption is told by the message
         if "encrypt" in str(exc).lower() or "password" in str(exc).lower():
             raise EncryptedError from exc
         raise
-    out = []
-    for name in book.sheet_names:
-        sheet = book.get_sheet_by_name(name)
-        left = (sheet.start or (0, 0))[1]
-        columns = [f"!{column_letter(left + c)}" for c in range(MAX_COLUMNS)]
-        out.append(Segment(f"{location}!{name} (sheet name)", (name,), kind="header"))  # a tab the reader sees
-        out.append(table_segment(f"{location}!{name}", _rows(sheet, budget), columns))
-    return out
+
+
+def _first_sheet(data: bytes) -> tuple[CalamineWorkbook, Any]:
+    book = _open(data)
+    return book, (book.get_sheet_by_name(book.sheet_names[0]) if book.sheet_names else None)
+
+
+def _tails(location: str, data: bytes, budget: Budget) -> list[Segment | Unscannable]:
+    try:
+        return sheet_tails(location, data, budget)
+    except zipfile.BadZipFile:
+        return []  # (a legacy XLS, or not a package: calamine reads it or says why not)
+
+
+def spreadsheet_segments(location: str, data: bytes, budget: Budget) -> list[Segment | Unscannable]:
+    """Each sheet's name and rows, then what follows each worksheet's cells in an XLSX (its page
+    header and footer: package.sheet_tails). calamine parses a sheet without holding the GIL, so it
+    parses in a thread: the first sheet while the worksheets' tails are inflated (zlib does not
+    hold it either), each next one while the rows of the last are read (both measured in
+    bench/extract_throughput.py)."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="calamine")
+    try:
+        loading = pool.submit(_first_sheet, data)
+        tails = _tails(location, data, budget)
+        book, sheet = loading.result()
+        names = book.sheet_names
+        out: list[Segment | Unscannable] = []
+        for i, name in enumerate(names):
+            following = pool.submit(book.get_sheet_by_name, names[i + 1]) if i + 1 < len(names) else None
+            left = (sheet.start or (0, 0))[1]
+            columns = [f"!{column_letter(left + c)}" for c in range(MAX_COLUMNS)]
+            out.append(Segment(f"{location}!{name} (sheet name)", (name,), kind="header"))  # a tab the reader sees
+            out.append(table_segment(f"{location}!{name}", _rows(sheet, budget), columns))
+            if following is not None:
+                sheet = following.result()
+        return out + tails
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # (a scan out of time does not wait for calamine)

@@ -11,7 +11,8 @@ segment (`Segment.headers`): a header cell is never a value.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import compress, islice, repeat
 from operator import add, itemgetter
 
@@ -67,7 +68,7 @@ def _unclean(text: str) -> bool:
     )
 
 
-def _numbered(columns: list[tuple[str, ...]]) -> bool:
+def _numbered(columns: Sequence[Sequence[str]]) -> bool:
     """Whether every row of the columns holds a 4-digit number (so none is a header row): settled
     in C by a column of ASCII digits, four at least in each cell, if there is one; else each row
     is searched."""
@@ -104,25 +105,56 @@ def labelled_by_cell(values: Sequence[str], kept: Sequence[int], prefixes: Seque
 
 BLOCK_ROWS = 1_000  # rows taken together when they may be written as a block (_TableLines.block)
 
+Rows = Iterable[tuple[Sequence[str], Sequence[str]]]
+
+
+@dataclass(frozen=True)
+class ColumnBatch:
+    """Rows given as columns (a sheet's, as calamine's rows are turned into text a column at a
+    time): row i is (cells[c][i] for each column c), labelled refs[i]."""
+
+    cells: list[Sequence[str]]
+    refs: list[tuple[str]]
+
+    def rows(self) -> Rows:
+        return zip(map(list, zip(*self.cells, strict=True)), self.refs, strict=True)
+
+
+class ColumnBatches:
+    """A table's rows as ColumnBatches, made as table_segment takes them."""
+
+    def __init__(self, batches: Iterable[ColumnBatch]) -> None:
+        self.batches = batches
+
+    def __iter__(self) -> Iterator[ColumnBatch]:
+        return iter(self.batches)
+
 
 def table_segment(
     location: str,
-    rows: Iterable[tuple[Sequence[str], Sequence[str]]],
+    rows: Rows | ColumnBatches,
     columns: Sequence[str] = (),
     block_rows: int = BLOCK_ROWS,
 ) -> Segment:
     """`rows` yields (cells, refs): cell texts and each cell's location suffix (e.g. "!B3"), or one
-    suffix for the whole row (":line 7"). With `columns` (a sheet's "!A", "!B", …), refs is the
-    row's label alone ("3"): a cell's suffix ("!B3") is put together only for a record's cell
-    (Segment.where); making one for every cell took a third of a spreadsheet's reading time.
-    Rows come `block_rows` at a time: a list's rows under its header are written together in C
-    (_TableLines.block), any others one by one (_TableLines.row); the lines are the same."""
+    suffix for the whole row (":line 7"); or it is ColumnBatches, the same rows as columns. With
+    `columns` (a sheet's "!A", "!B", …), refs is the row's label alone ("3"): a cell's suffix
+    ("!B3") is put together only for a record's cell (Segment.where); making one for every cell
+    took a third of a spreadsheet's reading time. Rows come `block_rows` at a time (or a batch at
+    a time): a list's rows under its header are written together in C (_TableLines.block), any
+    others one by one (_TableLines.row); the lines are the same."""
     table = _TableLines(bool(columns))
-    batches = iter(rows)
-    while batch := list(islice(batches, block_rows)):
-        if not table.block(batch):
-            for cells, cell_refs in batch:
-                table.row(cells, cell_refs)
+    if isinstance(rows, ColumnBatches):
+        for given in rows:
+            if not table.block_columns(given.cells, given.refs):
+                for cells, cell_refs in given.rows():
+                    table.row(cells, cell_refs)
+    else:
+        batches = iter(rows)
+        while batch := list(islice(batches, block_rows)):
+            if not table.block(batch):
+                for cells, cell_refs in batch:
+                    table.row(cells, cell_refs)
     return Segment(
         location,
         tuple(table.lines),
@@ -175,10 +207,14 @@ class _TableLines:
         if not self.prefixes:
             return False
         cells = [c for c, _ in batch]
-        widths = set(map(len, cells))
-        if len(widths) != 1 or not 0 < (width := widths.pop()) <= len(self.prefixes):
+        if len(set(map(len, cells))) != 1:
             return False
-        columns = list(zip(*cells, strict=True))
+        return self.block_columns(list(zip(*cells, strict=True)), list(map(_REFS, batch)))
+
+    def block_columns(self, columns: Sequence[Sequence[str]], refs: Sequence[Sequence[str]]) -> bool:
+        """block for rows given as columns, each as long as `refs` (the rows' refs)."""
+        if not self.prefixes or not 0 < (width := len(columns)) <= len(self.prefixes):
+            return False
         # A column at a time, its cells joined by NULs: a column of one script joins without
         # widening, where the whole row's mix of ASCII and kanji would widen every number.
         if any("" in column or _unclean("\x00".join(column)) for column in columns) or not _numbered(columns):
@@ -186,13 +222,13 @@ class _TableLines:
         # Each line `title:value<TAB>…` by one %-format: half the time of joining each row's cells.
         line = SEP.join(p.replace("%", "%%") + "%s" for p in self.prefixes[:width])
         self.lines += map(line.__mod__, zip(*columns, strict=True))
-        self._labelled(width, len(batch))
+        self._labelled(width, len(refs))
         if self.columns:
-            self.refs += map(tuple, map(_REFS, batch))
-            self.cells_of += repeat(self._every(width), len(batch))
+            self.refs += map(tuple, refs)
+            self.cells_of += repeat(self._every(width), len(refs))
         else:
             self.refs += (
-                tuple(r) if len(r) <= 1 else tuple(r[i] if i < len(r) else "" for i in range(width)) for _, r in batch
+                tuple(r) if len(r) <= 1 else tuple(r[i] if i < len(r) else "" for i in range(width)) for r in refs
             )
         return True
 
