@@ -15,7 +15,8 @@ from bench.evalset import Generator
 from dlp_gateway.config.schema import Config
 from dlp_gateway.detect.cells import CellReader
 from dlp_gateway.detect.detectors import Detectors
-from dlp_gateway.detect.digit_column import ReadOne, _backtracks_little
+from dlp_gateway.detect.digit_column import ReadOne
+from dlp_gateway.detect.pattern_shapes import NEVER, backtracks_little, digit_shape, shape_hits
 from dlp_gateway.extract.table import table_segment
 from dlp_gateway.model import Detector, Finding, Segment
 from tests.cell_oracle import by_cells, labelled_rows
@@ -44,6 +45,10 @@ CONFIGS = {
         BASE, tokio=(r"8\d{9}|8\d{3}", "mod10"), msi=(r"\d{4,12}", None), aioi=(r"(?:12)?3\d{3}", None)
     ),
     "letters around": _with(BASE, aioi=(r"A?\d{6}[A-Z]?", None)),
+    # Patterns with a column form (pattern_shapes.digit_shape) and one without.
+    "shapes": _with(
+        BASE, tokio=(r"81\d{8}", None), sompo=(r"\d{11}", None), msi=(r"[0-9]{10}", None), aioi=(r"\d{4}-\d{4}", None)
+    ),
 }
 READERS = {name: Detectors(config, GEN.registry) for name, config in CONFIGS.items()} | {
     f"{name}, no registry": Detectors(config)
@@ -63,6 +68,8 @@ TITLES = [
     "満期日",
     "2025年",
     "備考",
+    "控１２３４５６７８９０１",  # (full-width digits: \d{11} matches in the title itself)
+    "控٠١٢٣٤٥٦٧٨٩٠",  # (Arabic-Indic digits, which the views keep: so does \d{11})
 ]
 
 
@@ -137,9 +144,9 @@ def test_only_patterns_that_cannot_backtrack_far_are_searched_without_a_timeout(
     fenced = "(?<![0-9])(?:{})(?![0-9])".format
     linear = [r"8\d{9}", r"MS\d{7}", r"[0-9A-Z]{2}-?\d{8}", r"A?\d{6}[A-Z]?"]
     others = [r"(\d+)+", r"\d{4,12}", r"8\d{9}|8\d{3}", r"\d+", r"a?a?a?a?a?", r"(?:12)?3\d{3}", r"\d*"]
-    assert all(_backtracks_little(fenced(p)) for p in linear)
-    assert not any(_backtracks_little(fenced(p)) for p in others)
-    assert not _backtracks_little(r"8\d{9}")  # (not fenced as the loader writes it)
+    assert all(backtracks_little(fenced(p)) for p in linear)
+    assert not any(backtracks_little(fenced(p)) for p in others)
+    assert not backtracks_little(r"8\d{9}")  # (not fenced as the loader writes it)
     assert READERS["example"].cells.digits is not None and all(READERS["example"].cells.digits.linear)
 
 
@@ -154,3 +161,55 @@ def test_an_eight_digit_date_in_a_column_of_numbers_is_read_as_itself() -> None:
             got = dict(detectors.cells.table(seg, 0))
             for li in (1, 2):
                 assert got[li] == by_cells(detectors, seg, 0, li), (name, seg.lines[li])
+
+
+SHAPED = [
+    r"8\d{9}",
+    r"3\d{10}",
+    r"MS\d{7}",
+    r"81\d{8}",
+    r"\d{11}",
+    r"[0-9]{4}",
+    r"\d{4}-\d{4}",
+    r"[A-Z]{2}\d{3}",
+    r"0\d",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(SHAPED), st.sampled_from(["証券番号", "No", "MS", "備考"]), st.lists(numbers(), min_size=1))
+def test_a_patterns_column_form_is_its_search(pattern: str, title: str, values: list[str]) -> None:
+    # The oracle is the engine: the matches of the fenced pattern over `title:value` cells.
+    fenced = _fenced(pattern)
+    shape = digit_shape(fenced)
+    assert shape is not None, pattern
+    found = [regex.findall(fenced, f"{title}:{v}", flags=regex.V1) for v in values if v]
+    values = [v for v in values if v]
+    if shape is NEVER:
+        assert not any(found)
+    else:
+        assert isinstance(shape, tuple)
+        assert shape_hits(shape, values) == sum(m == [v] for m, v in zip(found, values, strict=True))
+        assert all(m in ([], [v]) for m, v in zip(found, values, strict=True))  # (a value whole, or nothing)
+
+
+def _fenced(pattern: str) -> str:
+    return rf"(?<![0-9])(?:{pattern})(?![0-9])"
+
+
+def test_which_patterns_have_a_column_form() -> None:
+    fenced = _fenced  # (as the loader writes them)
+    assert digit_shape(fenced(r"8\d{9}")) == (10, "8")
+    assert digit_shape(fenced(r"[0-9]{10}")) == (10, "")
+    assert digit_shape(fenced(r"MS\d{7}")) is NEVER
+    for searched in [
+        r"TMN",
+        r"A?\d{6}",
+        r"[1-9]\d{9}",
+        r"8\d{3}1",
+        r"A{0}8\d{9}",
+        r"8\d{9}|8\d{3}",
+        r"[0-9A-Z]{2}\d{8}",
+    ]:
+        assert digit_shape(fenced(searched)) is None, searched
+    assert digit_shape(r"8\d{9}") is None  # (not fenced as the loader writes it)

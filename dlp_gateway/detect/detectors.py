@@ -209,21 +209,15 @@ def roster_lines(seg: Segment) -> set[int]:
     """The rows of a segment's tables whose header names staff columns (部署, 内線, 役職, 担当) and
     nothing of a customer's (no policy number, insurer, 契約者, 満期 … column): a roster of people,
     not a list of customers with the staff member who handles each."""
-    if not seg.headers:
-        return set()
     out: set[int] = set()
-    roster = False
-    for li, line in enumerate(seg.lines):
-        if li in seg.headers:
-            cells = line.split(CELL_SEPARATOR)
-            kinds = {classify(cell) for cell in cells}
-            roster = (
-                LabelKind.STAFF in kinds
-                and not kinds & _CUSTOMER_KINDS
-                and not any(_CUSTOMER_TITLE.search(c) for c in cells)
-            )
-        elif roster:
-            out.add(li)
+    headers = sorted(seg.headers)
+    if not headers:
+        return out
+    for li, end in zip(headers, [*headers[1:], len(seg.lines)], strict=True):  # (each header to the next)
+        cells = seg.lines[li].split(CELL_SEPARATOR)
+        kinds = {classify(cell) for cell in cells}
+        if LabelKind.STAFF in kinds and not kinds & _CUSTOMER_KINDS and not any(map(_CUSTOMER_TITLE.search, cells)):
+            out.update(range(li + 1, end))
     return out
 
 

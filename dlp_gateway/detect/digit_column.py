@@ -26,6 +26,7 @@ from operator import add, and_, itemgetter
 from typing import overload
 
 from dlp_gateway.detect.chunk import Chunk
+from dlp_gateway.detect.pattern_shapes import FENCE, NEVER, backtracks_little, digit_shape, shape_hits
 from dlp_gateway.detect.policy_number import REGEX_TIMEOUT, PolicyNumberFinder, looks_like_date
 from dlp_gateway.detect.registry import RegistryFinder
 from dlp_gateway.model import Detector, Finding
@@ -58,13 +59,14 @@ class DigitColumn:
         self.read_one = read_one
         self._part = sum(_PART << 2 * j for j in range(len(self.insurers)))  # a _PART in any pattern
         self._checks_of: dict[int, tuple[Callable[[str], bool], ...]] = {}
-        # Patterns that cannot backtrack far (_backtracks_little): searched without a timeout, which
+        # Patterns that cannot backtrack far (backtracks_little): searched without a timeout, which
         # costs the regex module a clock reading per match, three times the search of a column.
-        self.linear = [_backtracks_little(p.pattern) for p in self.patterns or ()]
+        self.linear = [backtracks_little(p.pattern) for p in self.patterns or ()]
         # Whether every pattern is fenced as the loader writes it: _column_code relies on it.
         self.fenced = self.patterns is not None and all(
-            p.pattern.startswith(_FENCE[0]) and p.pattern.endswith(_FENCE[1]) for p in self.patterns
+            p.pattern.startswith(FENCE[0]) and p.pattern.endswith(FENCE[1]) for p in self.patterns
         )
+        self.shapes = [digit_shape(p.pattern) for p in self.patterns or ()]  # (their column forms)
 
     def read(self, cells: Sequence[str], memo: TableMemo) -> tuple[Found, Tokens]:
         """Each cell's findings, or None for a cell the line form must read; and the template each
@@ -79,7 +81,7 @@ class DigitColumn:
         if self.patterns is None:
             return out, tokens  # a pattern that could see a newline: the line form reads it line by line
         for title, picked, column, values in self._columns(cells, memo):
-            code = self._column_code(title, column)
+            code = self._column_code(title, column, values)
             if code is not None:
                 if not code & self._part:
                     whole = self._read_column(out, tokens, picked, column, title, values, code, memo)
@@ -139,17 +141,31 @@ class DigitColumn:
             return None
         return title, values
 
-    def _column_code(self, title: str, column: list[str]) -> int | None:
+    def _column_code(self, title: str, column: list[str], values: list[str]) -> int | None:
         """The code (see _matches) every cell of a column has, or None when they may differ. Every
         pattern is fenced by `(?<![0-9])…(?![0-9])` and the title holds no digit, so a match made
         of digits only is one whole value. A pattern that matches nowhere in the column is _NONE
         in every cell; one whose matches take every digit and nothing else, as many matches as
-        cells, is _WHOLE in every cell (each match a value, each value one match)."""
+        cells, is _WHOLE in every cell (each match a value, each value one match). A pattern with
+        a column form (pattern_shapes.digit_shape) is told so without a search."""
         if not self.fenced or _ASCII_DIGIT.search(title) is not None:
             return None
-        text = "\n".join(column)
+        shaped = _DIGIT.search(title) is None  # (no digit of any script: the forms hold)
+        text = None
         code = 0
         for j, pattern in enumerate(self.patterns or ()):
+            shape = self.shapes[j] if shaped else None
+            if shape is NEVER:
+                continue
+            if isinstance(shape, tuple):
+                hits = shape_hits(shape, values)
+                if not hits:
+                    continue
+                if hits != len(values):
+                    return None
+                code |= _WHOLE << 2 * j
+                continue
+            text = "\n".join(column) if text is None else text
             rest, count = pattern.subn("", text, timeout=None if self.linear[j] else REGEX_TIMEOUT)
             if not count:
                 continue
@@ -277,20 +293,7 @@ _NONE, _WHOLE, _PART = 0, 1, 2
 _new_finding = tuple.__new__  # Finding's own __new__ is a Python function
 _TITLE, _SEP, _VALUE = itemgetter(0), itemgetter(1), itemgetter(2)
 _ASCII_DIGIT = re.compile("[0-9]")
-_FENCE = ("(?<![0-9])(?:", ")(?![0-9])")  # how the loader writes each pattern (config/fields.py)
-
-
-# An insurer's pattern as they are written (8\d{9}, MS\d{7}, [0-9A-Z]{2}-?\d{8}): letters, digits,
-# \d and plain classes, each once, optional or a fixed number of times; no group, alternation or
-# open repeat. At each place the engine tries at most 2^k ways (k optional atoms, at most four),
-# each as long as the pattern: a search is linear in the text, and needs no timeout (any other
-# pattern keeps REGEX_TIMEOUT, which fails the scan closed).
-_LINEAR = re.compile(r"(?:(?:[A-Za-z0-9_-]|\\d|\[[A-Za-z0-9_-]+\])(?:\{[0-9]{1,2}\}|\?)?)+")
-
-
-def _backtracks_little(fenced: str) -> bool:
-    inner = fenced[len(_FENCE[0]) : -len(_FENCE[1])] if fenced.startswith(_FENCE[0]) else ""
-    return _LINEAR.fullmatch(inner) is not None and inner.count("?") <= 4
+_DIGIT = re.compile(r"\d")  # (as \d in a pattern: a digit of any script)
 
 
 class ValueCells(Sequence[tuple[Finding, ...]]):
