@@ -26,7 +26,7 @@ from operator import add, and_, itemgetter
 from typing import overload
 
 from dlp_gateway.detect.chunk import Chunk
-from dlp_gateway.detect.pattern_shapes import FENCE, NEVER, backtracks_little, digit_shape, shape_hits
+from dlp_gateway.detect.pattern_shapes import FENCE, NEVER, DigitValues, backtracks_little, digit_shape
 from dlp_gateway.detect.policy_number import REGEX_TIMEOUT, PolicyNumberFinder, looks_like_date
 from dlp_gateway.detect.registry import RegistryFinder
 from dlp_gateway.model import Detector, Finding
@@ -91,7 +91,7 @@ class DigitColumn:
             codes = self._matches(column, [len(title) + 1] * len(column))
             for i, cell, value, cell_code in zip(picked, column, values, codes, strict=True):
                 if not cell_code & self._part:  # (a pattern matches part of the value: the line form)
-                    _fill(out, tokens, i, value, self._templates([cell], title, [value], cell_code, memo)[0])
+                    _fill(out, tokens, i, value, self._templates([cell], title, [value], cell_code, memo)[0][0])
         return out, tokens
 
     def _columns(self, cells: Sequence[str], memo: TableMemo) -> list[Column]:
@@ -153,12 +153,13 @@ class DigitColumn:
         shaped = _DIGIT.search(title) is None  # (no digit of any script: the forms hold)
         text = None
         code = 0
+        digits = DigitValues(values)
         for j, pattern in enumerate(self.patterns or ()):
             shape = self.shapes[j] if shaped else None
             if shape is NEVER:
                 continue
             if isinstance(shape, tuple):
-                hits = shape_hits(shape, values)
+                hits = digits.hits(shape)
                 if not hits:
                     continue
                 if hits != len(values):
@@ -188,9 +189,9 @@ class DigitColumn:
         """The cells of a column that share `code`: each cell's key made in C, and when one
         template reads them all (a policy number alone, or nothing) their findings too; as
         ValueCells if they are the whole batch and each a policy number alone."""
-        used = self._templates(column, title, values, code, memo)
+        used, distinct = self._templates(column, title, values, code, memo)
         template = used[0]
-        if len(set(map(id, used))) > 1 or (template is not None and template[0] and template[1] != (True,)):
+        if distinct > 1 or (template is not None and template[0] and template[1] != (True,)):
             deque(map(_fill, repeat(out), repeat(tokens), picked, values, used), maxlen=0)
             return None
         if template is None:
@@ -211,9 +212,10 @@ class DigitColumn:
 
     def _templates(
         self, column: list[str], title: str, values: list[str], code: int, memo: TableMemo
-    ) -> list[Template | None]:
+    ) -> tuple[list[Template | None], int]:
         """Each cell's template, by its key, made in C (by its length alone when only that can
-        differ); a key not seen before is learnt from its first cell."""
+        differ), and how many templates there are among them; a key not seen before is learnt from
+        its first cell."""
         checks = self._checks(code)
         lengths = list(map(len, values))
         templates = memo.templates
@@ -225,17 +227,18 @@ class DigitColumn:
                     k = lengths.index(length)
                     templates[key] = self._template(column[k], len(title) + 1, values[k])
                 by_length[length] = templates[key]
-            return list(map(by_length.__getitem__, lengths))
+            return list(map(by_length.__getitem__, lengths)), len(set(map(id, by_length.values())))
         checked: Iterable[tuple[bool, ...]] = (
             zip(*[map(check, values) for check in checks], strict=True) if checks else repeat(())
         )
         insurers = map(self.registry.number_insurer, values) if self.registry is not None else repeat(None)
         dated = map(_looks_like_date8, values) if 8 in lengths else repeat(False)
         keys = list(zip(repeat(title), lengths, repeat(code), checked, insurers, dated))
-        for key, k in dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True)).items():  # (first cells)
+        firsts = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))  # (each key's first cell)
+        for key, k in firsts.items():
             if key not in templates:
                 templates[key] = self._template(column[k], len(title) + 1, values[k])
-        return list(map(templates.__getitem__, keys))
+        return list(map(templates.__getitem__, keys)), len({id(templates[key]) for key in firsts})
 
     def _checks(self, code: int) -> tuple[Callable[[str], bool], ...]:
         checks = self._checks_of.get(code)

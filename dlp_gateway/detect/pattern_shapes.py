@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from itertools import repeat
-from operator import and_, eq
+from operator import and_, eq, itemgetter
 
 FENCE = ("(?<![0-9])(?:", ")(?![0-9])")  # how the loader writes each pattern (config/fields.py)
 
@@ -82,10 +82,27 @@ def digit_shape(fenced: str) -> Shape:
     return length, prefix
 
 
-def shape_hits(shape: tuple[int, str], values: list[str]) -> int:
-    """How many of the values (ASCII digits each) match a pattern of this shape, in C."""
-    length, prefix = shape
-    right_length = map(eq, map(len, values), repeat(length))
-    if not prefix:
-        return sum(right_length)
-    return sum(map(and_, right_length, map(str.startswith, values, repeat(prefix))))
+class DigitValues:
+    """A column's values (ASCII digits each), asked how many match a shape: settled by the set of
+    their lengths and of their first digits, each made once, when they are all one or lack the
+    shape's; counted value by value (in C) only when they are mixed."""
+
+    def __init__(self, values: list[str]) -> None:
+        self.values = values
+        self.lengths: set[int] | None = None
+        self.heads: dict[int, set[str]] = {}
+
+    def hits(self, shape: tuple[int, str]) -> int:
+        length, prefix = shape
+        values = self.values
+        lengths = self.lengths = set(map(len, values)) if self.lengths is None else self.lengths
+        if length not in lengths:
+            return 0
+        heads = self.heads.get(len(prefix))
+        if heads is None:
+            heads = self.heads[len(prefix)] = set(map(itemgetter(slice(0, len(prefix))), values))
+        if prefix not in heads:
+            return 0
+        if len(lengths) == 1 and len(heads) == 1:
+            return len(values)
+        return sum(map(and_, map(eq, map(len, values), repeat(length)), map(str.startswith, values, repeat(prefix))))
