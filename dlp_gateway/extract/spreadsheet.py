@@ -98,8 +98,9 @@ def _column_texts(column: tuple[Any, ...]) -> Sequence[str]:
     kinds = set(map(type, column))
     if kinds == {float} and all(map(float.is_integer, column)):
         return list(map(str, map(int, column)))
-    if kinds == {dt.date}:
-        return list(map(dt.date.isoformat, column))
+    if kinds == {dt.date}:  # (a list's dates repeat: each written once)
+        written = {day: day.isoformat() for day in dict.fromkeys(column)}
+        return list(map(written.__getitem__, column))
     return [v if type(v) is str else cell_text(v) for v in column]
 
 

@@ -126,7 +126,13 @@ _B64_JUNK_BYTES = bytes(b for b in range(256) if _B64_JUNK.match(bytes([b])))
 def lenient_b64(text: bytes) -> bytes:
     """Base64 as mail programs read it: characters outside the alphabet skipped, a short last
     group decoded as far as it goes (Python's decoder gives up on the whole part instead)."""
-    clean = text.translate(None, _B64_JUNK_BYTES)  # (padding in the middle too: the line-by-line reading has it)
+    return _b64_of(
+        text.translate(None, _B64_JUNK_BYTES)
+    )  # (padding in the middle too: the line-by-line reading has it)
+
+
+def _b64_of(clean: bytes) -> bytes:
+    """lenient_b64 of the alphabet's characters alone."""
     usable = len(clean) - len(clean) % 4
     out = base64.b64decode(clean[:usable]) if usable else b""
     rest = clean[usable:]
@@ -138,14 +144,14 @@ def lenient_b64(text: bytes) -> bytes:
 _B64_SOUND = re.compile(rb"[A-Za-z0-9+/\s]*=?=?\s*")
 
 
-def _damaged_b64(text: bytes) -> bool:
+def _damaged_b64(text: bytes, clean: bytes) -> bool:
     """Junk characters, padding before the end, or groups cut short: the stream reading is then a
-    guess, and the line-by-line one is read too."""
+    guess, and the line-by-line one is read too. `clean`: the text's characters of the alphabet."""
     if _B64_SOUND.fullmatch(text) is None:
         return True
     # Whole groups, the padding counted: `…QQ==` is sound, though the alphabet's part is 2 short of 4.
     # (Not counting it sent every padded body, most of them, through the line-by-line decode too.)
-    return (len(text.translate(None, _B64_JUNK_BYTES)) + text.count(b"=")) % 4 != 0
+    return (len(clean) + text.count(b"=")) % 4 != 0
 
 
 def _b64_by_line(text: bytes) -> bytes:
@@ -200,8 +206,9 @@ def transfer_decode(part: email.message.Message) -> tuple[bytes, bytes | None]:
     text = raw.encode("utf-8", "surrogateescape")
     cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
     if cte == "base64":
-        stream = lenient_b64(text)
-        if not _damaged_b64(text):
+        clean = text.translate(None, _B64_JUNK_BYTES)  # (once, for the decoding and the test)
+        stream = _b64_of(clean)
+        if not _damaged_b64(text, clean):
             return stream, None  # sound base64 has one reading: no second decode on the hot path
         by_line = _b64_by_line(text)
         return stream, (by_line if by_line != stream else None)
