@@ -189,9 +189,15 @@ class DigitColumn:
         """The cells of a column that share `code`: each cell's key made in C, and when one
         template reads them all (a policy number alone, or nothing) their findings too; as
         ValueCells if they are the whole batch and each a policy number alone."""
-        used, distinct = self._templates(column, title, values, code, memo)
+        used, kinds = self._templates(column, title, values, code, memo)
         template = used[0]
-        if distinct > 1 or (template is not None and template[0] and template[1] != (True,)):
+        if len(kinds) > 1 and all(t is not None and not t[0] for t in kinds):
+            # (amounts of several lengths: no template finds anything; each cell takes its own's
+            # empty findings and its id, as _fill gives them, in C)
+            deque(map(out.__setitem__, picked, map(_FOUND, used)), maxlen=0)  # type: ignore[arg-type]
+            deque(map(tokens.__setitem__, picked, map(id, used)), maxlen=0)
+            return None
+        if len(kinds) > 1 or (template is not None and template[0] and template[1] != (True,)):
             deque(map(_fill, repeat(out), repeat(tokens), picked, values, used), maxlen=0)
             return None
         if template is None:
@@ -212,10 +218,10 @@ class DigitColumn:
 
     def _templates(
         self, column: list[str], title: str, values: list[str], code: int, memo: TableMemo
-    ) -> tuple[list[Template | None], int]:
+    ) -> tuple[list[Template | None], list[Template | None]]:
         """Each cell's template, by its key, made in C (by its length alone when only that can
-        differ), and how many templates there are among them; a key not seen before is learnt from
-        its first cell."""
+        differ), and the templates among them, each once; a key not seen before is learnt from its
+        first cell."""
         checks = self._checks(code)
         lengths = list(map(len, values))
         templates = memo.templates
@@ -227,7 +233,7 @@ class DigitColumn:
                     k = lengths.index(length)
                     templates[key] = self._template(column[k], len(title) + 1, values[k])
                 by_length[length] = templates[key]
-            return list(map(by_length.__getitem__, lengths)), len(set(map(id, by_length.values())))
+            return list(map(by_length.__getitem__, lengths)), _each_once(by_length.values())
         checked: Iterable[tuple[bool, ...]] = (
             zip(*[map(check, values) for check in checks], strict=True) if checks else repeat(())
         )
@@ -238,7 +244,7 @@ class DigitColumn:
         for key, k in firsts.items():
             if key not in templates:
                 templates[key] = self._template(column[k], len(title) + 1, values[k])
-        return list(map(templates.__getitem__, keys)), len({id(templates[key]) for key in firsts})
+        return list(map(templates.__getitem__, keys)), _each_once(map(templates.__getitem__, firsts))
 
     def _checks(self, code: int) -> tuple[Callable[[str], bool], ...]:
         checks = self._checks_of.get(code)
@@ -333,6 +339,13 @@ class ValueCells(Sequence[tuple[Finding, ...]]):
 
 def _looks_like_date8(value: str) -> bool:
     return len(value) == 8 and looks_like_date(value)
+
+
+def _each_once(templates: Iterable[Template | None]) -> list[Template | None]:
+    return list({id(t): t for t in templates}.values())
+
+
+_FOUND = itemgetter(0)  # a template's findings
 
 
 def _fill(out: Out, tokens: Tokens, i: int, value: str, template: Template | None) -> None:
