@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
+import time
 
 import openpyxl
 import pytest
@@ -15,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
+from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.extract import spreadsheet
 from dlp_gateway.extract.budget import Budget, ExtractLimits
 from dlp_gateway.extract.table import ColumnBatches
@@ -117,3 +120,31 @@ cell = st.one_of(
 def test_a_column_is_the_text_of_each_cell(column: list[object]) -> None:
     # A column of one kind is turned into text in C; held to cell_text, one cell at a time.
     assert list(spreadsheet._column_texts(tuple(column))) == [spreadsheet.cell_text(v) for v in column]
+
+
+def test_a_scan_that_ends_early_leaves_no_parse_running() -> None:
+    # Out of time while the page headers are read: the error comes out, and the workbook's parse
+    # thread has ended with it (abandoned parses must not pile up in a scan worker).
+    wb = openpyxl.Workbook()
+    wb.create_sheet("二")
+    buf = io.BytesIO()
+    wb.save(buf)
+    before = threading.active_count()
+    started = threading.Event()
+    real = spreadsheet._first_sheet
+
+    def slow_first_sheet(data: bytes) -> object:
+        started.set()
+        time.sleep(0.3)
+        return real(data)
+
+    def out_of_time(*_args: object) -> list[object]:
+        assert started.wait(5)
+        raise ScanTimeoutError("scan_timeout")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(spreadsheet, "_first_sheet", slow_first_sheet)
+        patch.setattr(spreadsheet, "_tails", out_of_time)
+        with pytest.raises(ScanTimeoutError):
+            spreadsheet.spreadsheet_segments("a.xlsx", buf.getvalue(), _budget())
+    assert threading.active_count() == before

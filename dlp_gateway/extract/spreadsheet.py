@@ -169,4 +169,7 @@ def spreadsheet_segments(location: str, data: bytes, budget: Budget) -> list[Seg
                 sheet = following.result()
         return out + tails
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)  # (a scan out of time does not wait for calamine)
+        # A scan that ends early (out of time, a sheet that fails) still waits for a parse under
+        # way: one parse at a time per scan worker, as before the thread, so that abandoned parses
+        # of large workbooks cannot pile up in a worker's memory; a sheet not yet begun is not.
+        pool.shutdown(wait=True, cancel_futures=True)
