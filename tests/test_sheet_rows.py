@@ -122,29 +122,29 @@ def test_a_column_is_the_text_of_each_cell(column: list[object]) -> None:
     assert list(spreadsheet._column_texts(tuple(column))) == [spreadsheet.cell_text(v) for v in column]
 
 
-def test_a_scan_that_ends_early_leaves_no_parse_running() -> None:
-    # Out of time while the page headers are read: the error comes out, and the workbook's parse
-    # thread has ended with it (abandoned parses must not pile up in a scan worker).
+def test_a_scan_that_ends_early_leaves_nothing_running() -> None:
+    # Out of time while calamine reads: the error comes out, and the thread inflating the page
+    # headers has ended with it (nothing of a scan outlives it in a scan worker).
     wb = openpyxl.Workbook()
     wb.create_sheet("二")
     buf = io.BytesIO()
     wb.save(buf)
     before = threading.active_count()
     started = threading.Event()
-    real = spreadsheet._first_sheet
+    real = spreadsheet._tails
 
-    def slow_first_sheet(data: bytes) -> object:
+    def slow_tails(*args: object) -> object:
         started.set()
         time.sleep(0.3)
-        return real(data)
+        return real(*args)  # type: ignore[arg-type]
 
-    def out_of_time(*_args: object) -> list[object]:
+    def out_of_time(_data: bytes) -> object:
         assert started.wait(5)
         raise ScanTimeoutError("scan_timeout")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(spreadsheet, "_first_sheet", slow_first_sheet)
-        patch.setattr(spreadsheet, "_tails", out_of_time)
+        patch.setattr(spreadsheet, "_tails", slow_tails)
+        patch.setattr(spreadsheet, "_open", out_of_time)
         with pytest.raises(ScanTimeoutError):
             spreadsheet.spreadsheet_segments("a.xlsx", buf.getvalue(), _budget())
     assert threading.active_count() == before
