@@ -20,10 +20,10 @@ from python_calamine import CalamineWorkbook
 from dlp_gateway.errors import ScanTimeoutError
 from dlp_gateway.extract import spreadsheet
 from dlp_gateway.extract.budget import Budget, ExtractLimits
-from dlp_gateway.extract.table import ColumnBatches
+from dlp_gateway.extract.table import ColumnBatches, table_segment
 
 value = st.one_of(
-    st.sampled_from(["8100000001", "山田 太郎", "", " 東京海上日動 ", "a\tb"]),
+    st.sampled_from(["8100000001", "山田 太郎", "", " 東京海上日動 ", "a\tb", "証券番号", "契約者名"]),
     st.none(),
     st.integers(-(10**12), 10**12),
     st.floats(allow_nan=False, allow_infinity=False, width=32),
@@ -66,6 +66,10 @@ def test_rows_in_blocks_are_the_rows_one_at_a_time(rows: list[list[object]], off
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(spreadsheet, "_BLOCK", block)
         assert _flat(sheet) == expected
+        # (and the table they make: columns handed over as they are, made text or tested clean)
+        columns = [f"!{spreadsheet.column_letter(c)}" for c in range(spreadsheet.MAX_COLUMNS)]
+        batches = spreadsheet._rows(sheet, _budget())
+        assert table_segment("a", batches, columns, block) == table_segment("a", expected, columns, block)
 
 
 def test_a_row_wider_than_max_columns_is_cut_in_blocks_too() -> None:
@@ -148,3 +152,24 @@ def test_a_scan_that_ends_early_leaves_nothing_running() -> None:
         with pytest.raises(ScanTimeoutError):
             spreadsheet.spreadsheet_segments("a.xlsx", buf.getvalue(), _budget())
     assert threading.active_count() == before
+
+
+def test_a_column_of_numbers_and_text_is_tested_clean() -> None:
+    # A column of one kind made text by the reader is clean by construction; one of several kinds
+    # is made text cell by cell and tested like any other (" 800 " is cleaned to "800").
+    sheet = _sheet(
+        [
+            ["証券番号", "契約者名", "保険料"],
+            [8100000001, "鈴木 一郎", 1000],
+            [8100000002, "山田 太郎", 1200],
+            [8100000003, "佐藤 花子", " 800 "],
+        ],
+        0,
+    )
+    columns = [f"!{spreadsheet.column_letter(c)}" for c in range(spreadsheet.MAX_COLUMNS)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(spreadsheet, "_BLOCK", 2)  # (the last two rows: one block)
+        made = table_segment("a", spreadsheet._rows(sheet, _budget()), columns)
+    assert made == table_segment("a", spreadsheet._merged_rows(sheet, _budget(), {}), columns)
+    assert made.lines[-1] == "証券番号:8100000003\t契約者名:佐藤 花子\t保険料:800"
+    assert made.labelled == ((1, 4),)  # (the last block written as one)

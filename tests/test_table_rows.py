@@ -43,6 +43,9 @@ block_cell = st.sampled_from(
         "x  y",
         "山\u200b田 太郎",  # (an invisible character: extraction strips it from the lines)
         "\u200b",
+        "a\u00a0b",  # (white space that is not printable, as \u3000 and \t)
+        "行1\n行2",
+        "x\x85",
     ]
 )
 header_row = st.lists(

@@ -68,6 +68,26 @@ def _unclean(text: str) -> bool:
     )
 
 
+class CleanTexts(list[str]):
+    """A column's texts that are each filled and clean by how they were made (numbers and dates
+    written by the reader): block_columns does not test them again."""
+
+
+def _clean_column(column: Sequence[str]) -> bool:
+    """Whether every cell of a column is filled and needs no _clean. The cells joined by NULs for
+    the tests of spaces, and without them for the test of other white space: text that is all
+    printable has none (white space but the ASCII space is not printable), which str.isprintable
+    tells faster than the pattern; text that is not printable (a zero-width space) is searched."""
+    if type(column) is CleanTexts:
+        return True
+    if "" in column:
+        return False
+    text = "\x00".join(column)
+    if "  " in text or " \x00" in text or "\x00 " in text or text[:1] == " " or text[-1:] == " ":
+        return False
+    return "".join(column).isprintable() or _OTHER_SPACE.search(text) is None
+
+
 def _numbered(columns: Sequence[Sequence[str]]) -> bool:
     """Whether every row of the columns holds a 4-digit number (so none is a header row): settled
     in C by a column of ASCII digits, four at least in each cell, if there is one; else each row
@@ -217,7 +237,7 @@ class _TableLines:
             return False
         # A column at a time, its cells joined by NULs: a column of one script joins without
         # widening, where the whole row's mix of ASCII and kanji would widen every number.
-        if any("" in column or _unclean("\x00".join(column)) for column in columns) or not _numbered(columns):
+        if not all(map(_clean_column, columns)) or not _numbered(columns):
             return False
         # Each line `title:value<TAB>…` by one %-format: half the time of joining each row's cells.
         line = SEP.join(p.replace("%", "%%") + "%s" for p in self.prefixes[:width])
