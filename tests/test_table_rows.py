@@ -15,7 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlp_gateway.detect.cells import _labelled, labelled_row
-from dlp_gateway.extract.table import _TableLines, labelled_by_cell, labelled_cells, table_segment
+from dlp_gateway.extract.table import (
+    ColumnBatch,
+    ColumnBatches,
+    _TableLines,
+    labelled_by_cell,
+    labelled_cells,
+    table_segment,
+)
 from dlp_gateway.invisible import strip_invisible
 
 cell = st.sampled_from(["8100000001", "山田 太郎", "", "2025/04/01", "東京海上日動"])
@@ -120,3 +127,9 @@ def test_lines_marked_labelled_are_labelled_under_their_header(rows: list[list[s
             titles = frozenset(seg.lines[header].split("\t"))
             assert _labelled(seg.lines[li].split("\t"), titles), seg.lines[li]
             assert labelled_row(titles)(seg.lines[li])
+
+
+def test_rows_given_as_columns_without_a_cell_are_still_lines() -> None:
+    given = ColumnBatches([ColumnBatch([], [("1",), ("2",)])])
+    assert table_segment("a", given, ["!A"]).lines == table_segment("a", [([], ("1",)), ([], ("2",))], ["!A"]).lines
+    assert len(table_segment("a", given, ["!A"]).lines) == 2

@@ -137,6 +137,8 @@ class ColumnBatch:
     refs: list[tuple[str]]
 
     def rows(self) -> Rows:
+        if not self.cells:  # (rows without a cell are rows all the same: each an empty line)
+            return (([], ref) for ref in self.refs)
         return zip(map(list, zip(*self.cells, strict=True)), self.refs, strict=True)
 
 
