@@ -140,8 +140,9 @@ class _Extraction:
             items = reader(location, data, self.budget)
             segments = [i for i in items if isinstance(i, Segment)]
             self.take(items, depth)
-        if kind in _PACKAGES:  # (a workbook's reader reads what follows its sheets' cells too)
-            self.take(package_text(location, data, self.budget, segments, sheets=kind not in ("xlsx", "ods")), depth)
+        if kind in _PACKAGES:  # (the workbook reader reads what follows its sheets' cells too)
+            sheets = _READERS.get(kind, ("",))[0] != "spreadsheet"
+            self.take(package_text(location, data, self.budget, segments, sheets=sheets), depth)
 
     def attached_message(self, location: str, data: bytes, depth: int) -> None:
         inner, problems = parse_message(data, self.mime)

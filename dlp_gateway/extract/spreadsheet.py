@@ -101,7 +101,12 @@ def _column_texts(column: tuple[Any, ...]) -> Sequence[str]:
     if kinds == {dt.date}:  # (a list's dates repeat: each written once)
         written = {day: day.isoformat() for day in dict.fromkeys(column)}
         return CleanTexts(map(written.__getitem__, column))
-    return [v if type(v) is str else cell_text(v) for v in column]
+    return _cell_texts(column)
+
+
+def _cell_texts(values: Sequence[Any]) -> list[str]:
+    """cell_text of each value, text passed as it is."""
+    return [v if type(v) is str else cell_text(v) for v in values]
 
 
 _BLOCK = 1_000
@@ -113,7 +118,7 @@ def _merged_rows(sheet: Any, budget: Budget, merges: Merges) -> Iterator[tuple[l
     spanning: list[tuple[int, int, str]] = []  # (last row, column in the row, value) of merges above
     for r, values in enumerate(_range_rows(sheet), start=top):
         budget.check()
-        cells = [v if type(v) is str else cell_text(v) for v in values[:MAX_COLUMNS]]
+        cells = _cell_texts(values[:MAX_COLUMNS])
         if spanning:
             spanning = [m for m in spanning if m[0] >= r]
             for _last, c, value in spanning:

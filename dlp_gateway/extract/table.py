@@ -55,16 +55,18 @@ def _header_words(filled: Sequence[str]) -> bool:
 _OTHER_SPACE = re.compile(r"[^\S ]")
 
 
-def _unclean(text: str) -> bool:
-    """Whether cells joined by NULs need _clean. A class search and substring tests: one pattern
-    with the alternatives took 2 µs a row, as long as all the rest of the table building."""
+def _unclean(text: str, printable: bool = False) -> bool:
+    """Whether cells joined by NULs need _clean. Substring tests and a class search: one pattern
+    with the alternatives took 2 µs a row, as long as all the rest of the table building. With
+    `printable` (the cells' text, without the NULs, is all printable) the search is not needed:
+    white space but the ASCII space is not printable, and str.isprintable tells that faster."""
     return (
-        _OTHER_SPACE.search(text) is not None
-        or "  " in text
+        "  " in text
         or " \x00" in text
         or "\x00 " in text
         or text[:1] == " "
         or text[-1:] == " "
+        or (not printable and _OTHER_SPACE.search(text) is not None)
     )
 
 
@@ -74,18 +76,11 @@ class CleanTexts(list[str]):
 
 
 def _clean_column(column: Sequence[str]) -> bool:
-    """Whether every cell of a column is filled and needs no _clean. The cells joined by NULs for
-    the tests of spaces, and without them for the test of other white space: text that is all
-    printable has none (white space but the ASCII space is not printable), which str.isprintable
-    tells faster than the pattern; text that is not printable (a zero-width space) is searched."""
+    """Whether every cell of a column is filled and needs no _clean (text that is not all
+    printable, a zero-width space in it, is searched)."""
     if type(column) is CleanTexts:
         return True
-    if "" in column:
-        return False
-    text = "\x00".join(column)
-    if "  " in text or " \x00" in text or "\x00 " in text or text[:1] == " " or text[-1:] == " ":
-        return False
-    return "".join(column).isprintable() or _OTHER_SPACE.search(text) is None
+    return "" not in column and not _unclean("\x00".join(column), "".join(column).isprintable())
 
 
 def _numbered(columns: Sequence[Sequence[str]]) -> bool:
