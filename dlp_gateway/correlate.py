@@ -70,7 +70,7 @@ _NUMBER_OF = itemgetter(0)  # (Record.policy_number)
 _new_record = tuple.__new__
 
 
-def _blocks(lines: tuple[str, ...]) -> list[int]:
+def _blocks(lines: Sequence[str]) -> list[int]:
     """block[i] = number of the blank-line-separated block line i sits in."""
     out, block = [], 0
     for line in lines:

@@ -41,6 +41,8 @@ def _may_hold_astral(text: str) -> bool:
 
 
 def has_invisible(text: str) -> bool:
+    if text.isascii():  # (told in C without a look at each character: every invisible is above U+00AC)
+        return False
     if _INVISIBLE_BMP.search(text) is not None:
         return True
     return _may_hold_astral(text) and _INVISIBLE_ASTRAL.search(text) is not None

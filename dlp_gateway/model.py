@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from operator import itemgetter
@@ -114,7 +115,7 @@ class Segment:
     """
 
     location: str
-    lines: tuple[str, ...]
+    lines: Sequence[str]  # a tuple, or a table's TableLines (extract/table_lines.py)
     kind: str = "text"  # "text" | "header" | "table"
     refs: tuple[tuple[str, ...], ...] = ()
     columns: tuple[str, ...] = ()

@@ -50,7 +50,7 @@ def assert_same(lines: Sequence[str]) -> None:
     assert got == expected, next((g, e) for g, e in zip(got, expected, strict=False) if g != e) if got else expected
 
 
-def segment_lines(raw: bytes) -> list[tuple[str, ...]]:
+def segment_lines(raw: bytes) -> list[Sequence[str]]:
     segments, _ = Pipeline(example_config()).read(raw)
     return [s.lines for s in segments]
 

@@ -13,8 +13,9 @@ columns in C, and are the CellRows cells._block_at makes of the same rows from t
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress
+from typing import TypeVar
 
 from dlp_gateway.detect.digit_column import DigitColumn, TableMemo
 from dlp_gateway.detect.row_shapes import CellRows, ColumnRows, TableForms
@@ -25,37 +26,48 @@ Found = Sequence[tuple[Finding, ...]]
 
 @dataclass
 class ColumnBlock:
-    """A run's rows (from line `first`) as columns, with the findings and forms of the columns
-    the column form read; None for a column the memo reads."""
+    """A run's rows (from line `first`) as columns, each its title's prefix (`title:`, or "" when
+    the column's cells are whole: column_block) and its values, with the findings and forms of the
+    columns the column form read; None for a column the memo reads. `labels`, for each column the
+    memo reads: each distinct value and its cell (`title:value`), written once."""
 
     first: int
-    columns: list[tuple[str, ...]]
-    found: list[Found | None]
-    forms: list[Sequence[int] | None]
+    prefixes: list[str]
+    columns: list[Sequence[str]]
+    found: list[Found | None] = field(init=False)
+    forms: list[Sequence[int] | None] = field(init=False)
+    labels: list[dict[str, str] | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.found = [None] * len(self.columns)
+        self.forms = [None] * len(self.columns)
+        self.labels = [None] * len(self.columns)
 
     def memo_cells(self) -> Iterator[str]:
-        """The cells left to the memo."""
-        for column, found in zip(self.columns, self.found, strict=True):
+        """The cells left to the memo, each column's distinct ones."""
+        for column, labels, found in zip(self.columns, self.labels, self.found, strict=True):
             if found is None:
-                yield from column
+                yield from column if labels is None else labels.values()
+
+    def _by_value(self, c: int, table: dict[str, _T]) -> list[_T]:
+        """Each cell of memo column c looked up in `table` (the memo or its forms), by its cell."""
+        labels = self.labels[c]
+        if labels is None:
+            return list(map(table.__getitem__, self.columns[c]))
+        by_value = dict(zip(labels, map(table.__getitem__, labels.values()), strict=True))
+        return list(map(by_value.__getitem__, self.columns[c]))
 
     def rows(
         self, memo: dict[str, tuple[Finding, ...]], forms: dict[str, int], shapes: TableForms
     ) -> Iterator[tuple[int, CellRows]]:
         """The rows as CellRows at the first one's line, if any holds a finding; the memo's
         columns looked up in it."""
-        form_columns = [
-            list(map(forms.__getitem__, column)) if f is None else f
-            for column, f in zip(self.columns, self.forms, strict=True)
-        ]
+        form_columns = [self._by_value(c, forms) if f is None else f for c, f in enumerate(self.forms)]
         keys = list(zip(*form_columns, strict=True))
         held = list(map(any, keys))  # (a row that holds nothing is left out)
         if not any(held):
             return
-        found_columns = [
-            list(map(memo.__getitem__, column)) if f is None else f
-            for column, f in zip(self.columns, self.found, strict=True)
-        ]
+        found_columns = [self._by_value(c, memo) if f is None else f for c, f in enumerate(self.found)]
         lines = list(range(self.first, self.first + len(keys)))
         found: Sequence[Sequence[tuple[Finding, ...]]] = ColumnRows(found_columns)
         if not all(held):
@@ -67,6 +79,9 @@ class ColumnBlock:
         yield lines[0], CellRows(lines, found, sids, shapes)  # type: ignore[arg-type]
 
 
+_T = TypeVar("_T")
+
+
 def column_block(
     first: int, rows: list[list[str]], digits: DigitColumn | None, learnt: TableMemo, shapes: TableForms
 ) -> ColumnBlock | None:
@@ -74,25 +89,52 @@ def column_block(
     by the column form; None otherwise (cells._block_at reads them)."""
     if not rows or len(set(map(len, rows))) != 1:
         return None
-    columns = list(zip(*rows, strict=True))
-    block = ColumnBlock(first, columns, [None] * len(columns), [None] * len(columns))
-    if digits is None:
-        return block
-    for c, column in enumerate(columns):
-        value = column[0].partition(":")[2]
-        if not (value.isdigit() and value.isascii()):
-            continue  # (a cheap look at the first cell: a column of names or dates is the memo's)
-        out, tokens = digits.read(column, learnt)
-        if None in tokens:
-            continue  # (a cell the line form must read: the memo reads the column)
-        by_template = shapes.by_template
-        used = set(tokens)  # (a handful of templates for a column)
-        for token in sorted(used - by_template.keys(), key=tokens.index):  # (in order: forms numbered as met)
-            k = tokens.index(token)
-            by_template[token] = shapes.form_id(out[k], column[k])  # type: ignore[arg-type,index]  # (its first cell)
-        block.found[c] = out  # type: ignore[assignment]  # (every cell read: no None left)
-        if len(used) == 1:
-            block.forms[c] = [by_template[tokens[0]]] * len(tokens)  # type: ignore[index]
-        else:
-            block.forms[c] = list(map(by_template.__getitem__, tokens))  # type: ignore[arg-type]
+    columns: list[Sequence[str]] = list(zip(*rows, strict=True))
+    return _read(ColumnBlock(first, [""] * len(columns), columns), digits, learnt, shapes)
+
+
+def value_block(
+    first: int,
+    prefixes: list[str],
+    columns: list[Sequence[str]],
+    digits: DigitColumn | None,
+    learnt: TableMemo,
+    shapes: TableForms,
+) -> ColumnBlock:
+    """column_block for rows given as each column's prefix (`title:`, no other colon in it) and
+    its values (extract/table_lines.py): a cell is written `title:value` once per distinct value."""
+    return _read(ColumnBlock(first, prefixes, columns), digits, learnt, shapes)
+
+
+def _read(block: ColumnBlock, digits: DigitColumn | None, learnt: TableMemo, shapes: TableForms) -> ColumnBlock:
+    """The block with its columns of digits read by the column form, and the distinct cells of
+    its other prefixed columns written."""
+    for c, (prefix, column) in enumerate(zip(block.prefixes, block.columns, strict=True)):
+        if digits is not None and _read_digits(block, c, digits, learnt, shapes):
+            continue
+        if prefix:
+            block.labels[c] = {value: prefix + value for value in dict.fromkeys(column)}
     return block
+
+
+def _read_digits(block: ColumnBlock, c: int, digits: DigitColumn, learnt: TableMemo, shapes: TableForms) -> bool:
+    """Whether column c is read by the column form (its findings and forms then set in the block)."""
+    prefix, column = block.prefixes[c], block.columns[c]
+    value = column[0] if prefix else column[0].partition(":")[2]
+    if not (value.isdigit() and value.isascii()):
+        return False  # (a cheap look at the first cell: a column of names or dates is the memo's)
+    out, tokens = digits.read_values(prefix[:-1], column, learnt) if prefix else digits.read(column, learnt)
+    if None in tokens:
+        return False  # (a cell the line form must read: the memo reads the column)
+    by_template = shapes.by_template
+    used = set(tokens)  # (a handful of templates for a column)
+    for token in sorted(used - by_template.keys(), key=tokens.index):  # (in order: forms numbered as met)
+        k = tokens.index(token)
+        cell = prefix + column[k]
+        by_template[token] = shapes.form_id(out[k], cell)  # type: ignore[arg-type,index]  # (its first cell)
+    block.found[c] = out  # type: ignore[assignment]  # (every cell read: no None left)
+    if len(used) == 1:
+        block.forms[c] = [by_template[tokens[0]]] * len(tokens)  # type: ignore[index]
+    else:
+        block.forms[c] = list(map(by_template.__getitem__, tokens))  # type: ignore[arg-type]
+    return True

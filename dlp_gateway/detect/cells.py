@@ -25,16 +25,17 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, filterfalse, islice, repeat
-from operator import is_not, not_
+from operator import attrgetter, is_not, not_
 from typing import Literal, NamedTuple, cast, overload
 
-from dlp_gateway.detect.cell_columns import ColumnBlock, column_block
+from dlp_gateway.detect.cell_columns import ColumnBlock, column_block, value_block
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.digit_column import DigitColumn, TableMemo
 from dlp_gateway.detect.insurers import HEADING
 from dlp_gateway.detect.row_shapes import CellRows, TableForms, placed
 from dlp_gateway.detect.split_names import Columns, joined, name_columns
 from dlp_gateway.errors import ScanTimeoutError
+from dlp_gateway.extract.table_lines import TableLines
 from dlp_gateway.model import CELL_SEPARATOR, Detector, Finding, Segment
 
 MEMO_CELLS = 200_000  # distinct cells kept per table: past this the memo starts again, memory stays flat
@@ -113,12 +114,28 @@ class _Header:
 
 class _Run(NamedTuple):
     """Lines of a batch under one header: the first, each one's cells (None: read whole), the
-    header's name columns, and whether its rows may come as CellRows."""
+    header's name columns, and whether its rows may come as CellRows. `values`: the rows as each
+    column's prefix and values instead, if the table kept them so (extract/table_lines.py); every
+    row is then labelled, and `rows` is made from them only where asked for (cells)."""
 
     first: int
     rows: list[list[str] | None]
     names: Columns | None
     plain: bool
+    values: tuple[list[str], list[Sequence[str]]] | None = None
+
+    def count(self) -> int:  # type: ignore[override]  # (a NamedTuple's count is not used)
+        return len(self.rows) if self.values is None else len(self.values[1][0])
+
+    def cells(self) -> list[list[str] | None]:
+        """Each row's cells (every one `title:value` when the run is given as values)."""
+        if self.values is None:
+            return self.rows
+        prefixes, columns = self.values
+        return list(map(list, zip(*map(map, map(_PREFIXED, prefixes), columns), strict=True)))
+
+
+_PREFIXED = attrgetter("__add__")
 
 
 def _whole_block(run: _Run, rosters: set[int]) -> bool:
@@ -127,8 +144,8 @@ def _whole_block(run: _Run, rosters: set[int]) -> bool:
     return (
         run.plain
         and run.names is None
-        and None not in run.rows
-        and rosters.isdisjoint(range(run.first, run.first + len(run.rows)))
+        and (run.values is not None or None not in run.rows)
+        and rosters.isdisjoint(range(run.first, run.first + run.count()))
     )
 
 
@@ -145,12 +162,26 @@ def _runs(seg: Segment, b: int, e: int, header: _Header, headers: list[int], end
                 if a >= h:
                     break
                 known.append((max(a, start) - start, min(z, h) - start))
-            out.append(_Run(start, header.rows(seg.lines[start:h], known), header.names, not header.heading_titles))
+            values = _values(seg, start, h, known, header)
+            rows = [] if values is not None else header.rows(seg.lines[start:h], known)
+            out.append(_Run(start, rows, header.names, not header.heading_titles, values))
         if h < e:
             header.read(seg.lines[h].split(CELL_SEPARATOR))
             out.append(_Run(h, [None], header.names, False))
             start = h + 1
     return out
+
+
+def _values(
+    seg: Segment, start: int, end: int, known: list[tuple[int, int]], header: _Header
+) -> tuple[list[str], list[Sequence[str]]] | None:
+    """Lines start..end-1 as each column's prefix and values, if all of them are labelled under
+    the header (`known`), no title holds a colon, and the table kept them as columns."""
+    if known != [(0, end - start)] or not isinstance(seg.lines, TableLines) or header.titles is None:
+        return None
+    if any(":" in t for t in header.titles):
+        return None
+    return seg.lines.columns(start, end)
 
 
 class CellReader:
@@ -214,7 +245,7 @@ class CellReader:
                 memo.clear()  # (before this batch's cells go in: every cell it needs is then there)
                 forms.clear()
             blocks = self._blocks(runs, learnt, shapes, customers) if rows else {}
-            labelled = (row for k, run in enumerate(runs) if k not in blocks for row in run.rows if row is not None)
+            labelled = (row for k, run in enumerate(runs) if k not in blocks for row in run.cells() if row is not None)
             pool = chain(chain.from_iterable(labelled), *(block.memo_cells() for block in blocks.values()))
             new = list(filterfalse(memo.__contains__, dict.fromkeys(pool)))  # (distinct, in C)
             self._read_new(new, memo, learnt, si, deadline, customers, forms if rows else None, shapes)
@@ -232,10 +263,14 @@ class CellReader:
         rosters = customers.rosters if customers is not None else set()
         out = {}
         for k, run in enumerate(runs):
-            if _whole_block(run, rosters):
-                block = column_block(run.first, cast("list[list[str]]", run.rows), self.digits, learnt, shapes)
-                if block is not None:
-                    out[k] = block
+            if not _whole_block(run, rosters):
+                continue
+            if run.values is not None:
+                out[k] = value_block(run.first, *run.values, self.digits, learnt, shapes)
+                continue
+            block = column_block(run.first, cast("list[list[str]]", run.rows), self.digits, learnt, shapes)
+            if block is not None:
+                out[k] = block
         return out
 
     def _run(
@@ -250,7 +285,8 @@ class CellReader:
         rows: bool,
     ) -> Iterator[tuple[int, list[Finding] | CellRows | None]]:
         """table's lines of one run, their cells' findings in the memo (and forms)."""
-        first, run_rows, split, plain = run
+        first, _, split, plain, _ = run
+        run_rows = run.cells()
         rosters = customers.rosters if customers is not None else set()
         as_cells = rows and plain and split is None
         if rows and _whole_block(run, rosters):

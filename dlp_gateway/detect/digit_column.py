@@ -37,7 +37,7 @@ Template = tuple[tuple[Finding, ...], tuple[bool, ...]]  # the findings, and whi
 Out = list[tuple[Finding, ...] | None]  # each cell's findings (None: the line form reads it)
 Found = Sequence[tuple[Finding, ...] | None]  # Out, or ValueCells for a column that is a policy number a cell
 Tokens = list[int | None]  # each cell's template, by id
-Column = tuple[str, Sequence[int], list[str], list[str]]  # a title, its cells' places, the cells, their values
+Column = tuple[str, Sequence[int], Sequence[str], list[str]]  # a title, its cells' places, the cells, their values
 
 
 @dataclass
@@ -80,7 +80,24 @@ class DigitColumn:
         tokens: Tokens = [None] * len(cells)
         if self.patterns is None:
             return out, tokens  # a pattern that could see a newline: the line form reads it line by line
-        for title, picked, column, values in self._columns(cells, memo):
+        return self._read_columns(out, tokens, self._columns(cells, memo), memo)
+
+    def read_values(self, title: str, values: Sequence[str], memo: TableMemo) -> tuple[Found, Tokens]:
+        """read for one column of a list given as its title and its values (the cells `title:value`,
+        the title without a colon): a cell is written out only where the line form reads it."""
+        digits = "".join(values)
+        if self.patterns is None or not (digits.isdigit() and digits.isascii()) or "" in values:
+            return self.read(list(map(f"{title}:".__add__, values)), memo)
+        out: Out = [None] * len(values)
+        tokens: Tokens = [None] * len(values)
+        if not self._stable(title, memo):
+            return out, tokens
+        values = values if isinstance(values, list) else list(values)
+        return self._read_columns(out, tokens, [(title, range(len(values)), Labelled(title, values), values)], memo)
+
+    def _read_columns(self, out: Out, tokens: Tokens, columns: list[Column], memo: TableMemo) -> tuple[Found, Tokens]:
+        """read's columns into `out` and `tokens`."""
+        for title, picked, column, values in columns:
             code = self._column_code(title, column, values)
             if code is not None:
                 if not code & self._part:
@@ -141,7 +158,7 @@ class DigitColumn:
             return None
         return title, values
 
-    def _column_code(self, title: str, column: list[str], values: list[str]) -> int | None:
+    def _column_code(self, title: str, column: Sequence[str], values: list[str]) -> int | None:
         """The code (see _matches) every cell of a column has, or None when they may differ. Every
         pattern is fenced by `(?<![0-9])…(?![0-9])` and the title holds no digit, so a match made
         of digits only is one whole value. A pattern that matches nowhere in the column is _NONE
@@ -166,7 +183,7 @@ class DigitColumn:
                     return None
                 code |= _WHOLE << 2 * j
                 continue
-            text = "\n".join(column) if text is None else text
+            text = _joined(column) if text is None else text
             rest, count = pattern.subn("", text, timeout=None if self.linear[j] else REGEX_TIMEOUT)
             if not count:
                 continue
@@ -180,7 +197,7 @@ class DigitColumn:
         out: Out,
         tokens: Tokens,
         picked: Sequence[int],
-        column: list[str],
+        column: Sequence[str],
         title: str,
         values: list[str],
         code: int,
@@ -217,7 +234,7 @@ class DigitColumn:
         return None
 
     def _templates(
-        self, column: list[str], title: str, values: list[str], code: int, memo: TableMemo
+        self, column: Sequence[str], title: str, values: list[str], code: int, memo: TableMemo
     ) -> tuple[list[Template | None], list[Template | None]]:
         """Each cell's template, by its key, made in C (by its length alone when only that can
         differ), and the templates among them, each once; a key not seen before is learnt from its
@@ -261,7 +278,7 @@ class DigitColumn:
             if (code >> 2 * j) & 3 == _WHOLE and ins in self.checks
         )
 
-    def _matches(self, texts: list[str], value_at: list[int]) -> list[int]:
+    def _matches(self, texts: Sequence[str], value_at: list[int]) -> list[int]:
         """Per cell, two bits per pattern: _NONE, _WHOLE (one match, the whole value) or _PART.
         The cells are searched joined by newlines, one search and one timeout per pattern (no
         pattern sees a newline: PolicyNumberFinder.in_chunk), as the line form reads a chunk."""
@@ -335,6 +352,40 @@ class ValueCells(Sequence[tuple[Finding, ...]]):
     def __iter__(self) -> Iterator[tuple[Finding, ...]]:
         head, tail = (self.finding[0],), self.finding[2:]
         return zip(map(_new_finding, repeat(Finding), map(add, map(add, repeat(head), zip(self.values)), repeat(tail))))
+
+
+class Labelled(Sequence[str]):
+    """A column's cells `title:value`, each written when it is asked for (read_values)."""
+
+    __slots__ = ("prefix", "values")
+
+    def __init__(self, title: str, values: Sequence[str]) -> None:
+        self.prefix = f"{title}:"
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return list(map(self.prefix.__add__, self.values[i]))
+        return self.prefix + self.values[i]
+
+    def __iter__(self) -> Iterator[str]:
+        return map(self.prefix.__add__, self.values)
+
+
+def _joined(column: Sequence[str]) -> str:
+    """The cells joined by newlines; a Labelled column's without writing each cell."""
+    if isinstance(column, Labelled):
+        return column.prefix + f"\n{column.prefix}".join(column.values) if len(column) else ""
+    return "\n".join(column)
 
 
 def _looks_like_date8(value: str) -> bool:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import regex
 
@@ -18,7 +19,7 @@ SIGNATURE_START = re.compile(rf"^{_SP}*(?:--{_SP}*|[-‐―─━=＝_＿*＊~�
 GREETING_LINES = 3  # the greeting sits in the first non-empty lines
 
 
-def correspondent_lines(lines: tuple[str, ...]) -> set[int]:
+def correspondent_lines(lines: Sequence[str]) -> set[int]:
     """Line numbers of the greeting and of the signature block."""
     out: set[int] = set()
     seen = 0
@@ -33,7 +34,7 @@ def correspondent_lines(lines: tuple[str, ...]) -> set[int]:
     return out | signature_lines(lines)
 
 
-def signature_lines(lines: tuple[str, ...]) -> set[int]:
+def signature_lines(lines: Sequence[str]) -> set[int]:
     """From the first signature line below some content to the end: one search over the text, not
     one per line."""
     first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))

@@ -22,9 +22,10 @@ from dlp_gateway.extract.delimited import csv_segment
 from dlp_gateway.extract.outlook import outlook_items
 from dlp_gateway.extract.package import Embedded, package_text
 from dlp_gateway.extract.sniff import sniff
+from dlp_gateway.extract.table_lines import lines_have_invisible, text_length
 from dlp_gateway.extract.text import html_segment, text_segment
 from dlp_gateway.extract.wrappers import directory_segment, rtf_segment
-from dlp_gateway.invisible import has_invisible, strip_invisible
+from dlp_gateway.invisible import strip_invisible
 from dlp_gateway.model import Message, Part, Segment, Unscannable, UnscannableKind
 from dlp_gateway.parse import charsets
 from dlp_gateway.parse.mime import MimeLimits, parse_message
@@ -55,8 +56,8 @@ class _Extraction:
 
     def add(self, segments: list[Segment]) -> None:
         for seg in segments:
-            self.budget.add_text(sum(map(len, seg.lines)))
-            if has_invisible("\n".join(seg.lines)):  # one normalisation, before every detector
+            self.budget.add_text(text_length(seg.lines))
+            if lines_have_invisible(seg.lines):  # one normalisation, before every detector
                 self.segments.append(dataclasses.replace(seg, lines=tuple(map(strip_invisible, seg.lines))))
             else:
                 self.segments.append(seg)

@@ -1,0 +1,166 @@
+"""A table's lines, its list's blocks of rows kept as the columns they were read in.
+
+Under a header, a list's rows are written `title:value<TAB>…` (extract/table.py). Made for every
+row, those lines cost a large list a %-format each, and cell-by-cell detection then split each one
+back into its cells and turned the rows into columns again (detect/cells.py, cell_columns.py):
+a fifth of a 156,000-row list's scan beyond the spreadsheet reader. A block of such rows is kept
+here as its titles and its columns of values, and a line of it is written only when something
+asks for that line (a record's row placed on its line, a row read whole); detection takes the
+columns as they are (`columns`). What a reader sees is the same sequence of lines either way:
+TableLines compares equal to the tuple of its lines.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
+from itertools import chain, islice
+from typing import overload
+
+from dlp_gateway.invisible import has_invisible
+from dlp_gateway.model import CELL_SEPARATOR
+
+
+class _Block:
+    """Rows written `prefix value` for each column, the prefixes `title:`; all columns as long."""
+
+    __slots__ = ("columns", "form", "prefixes", "size")
+
+    def __init__(self, prefixes: Sequence[str], columns: Sequence[Sequence[str]]) -> None:
+        self.prefixes = list(prefixes)
+        self.columns = list(columns)
+        self.size = len(columns[0])
+        self.form = CELL_SEPARATOR.join(p.replace("%", "%%") + "%s" for p in prefixes)
+
+    def line(self, k: int) -> str:
+        return self.form % tuple(column[k] for column in self.columns)
+
+    def lines(self, a: int = 0, b: int | None = None) -> Iterator[str]:
+        """Lines a..b-1 of the block, each by one %-format."""
+        columns = self.columns if a == 0 and b is None else [column[a:b] for column in self.columns]
+        return map(self.form.__mod__, zip(*columns, strict=True))
+
+    def text_length(self) -> int:
+        fixed = sum(map(len, self.prefixes)) + len(self.prefixes) - 1  # (titles and tabs)
+        return fixed * self.size + sum(sum(map(len, column)) for column in self.columns)
+
+    def has_invisible(self) -> bool:
+        return any(has_invisible(CELL_SEPARATOR.join(column)) for column in [self.prefixes, *self.columns])
+
+
+class TableLines(Sequence[str]):
+    """Lines written one by one (`append`) and blocks of rows as columns (`extend_columns`), in order."""
+
+    __slots__ = ("_pieces", "_size", "_starts")
+
+    def __init__(self) -> None:
+        self._pieces: list[list[str] | _Block] = []
+        self._starts: list[int] = []  # the first line of each piece
+        self._size = 0
+
+    def append(self, line: str) -> None:
+        if not self._pieces or isinstance(self._pieces[-1], _Block):
+            self._starts.append(self._size)
+            self._pieces.append([])
+        self._pieces[-1].append(line)  # type: ignore[union-attr]  # (a list: tested above)
+        self._size += 1
+
+    def extend_columns(self, prefixes: Sequence[str], columns: Sequence[Sequence[str]]) -> None:
+        """Rows of one cell per column, each cell `prefix value` (the prefixes as many as the columns)."""
+        block = _Block(prefixes, columns)
+        self._starts.append(self._size)
+        self._pieces.append(block)
+        self._size += block.size
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> str | tuple[str, ...]:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(self._size)
+            if step != 1:
+                return tuple(self)[i]
+            return tuple(self._lines(start, stop))
+        if i < 0:
+            i += self._size
+        if not 0 <= i < self._size:
+            raise IndexError("line out of range")
+        p = bisect_right(self._starts, i) - 1
+        piece = self._pieces[p]
+        k = i - self._starts[p]
+        return piece.line(k) if isinstance(piece, _Block) else piece[k]
+
+    def _lines(self, start: int, stop: int) -> Iterator[str]:
+        if start >= stop:
+            return iter(())
+        first = bisect_right(self._starts, start) - 1
+        parts = []
+        for p in range(first, len(self._pieces)):
+            at = self._starts[p]
+            if at >= stop:
+                break
+            piece = self._pieces[p]
+            a, b = max(start - at, 0), min(stop - at, len(piece) if isinstance(piece, list) else piece.size)
+            parts.append(piece.lines(a, b) if isinstance(piece, _Block) else islice(piece, a, b))
+        return chain.from_iterable(parts)
+
+    def __iter__(self) -> Iterator[str]:
+        return self._lines(0, self._size)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TableLines | tuple | list):
+            return len(other) == self._size and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"TableLines({tuple(self)!r})"
+
+    def text_length(self) -> int:
+        """The characters of every line, without writing them."""
+        return sum(p.text_length() if isinstance(p, _Block) else sum(map(len, p)) for p in self._pieces)
+
+    def has_invisible(self) -> bool:
+        """Whether any line holds a character invisible.py removes: each block searched a column
+        at a time (a column of one script is searched without widening)."""
+        return any(p.has_invisible() if isinstance(p, _Block) else has_invisible("\n".join(p)) for p in self._pieces)
+
+    def columns(self, start: int, stop: int) -> tuple[list[str], list[Sequence[str]]] | None:
+        """(the prefixes, the columns of values) of lines start..stop-1 if they are all rows of
+        blocks with the same prefixes; None if not."""
+        if not 0 <= start < stop <= self._size:
+            return None
+        first = bisect_right(self._starts, start) - 1
+        prefixes: list[str] | None = None
+        parts: list[list[Sequence[str]]] = []
+        for p in range(first, len(self._pieces)):
+            at = self._starts[p]
+            if at >= stop:
+                break
+            piece = self._pieces[p]
+            if not isinstance(piece, _Block) or (prefixes is not None and piece.prefixes != prefixes):
+                return None
+            prefixes = piece.prefixes
+            a, b = max(start - at, 0), min(stop - at, piece.size)
+            parts.append([column[a:b] for column in piece.columns])
+        if prefixes is None:
+            return None
+        if len(parts) == 1:
+            return prefixes, parts[0]
+        return prefixes, [list(chain.from_iterable(pieces)) for pieces in zip(*parts, strict=True)]
+
+
+def text_length(lines: Sequence[str]) -> int:
+    return lines.text_length() if isinstance(lines, TableLines) else sum(map(len, lines))
+
+
+def lines_have_invisible(lines: Sequence[str]) -> bool:
+    return lines.has_invisible() if isinstance(lines, TableLines) else has_invisible("\n".join(lines))
