@@ -54,6 +54,8 @@ class ColumnBlock:
         labels = self.labels[c]
         if labels is None:
             return list(map(table.__getitem__, self.columns[c]))
+        if len(labels) == 1:  # (a column of one value: a product, a branch)
+            return [table[next(iter(labels.values()))]] * len(self.columns[c])
         by_value = dict(zip(labels, map(table.__getitem__, labels.values()), strict=True))
         return list(map(by_value.__getitem__, self.columns[c]))
 

@@ -211,8 +211,11 @@ class DigitColumn:
         if len(kinds) > 1 and all(t is not None and not t[0] for t in kinds):
             # (amounts of several lengths: no template finds anything; each cell takes its own's
             # empty findings and its id, as _fill gives them, in C)
-            deque(map(out.__setitem__, picked, map(_FOUND, used)), maxlen=0)  # type: ignore[arg-type]
-            deque(map(tokens.__setitem__, picked, map(id, used)), maxlen=0)
+            if len(picked) == len(out):  # (the whole batch is this column: cell_columns.py)
+                out[:], tokens[:] = map(_FOUND, used), map(id, used)  # type: ignore[arg-type]
+            else:
+                deque(map(out.__setitem__, picked, map(_FOUND, used)), maxlen=0)  # type: ignore[arg-type]
+                deque(map(tokens.__setitem__, picked, map(id, used)), maxlen=0)
             return None
         if len(kinds) > 1 or (template is not None and template[0] and template[1] != (True,)):
             deque(map(_fill, repeat(out), repeat(tokens), picked, values, used), maxlen=0)

@@ -15,11 +15,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress, islice, repeat
 from operator import add, itemgetter
+from typing import NamedTuple
 
 import regex
 
 from dlp_gateway.detect.labels import classify
 from dlp_gateway.extract.table_lines import TableLines
+from dlp_gateway.invisible import has_invisible
 from dlp_gateway.model import CELL_SEPARATOR, Segment
 
 # Column titles the label classes do not cover but lists carry (a product, an address column).
@@ -56,15 +58,16 @@ def _header_words(filled: Sequence[str]) -> bool:
 _OTHER_SPACE = re.compile(r"[^\S ]")
 
 
-def _unclean(text: str, printable: bool = False) -> bool:
-    """Whether cells joined by NULs need _clean. Substring tests and a class search: one pattern
+def _unclean(text: str, printable: bool = False, sep: str = "\x00") -> bool:
+    """Whether cells joined by `sep` need _clean. Substring tests and a class search: one pattern
     with the alternatives took 2 µs a row, as long as all the rest of the table building. With
-    `printable` (the cells' text, without the NULs, is all printable) the search is not needed:
-    white space but the ASCII space is not printable, and str.isprintable tells that faster."""
+    `printable` (the cells' text is all printable, a printable `sep` with it) the search is not
+    needed: white space but the ASCII space is not printable, and str.isprintable tells that
+    faster. A cell that holds `sep` beside a space only costs the fast path."""
     return (
         "  " in text
-        or " \x00" in text
-        or "\x00 " in text
+        or f" {sep}" in text
+        or f"{sep} " in text
         or text[:1] == " "
         or text[-1:] == " "
         or (not printable and _OTHER_SPACE.search(text) is not None)
@@ -76,12 +79,25 @@ class CleanTexts(list[str]):
     written by the reader): block_columns does not test them again."""
 
 
-def _clean_column(column: Sequence[str]) -> bool:
-    """Whether every cell of a column is filled and needs no _clean (text that is not all
-    printable, a zero-width space in it, is searched)."""
+_JOIN = "`"  # (printable, so the joined column's str.isprintable is its cells'; rare beside a space)
+
+
+class _Column(NamedTuple):
+    """What block_columns learns of a column from its cells joined once."""
+
+    clean: bool  # every cell filled and needing no _clean
+    chars: int  # the characters of its cells
+    invisible: bool  # a cell holds a character invisible.py removes
+
+
+def _column(column: Sequence[str]) -> _Column:
+    """A column's _Column (text that is not all printable, a zero-width space in it, is searched)."""
     if type(column) is CleanTexts:
-        return True
-    return "" not in column and not _unclean("\x00".join(column), "".join(column).isprintable())
+        return _Column(True, len("".join(column)), False)  # (digits and dates: ASCII)
+    text = _JOIN.join(column)
+    chars = len(text) - len(column) + 1
+    clean = "" not in column and not _unclean(text, text.isprintable(), _JOIN)
+    return _Column(clean, chars, has_invisible(text))
 
 
 def _numbered(columns: Sequence[Sequence[str]]) -> bool:
@@ -235,10 +251,12 @@ class _TableLines:
             return False
         # A column at a time, its cells joined by NULs: a column of one script joins without
         # widening, where the whole row's mix of ASCII and kanji would widen every number.
-        if not all(map(_clean_column, columns)) or not _numbered(columns):
+        facts = list(map(_column, columns))
+        if not all(f.clean for f in facts) or not _numbered(columns):
             return False
         # Each line `title:value<TAB>…`, written when it is asked for (extract/table_lines.py).
-        self.lines.extend_columns(self.prefixes[:width], columns)
+        chars, invisible = sum(f.chars for f in facts), any(f.invisible for f in facts)
+        self.lines.extend_columns(self.prefixes[:width], columns, chars, invisible)
         self._labelled(width, len(refs))
         if self.columns:
             self.refs += map(tuple, refs)

@@ -24,13 +24,17 @@ from dlp_gateway.model import CELL_SEPARATOR
 class _Block:
     """Rows written `prefix value` for each column, the prefixes `title:`; all columns as long."""
 
-    __slots__ = ("columns", "form", "prefixes", "size")
+    __slots__ = ("chars", "columns", "form", "invisible", "prefixes", "size")
 
-    def __init__(self, prefixes: Sequence[str], columns: Sequence[Sequence[str]]) -> None:
+    def __init__(
+        self, prefixes: Sequence[str], columns: Sequence[Sequence[str]], chars: int | None, invisible: bool | None
+    ) -> None:
         self.prefixes = list(prefixes)
         self.columns = list(columns)
         self.size = len(columns[0])
         self.form = CELL_SEPARATOR.join(p.replace("%", "%%") + "%s" for p in prefixes)
+        self.chars = chars  # (the values' characters and whether any is invisible, if the writer knows)
+        self.invisible = invisible
 
     def line(self, k: int) -> str:
         return self.form % tuple(column[k] for column in self.columns)
@@ -42,10 +46,15 @@ class _Block:
 
     def text_length(self) -> int:
         fixed = sum(map(len, self.prefixes)) + len(self.prefixes) - 1  # (titles and tabs)
-        return fixed * self.size + sum(sum(map(len, column)) for column in self.columns)
+        chars = self.chars if self.chars is not None else sum(len("".join(column)) for column in self.columns)
+        return fixed * self.size + chars
 
     def has_invisible(self) -> bool:
-        return any(has_invisible(CELL_SEPARATOR.join(column)) for column in [self.prefixes, *self.columns])
+        if has_invisible("".join(self.prefixes)):
+            return True
+        if self.invisible is not None:
+            return self.invisible
+        return any(has_invisible(CELL_SEPARATOR.join(column)) for column in self.columns)
 
 
 class TableLines(Sequence[str]):
@@ -65,9 +74,17 @@ class TableLines(Sequence[str]):
         self._pieces[-1].append(line)  # type: ignore[union-attr]  # (a list: tested above)
         self._size += 1
 
-    def extend_columns(self, prefixes: Sequence[str], columns: Sequence[Sequence[str]]) -> None:
-        """Rows of one cell per column, each cell `prefix value` (the prefixes as many as the columns)."""
-        block = _Block(prefixes, columns)
+    def extend_columns(
+        self,
+        prefixes: Sequence[str],
+        columns: Sequence[Sequence[str]],
+        chars: int | None = None,
+        invisible: bool | None = None,
+    ) -> None:
+        """Rows of one cell per column, each cell `prefix value` (the prefixes as many as the
+        columns); `chars` and `invisible`, if the writer knows them: the values' characters, and
+        whether any of them is one invisible.py removes."""
+        block = _Block(prefixes, columns, chars, invisible)
         self._starts.append(self._size)
         self._pieces.append(block)
         self._size += block.size

@@ -141,17 +141,22 @@ def _b64_of(clean: bytes) -> bytes:
     return out
 
 
-_B64_SOUND = re.compile(rb"[A-Za-z0-9+/\s]*=?=?\s*")
+# The alphabet and white space (as \s and bytes.rstrip take it): what sound base64 is made of,
+# but for its padding.
+_B64_TEXT = bytes(b for b in range(256) if re.match(rb"[A-Za-z0-9+/\s]", bytes([b])))
 
 
 def _damaged_b64(text: bytes, clean: bytes) -> bool:
     """Junk characters, padding before the end, or groups cut short: the stream reading is then a
-    guess, and the line-by-line one is read too. `clean`: the text's characters of the alphabet."""
-    if _B64_SOUND.fullmatch(text) is None:
-        return True
+    guess, and the line-by-line one is read too. `clean`: the text's characters of the alphabet.
+    (What is left of the text without the alphabet and white space is told in one pass in C: a
+    pattern for the whole text took a tenth of a large attachment's decoding.)"""
+    rest = text.translate(None, _B64_TEXT)
+    if rest not in (b"", b"=", b"==") or not text.rstrip().endswith(rest):
+        return True  # (junk, or padding with more than white space after it)
     # Whole groups, the padding counted: `…QQ==` is sound, though the alphabet's part is 2 short of 4.
     # (Not counting it sent every padded body, most of them, through the line-by-line decode too.)
-    return (len(clean) + text.count(b"=")) % 4 != 0
+    return (len(clean) + len(rest)) % 4 != 0
 
 
 def _b64_by_line(text: bytes) -> bytes:
