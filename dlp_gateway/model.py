@@ -130,13 +130,15 @@ class Segment:
 
     def where_cells(self, lines: list[int], at: int) -> list[str]:
         """where_cell for many lines of a sheet's table, at the same cell of each."""
-        if self.kind == "header" or not self.columns or len(self.refs) != len(self.lines) or not lines:
+        if self.kind == "header" or not self.columns or len(self.refs) != len(self.lines) or len(lines) < 2:
             return [self.where_cell(li, at) for li in lines]
-        cells = list(map(self.cells.__getitem__, lines))
-        refs = list(map(self.refs.__getitem__, lines))
-        if len(set(map(id, cells))) == 1 and all(refs):  # (a list's full rows share one tuple of cells)
-            c = cells[0]
-            return list(map((self.location + self.columns[c[min(at, len(c) - 1)]]).__add__, map(_FIRST, refs)))
+        pick = itemgetter(*lines)  # (each line's, in one call)
+        cells: tuple[tuple[int, ...], ...] = pick(self.cells)
+        if cells.count(cells[0]) == len(cells):  # (a list's full rows share one tuple of cells)
+            refs: tuple[tuple[str, ...], ...] = pick(self.refs)
+            if () not in refs:
+                c = cells[0]
+                return list(map((self.location + self.columns[c[min(at, len(c) - 1)]]).__add__, map(_FIRST, refs)))
         return [self.where_cell(li, at) for li in lines]
 
     def where_cell(self, line: int, at: int) -> str:

@@ -172,6 +172,16 @@ def _runs(seg: Segment, b: int, e: int, header: _Header, headers: list[int], end
     return out
 
 
+def _batches(seg: Segment, rows: int) -> Iterator[tuple[int, int]]:
+    """The segment's lines in batches of `rows` at most, (start, end); cut where a block of the
+    table kept as columns begins too, so that a batch takes a block's columns as they are."""
+    cuts = set(range(0, len(seg.lines), rows))
+    if isinstance(seg.lines, TableLines):
+        cuts.update(seg.lines.block_starts())
+    ordered = sorted(cuts)
+    return zip(ordered, [*ordered[1:], len(seg.lines)], strict=True)
+
+
 def _values(
     seg: Segment, start: int, end: int, known: list[tuple[int, int]], header: _Header
 ) -> tuple[list[str], list[Sequence[str]]] | None:
@@ -239,8 +249,8 @@ class CellReader:
         header = _Header()
         headers = sorted(seg.headers)
         ends = [z for _, z in seg.labelled]
-        for b in range(0, len(seg.lines), self.batch_rows):
-            runs = _runs(seg, b, min(b + self.batch_rows, len(seg.lines)), header, headers, ends)
+        for b, e in _batches(seg, self.batch_rows):
+            runs = _runs(seg, b, e, header, headers, ends)
             if len(memo) > self.memo_cells:
                 memo.clear()  # (before this batch's cells go in: every cell it needs is then there)
                 forms.clear()

@@ -212,7 +212,9 @@ class DigitColumn:
             # (amounts of several lengths: no template finds anything; each cell takes its own's
             # empty findings and its id, as _fill gives them, in C)
             if len(picked) == len(out):  # (the whole batch is this column: cell_columns.py)
-                out[:], tokens[:] = map(_FOUND, used), map(id, used)  # type: ignore[arg-type]
+                # Each cell as read by the first template: they all find nothing, so a cell's
+                # findings are any one's, and differ in nothing but the value (a template's terms).
+                out[:], tokens[:] = [kinds[0][0]] * len(out), [id(kinds[0])] * len(out)  # type: ignore[index]
             else:
                 deque(map(out.__setitem__, picked, map(_FOUND, used)), maxlen=0)  # type: ignore[arg-type]
                 deque(map(tokens.__setitem__, picked, map(id, used)), maxlen=0)

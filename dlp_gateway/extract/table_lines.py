@@ -150,6 +150,14 @@ class TableLines(Sequence[str]):
         at a time (a column of one script is searched without widening)."""
         return any(p.has_invisible() if isinstance(p, _Block) else has_invisible("\n".join(p)) for p in self._pieces)
 
+    def block_starts(self) -> list[int]:
+        """The first line of each block kept as columns, and of the lines after it."""
+        out = []
+        for p, piece in enumerate(self._pieces):
+            if isinstance(piece, _Block):
+                out += [self._starts[p], self._starts[p] + piece.size]
+        return [line for line in out if line < self._size]
+
     def columns(self, start: int, stop: int) -> tuple[list[str], list[Sequence[str]]] | None:
         """(the prefixes, the columns of values) of lines start..stop-1 if they are all rows of
         blocks with the same prefixes; None if not."""
@@ -167,7 +175,7 @@ class TableLines(Sequence[str]):
                 return None
             prefixes = piece.prefixes
             a, b = max(start - at, 0), min(stop - at, piece.size)
-            parts.append([column[a:b] for column in piece.columns])
+            parts.append(piece.columns if (a, b) == (0, piece.size) else [column[a:b] for column in piece.columns])
         if prefixes is None:
             return None
         if len(parts) == 1:
