@@ -63,22 +63,30 @@ class ColumnBlock:
         self, memo: dict[str, tuple[Finding, ...]], forms: dict[str, int], shapes: TableForms
     ) -> Iterator[tuple[int, CellRows]]:
         """The rows as CellRows at the first one's line, if any holds a finding; the memo's
-        columns looked up in it."""
+        columns looked up in it. A row's shape is told by the columns whose forms vary: most of
+        a list's columns have one form all the way down (the policy numbers, the product)."""
         form_columns = [self._by_value(c, forms) if f is None else f for c, f in enumerate(self.forms)]
-        keys = list(zip(*form_columns, strict=True))
-        held = list(map(any, keys))  # (a row that holds nothing is left out)
-        if not any(held):
-            return
+        n = len(form_columns[0])
+        at = [c for c, column in enumerate(form_columns) if column.count(column[0]) != n]  # (the varying)
+        varying = list(zip(*(form_columns[c] for c in at), strict=True)) if at else [()] * n
+        held: list[bool] = []  # (a row that holds nothing is left out)
+        if not any(column[0] for c, column in enumerate(form_columns) if c not in at):  # (else every row holds)
+            held = list(map(any, varying))
+            if not any(held):
+                return
         found_columns = [self._by_value(c, memo) if f is None else f for c, f in enumerate(self.found)]
-        lines = list(range(self.first, self.first + len(keys)))
+        lines = list(range(self.first, self.first + n))
         found: Sequence[Sequence[tuple[Finding, ...]]] = ColumnRows(found_columns)
-        if not all(held):
-            keys, lines = list(compress(keys, held)), list(compress(lines, held))
+        if held and not all(held):
+            varying, lines = list(compress(varying, held)), list(compress(lines, held))
             found = list(compress(found, held))
-        sids = list(map(shapes.shape_ids.get, keys))
-        if None in sids:
-            sids = [shapes.shape_id(key) if sid is None else sid for sid, key in zip(sids, keys, strict=True)]
-        yield lines[0], CellRows(lines, found, sids, shapes)  # type: ignore[arg-type]
+        shape = [column[0] for column in form_columns]
+        sids: dict[tuple[int, ...], int] = dict.fromkeys(varying, 0)  # (in order met: shapes numbered so)
+        for forms_at in sids:
+            for c, form in zip(at, forms_at, strict=True):
+                shape[c] = form
+            sids[forms_at] = shapes.shape_id(tuple(shape))
+        yield lines[0], CellRows(lines, found, list(map(sids.__getitem__, varying)), shapes)
 
 
 _T = TypeVar("_T")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import count, islice
@@ -62,7 +63,9 @@ def _range_rows(sheet: Any) -> Iterator[list[Any]]:
     """The rows of the sheet's used range. python-calamine's iter_rows begins at the sheet's first
     row, not the range's: it first yields an empty row for each row above the range (to_python
     does not), which labelled a list that starts on row 3 from row 5."""
-    return islice(sheet.iter_rows(), (sheet.start or (0, 0))[0], None)
+    rows: Iterator[list[Any]] = sheet.iter_rows()
+    deque(islice(rows, (sheet.start or (0, 0))[0]), maxlen=0)  # (skipped once: not through a second iterator)
+    return rows
 
 
 def _rows(sheet: Any, budget: Budget) -> ColumnBatches | Iterator[tuple[list[str], tuple[str]]]:
