@@ -128,7 +128,7 @@ class Segment:
             return self.where_cell(line, 0)
         return self.where_cell(line, self.lines[line].count(CELL_SEPARATOR, 0, offset))
 
-    def where_cells(self, lines: list[int], at: int) -> list[str]:
+    def where_cells(self, lines: Sequence[int], at: int) -> list[str]:
         """where_cell for many lines of a sheet's table, at the same cell of each."""
         if self.kind == "header" or not self.columns or len(self.refs) != len(self.lines) or len(lines) < 2:
             return [self.where_cell(li, at) for li in lines]

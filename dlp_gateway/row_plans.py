@@ -101,7 +101,7 @@ def block_records(rows: CellRows, section: str | None, seg: Segment, registry: R
 
 
 def _records(
-    plan: Plan, found: Sequence[Sequence[tuple[Finding, ...]]], lines: list[int], seg: Segment, registry: Registry
+    plan: Plan, found: Sequence[Sequence[tuple[Finding, ...]]], lines: Sequence[int], seg: Segment, registry: Registry
 ) -> list[Record]:
     """`record` for many rows of one plan, a field at a time."""
     k = plan.number[0]

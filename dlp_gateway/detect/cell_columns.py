@@ -75,7 +75,7 @@ class ColumnBlock:
             if not any(held):
                 return
         found_columns = [self._by_value(c, memo) if f is None else f for c, f in enumerate(self.found)]
-        lines = list(range(self.first, self.first + n))
+        lines: Sequence[int] = range(self.first, self.first + n)
         found: Sequence[Sequence[tuple[Finding, ...]]] = ColumnRows(found_columns)
         if held and not all(held):
             varying, lines = list(compress(varying, held)), list(compress(lines, held))

@@ -29,6 +29,7 @@ from dlp_gateway.detect.chunk import Chunk
 from dlp_gateway.detect.pattern_shapes import FENCE, NEVER, DigitValues, backtracks_little, digit_shape
 from dlp_gateway.detect.policy_number import REGEX_TIMEOUT, PolicyNumberFinder, looks_like_date
 from dlp_gateway.detect.registry import RegistryFinder
+from dlp_gateway.extract.table_lines import DigitTexts
 from dlp_gateway.model import Detector, Finding
 
 ReadOne = Callable[[str], list[Finding]]  # the line form of every detector on one cell
@@ -85,8 +86,7 @@ class DigitColumn:
     def read_values(self, title: str, values: Sequence[str], memo: TableMemo) -> tuple[Found, Tokens]:
         """read for one column of a list given as its title and its values (the cells `title:value`,
         the title without a colon): a cell is written out only where the line form reads it."""
-        digits = "".join(values)
-        if self.patterns is None or not (digits.isdigit() and digits.isascii()) or "" in values:
+        if self.patterns is None or not (type(values) is DigitTexts or _digits_only(values)):
             return self.read(list(map(f"{title}:".__add__, values)), memo)
         out: Out = [None] * len(values)
         tokens: Tokens = [None] * len(values)
@@ -384,6 +384,12 @@ class Labelled(Sequence[str]):
 
     def __iter__(self) -> Iterator[str]:
         return map(self.prefix.__add__, self.values)
+
+
+def _digits_only(values: Sequence[str]) -> bool:
+    """Whether every value is ASCII digits, none empty."""
+    digits = "".join(values)
+    return digits.isdigit() and digits.isascii() and "" not in values
 
 
 def _joined(column: Sequence[str]) -> str:

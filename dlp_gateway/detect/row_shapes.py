@@ -84,7 +84,7 @@ class CellRows(NamedTuple):
     """Labelled rows of a table that hold findings, in line order, with nothing between them but
     rows under the same header that hold none."""
 
-    lines: list[int]
+    lines: Sequence[int]
     found: Sequence[Sequence[tuple[Finding, ...]]]  # each row's cells' own findings, offsets in the cell
     shapes: list[int]  # each row's shape in `table` (its cells' forms)
     table: TableForms

@@ -18,7 +18,8 @@ from python_calamine import CalamineWorkbook
 from dlp_gateway.errors import EncryptedError
 from dlp_gateway.extract.budget import Budget
 from dlp_gateway.extract.package import sheet_tails
-from dlp_gateway.extract.table import CleanTexts, ColumnBatch, ColumnBatches, table_segment
+from dlp_gateway.extract.table import ColumnBatch, ColumnBatches, table_segment
+from dlp_gateway.extract.table_lines import CleanTexts, DigitTexts
 from dlp_gateway.model import Segment, Unscannable
 
 MAX_COLUMNS = 200  # wider rows are cut: a list of customers does not have 200 columns
@@ -100,7 +101,7 @@ def _column_texts(column: tuple[Any, ...]) -> Sequence[str]:
         pass
     kinds = set(map(type, column))
     if kinds == {float} and all(map(float.is_integer, column)):
-        return CleanTexts(map(str, map(int, column)))
+        return (DigitTexts if min(column) >= 0 else CleanTexts)(map(str, map(int, column)))
     if kinds == {dt.date}:  # (a list's dates repeat: each written once)
         written = {day: day.isoformat() for day in dict.fromkeys(column)}
         return CleanTexts(map(written.__getitem__, column))

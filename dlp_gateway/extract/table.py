@@ -20,7 +20,7 @@ from typing import NamedTuple
 import regex
 
 from dlp_gateway.detect.labels import classify
-from dlp_gateway.extract.table_lines import TableLines
+from dlp_gateway.extract.table_lines import CleanTexts, DigitTexts, TableLines
 from dlp_gateway.invisible import has_invisible
 from dlp_gateway.model import CELL_SEPARATOR, Segment
 
@@ -74,11 +74,6 @@ def _unclean(text: str, printable: bool = False, sep: str = "\x00") -> bool:
     )
 
 
-class CleanTexts(list[str]):
-    """A column's texts that are each filled and clean by how they were made (numbers and dates
-    written by the reader): block_columns does not test them again."""
-
-
 _JOIN = "`"  # (printable, so the joined column's str.isprintable is its cells'; rare beside a space)
 
 
@@ -105,6 +100,8 @@ def _numbered(columns: Sequence[Sequence[str]]) -> bool:
     in C by a column of ASCII digits, four at least in each cell, if there is one; else each row
     is searched."""
     for column in columns:
+        if type(column) is DigitTexts and min(map(len, column)) >= 4:
+            return True
         if column[0].isdigit() and column[0].isascii() and min(map(len, column)) >= 4:
             digits = "".join(column)
             if digits.isdigit() and digits.isascii():

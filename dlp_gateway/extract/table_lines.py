@@ -21,6 +21,16 @@ from dlp_gateway.invisible import has_invisible
 from dlp_gateway.model import CELL_SEPARATOR
 
 
+class CleanTexts(list[str]):
+    """A column's texts that are each filled and clean by how they were made (numbers and dates
+    written by the reader): extract/table.py does not test them again."""
+
+
+class DigitTexts(CleanTexts):
+    """CleanTexts of ASCII digits only (whole numbers, none negative): neither the table nor the
+    column form of detection tests them for that again."""
+
+
 class _Block:
     """Rows written `prefix value` for each column, the prefixes `title:`; all columns as long."""
 
