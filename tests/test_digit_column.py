@@ -15,7 +15,7 @@ from bench.evalset import Generator
 from dlp_gateway.config.schema import Config
 from dlp_gateway.detect.cells import CellReader
 from dlp_gateway.detect.detectors import Detectors
-from dlp_gateway.detect.digit_column import ReadOne
+from dlp_gateway.detect.digit_column import DigitColumn, ReadOne
 from dlp_gateway.detect.pattern_shapes import NEVER, DigitValues, backtracks_little, digit_shape
 from dlp_gateway.extract.table import table_segment
 from dlp_gateway.model import Detector, Finding, Segment
@@ -111,7 +111,7 @@ def test_the_template_path_reads_a_column_with_a_handful_of_line_reads() -> None
     for name, detectors in READERS.items():
         read: list[str] = []
         column = detectors.cells.digits
-        assert column is not None, name
+        assert isinstance(column, DigitColumn), name
         line_form = column.read_one
 
         def counted(cell: str, line_form: ReadOne = line_form, read: list[str] = read) -> list[Finding]:
@@ -147,7 +147,8 @@ def test_only_patterns_that_cannot_backtrack_far_are_searched_without_a_timeout(
     assert all(backtracks_little(fenced(p)) for p in linear)
     assert not any(backtracks_little(fenced(p)) for p in others)
     assert not backtracks_little(r"8\d{9}")  # (not fenced as the loader writes it)
-    assert READERS["example"].cells.digits is not None and all(READERS["example"].cells.digits.linear)
+    digits = READERS["example"].cells.digits
+    assert isinstance(digits, DigitColumn) and all(digits.linear)
 
 
 def test_an_eight_digit_date_in_a_column_of_numbers_is_read_as_itself() -> None:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from itertools import compress
 from typing import TypeVar
 
-from dlp_gateway.detect.digit_column import DigitColumn, TableMemo
+from dlp_gateway.detect.digit_column import TableMemo
+from dlp_gateway.detect.forms import ColumnForm
 from dlp_gateway.detect.row_shapes import CellRows, ColumnRows, TableForms
 from dlp_gateway.model import Finding
 
@@ -93,7 +94,7 @@ _T = TypeVar("_T")
 
 
 def column_block(
-    first: int, rows: list[list[str]], digits: DigitColumn | None, learnt: TableMemo, shapes: TableForms
+    first: int, rows: list[list[str]], digits: ColumnForm | None, learnt: TableMemo, shapes: TableForms
 ) -> ColumnBlock | None:
     """The rows as a ColumnBlock if they are as wide as each other, their columns of digits read
     by the column form; None otherwise (cells._block_at reads them)."""
@@ -107,7 +108,7 @@ def value_block(
     first: int,
     prefixes: list[str],
     columns: list[Sequence[str]],
-    digits: DigitColumn | None,
+    digits: ColumnForm | None,
     learnt: TableMemo,
     shapes: TableForms,
 ) -> ColumnBlock:
@@ -116,7 +117,7 @@ def value_block(
     return _read(ColumnBlock(first, prefixes, columns), digits, learnt, shapes)
 
 
-def _read(block: ColumnBlock, digits: DigitColumn | None, learnt: TableMemo, shapes: TableForms) -> ColumnBlock:
+def _read(block: ColumnBlock, digits: ColumnForm | None, learnt: TableMemo, shapes: TableForms) -> ColumnBlock:
     """The block with its columns of digits read by the column form, and the distinct cells of
     its other prefixed columns written."""
     for c, (prefix, column) in enumerate(zip(block.prefixes, block.columns, strict=True)):
@@ -127,7 +128,7 @@ def _read(block: ColumnBlock, digits: DigitColumn | None, learnt: TableMemo, sha
     return block
 
 
-def _read_digits(block: ColumnBlock, c: int, digits: DigitColumn, learnt: TableMemo, shapes: TableForms) -> bool:
+def _read_digits(block: ColumnBlock, c: int, digits: ColumnForm, learnt: TableMemo, shapes: TableForms) -> bool:
     """Whether column c is read by the column form (its findings and forms then set in the block)."""
     prefix, column = block.prefixes[c], block.columns[c]
     value = column[0] if prefix else column[0].partition(":")[2]

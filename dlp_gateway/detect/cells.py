@@ -30,7 +30,8 @@ from typing import Literal, NamedTuple, cast, overload
 
 from dlp_gateway.detect.cell_columns import ColumnBlock, column_block, value_block
 from dlp_gateway.detect.chunk import Chunk, chunks
-from dlp_gateway.detect.digit_column import DigitColumn, TableMemo
+from dlp_gateway.detect.digit_column import TableMemo
+from dlp_gateway.detect.forms import ColumnForm
 from dlp_gateway.detect.insurers import HEADING
 from dlp_gateway.detect.row_shapes import CellRows, TableForms, placed
 from dlp_gateway.detect.split_names import Columns, joined, name_columns
@@ -204,7 +205,7 @@ class CellReader:
         read: ReadChunk,
         memo_cells: int = MEMO_CELLS,
         batch_rows: int = BATCH_ROWS,
-        digits: DigitColumn | None = None,
+        digits: ColumnForm | None = None,
     ) -> None:
         self.read = read
         self.digits = digits  # the column form for cells of digits (detect/digit_column.py)
@@ -368,7 +369,7 @@ class CellReader:
 
     @staticmethod
     def _read_digits(
-        digits: DigitColumn,
+        digits: ColumnForm,
         new: list[str],
         memo: dict[str, tuple[Finding, ...]],
         learnt: TableMemo,

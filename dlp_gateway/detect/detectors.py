@@ -17,6 +17,7 @@ from dlp_gateway.detect import dates, insurers, names, policy_number
 from dlp_gateway.detect.cells import CellReader, Customers
 from dlp_gateway.detect.chunk import Chunk, chunks
 from dlp_gateway.detect.digit_column import DigitColumn
+from dlp_gateway.detect.forms import ColumnForm, LineForm
 from dlp_gateway.detect.labels import NOT_CUSTOMER_NAMES, LabelKind, classify, kind_before
 from dlp_gateway.detect.letter import correspondent_lines
 from dlp_gateway.detect.names import FIELD_LABELS
@@ -39,8 +40,12 @@ class Detectors:
         self.staff = frozenset(name_key(n) for n in config.organization.staff_names)
         self.directory = staff
         self.cells = CellReader(self.chunk, digits=self._digit_column(config))
+        # The line forms (detect/forms.py), in the order their findings are merged on a line:
+        # those a registry hit may confirm, then those that describe a record.
+        self.customer_forms: tuple[LineForm, ...] = (self.numbers, names)
+        self.context_forms: tuple[LineForm, ...] = (self.mentions, dates)
 
-    def _digit_column(self, config: Config) -> DigitColumn | None:
+    def _digit_column(self, config: Config) -> ColumnForm | None:
         """The column form for cells of digits, unless an insurer's name or code holds a digit
         (a mention could then lie inside a number, and depend on its digits)."""
         words = [w for ins in config.insurers.values() for w in (*ins.mentions, *ins.codes)]
@@ -61,8 +66,9 @@ class Detectors:
         """The findings of the chunk's lines that hold any, by line (0-based in the chunk): most
         lines of a letter hold none, and a list per line cost a letter of 1,000 lines 0.3 ms."""
         per_line: dict[int, list[Finding]] = {}
-        for f in self.numbers.find(chunk, si) + names.find(chunk, si):
-            per_line.setdefault(f.line - chunk.first, []).append(f)
+        for form in self.customer_forms:
+            for f in form.find(chunk, si):
+                per_line.setdefault(f.line - chunk.first, []).append(f)
         if self.registry is not None:
             hits: dict[int, list[Finding]] = {}
             for f in self.registry.find(chunk, si):
@@ -74,8 +80,9 @@ class Detectors:
                 per_line[k] = [
                     f for f in line_found if f.detector != Detector.NAME or name_key(f.value) not in self.staff
                 ]
-        for f in self.mentions.find(chunk, si) + dates.find(chunk, si):
-            per_line.setdefault(f.line - chunk.first, []).append(f)
+        for form in self.context_forms:
+            for f in form.find(chunk, si):
+                per_line.setdefault(f.line - chunk.first, []).append(f)
         return per_line
 
     def segments(self, segments: tuple[Segment, ...], deadline: float = math.inf) -> list[Finding]:

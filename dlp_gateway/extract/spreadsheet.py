@@ -101,7 +101,10 @@ def _column_texts(column: tuple[Any, ...]) -> Sequence[str]:
         pass
     kinds = set(map(type, column))
     if kinds == {float} and all(map(float.is_integer, column)):
-        return (DigitTexts if min(column) >= 0 else CleanTexts)(map(str, map(int, column)))
+        # `%d` writes a whole float as str(int(…)) does, and one format of the column takes two
+        # thirds of the time of a conversion and a str() per cell.
+        texts = ("%d\n" * len(column) % tuple(column)).split("\n")[:-1]
+        return DigitTexts(texts) if min(column) >= 0 else CleanTexts(texts)
     if kinds == {dt.date}:  # (a list's dates repeat: each written once)
         written = {day: day.isoformat() for day in dict.fromkeys(column)}
         return CleanTexts(map(written.__getitem__, column))

@@ -87,7 +87,7 @@ class _Column(NamedTuple):
 
 def _column(column: Sequence[str]) -> _Column:
     """A column's _Column (text that is not all printable, a zero-width space in it, is searched)."""
-    if type(column) is CleanTexts:
+    if isinstance(column, CleanTexts):  # (DigitTexts too)
         return _Column(True, len("".join(column)), False)  # (digits and dates: ASCII)
     text = _JOIN.join(column)
     chars = len(text) - len(column) + 1
