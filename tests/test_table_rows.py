@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlp_gateway.detect.cells import _labelled, labelled_row
+from dlp_gateway.extract import table
 from dlp_gateway.extract.table import (
     ColumnBatch,
     ColumnBatches,
@@ -133,3 +134,18 @@ def test_rows_given_as_columns_without_a_cell_are_still_lines() -> None:
     given = ColumnBatches([ColumnBatch([], [("1",), ("2",)])])
     assert table_segment("a", given, ["!A"]).lines == table_segment("a", [([], ("1",)), ([], ("2",))], ["!A"]).lines
     assert len(table_segment("a", given, ["!A"]).lines) == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.sampled_from(["東京海上日動", "損保ジャパン", "", " "]), st.text(max_size=4)), max_size=200)
+)
+def test_a_column_of_repeated_values_keeps_one_object_each(values: list[str]) -> None:
+    # Each cell a string of its own, as a reader makes them.
+    column = tuple("".join(list(v)) for v in values)
+    kept = table._one_object_each(column)
+    assert list(kept) == list(column)
+    if len(set(column[:64])) <= 32:
+        assert len({id(v) for v in kept}) == len(set(column))
+    else:
+        assert kept is column

@@ -11,6 +11,7 @@ segment (`Segment.headers`): a header cell is never a value.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress, islice, repeat
@@ -93,6 +94,17 @@ def _column(column: Sequence[str]) -> _Column:
     chars = len(text) - len(column) + 1
     clean = "" not in column and not _unclean(text, text.isprintable(), _JOIN)
     return _Column(clean, chars, has_invisible(text))
+
+
+def _one_object_each(column: Sequence[str]) -> Sequence[str]:
+    """The column with each value one object however often it repeats, if its first cells repeat
+    (an insurer, a product, a branch): a reader makes a new string for every cell, and a list's
+    block keeps its columns (extract/table_lines.py) — 20 MB of a 130,000-row list's scan. A
+    column of distinct values (numbers, names) is left as it is."""
+    if isinstance(column, CleanTexts) or len(set(column[:64])) > 32:
+        return column
+    # (interned, one pass in C; an interned string still goes when the last cell holding it does)
+    return list(map(sys.intern, column))
 
 
 def _numbered(columns: Sequence[Sequence[str]]) -> bool:
@@ -248,6 +260,7 @@ class _TableLines:
             return False
         # A column at a time, its cells joined by NULs: a column of one script joins without
         # widening, where the whole row's mix of ASCII and kanji would widen every number.
+        columns = list(map(_one_object_each, columns))
         facts = list(map(_column, columns))
         if not all(f.clean for f in facts) or not _numbered(columns):
             return False
