@@ -125,7 +125,8 @@ class _Run(NamedTuple):
     plain: bool
     values: tuple[list[str], list[Sequence[str]]] | None = None
 
-    def count(self) -> int:  # type: ignore[override]  # (a NamedTuple's count is not used)
+    def size(self) -> int:
+        """How many lines the run holds."""
         return len(self.rows) if self.values is None else len(self.values[1][0])
 
     def cells(self) -> list[list[str] | None]:
@@ -146,7 +147,7 @@ def _whole_block(run: _Run, rosters: set[int]) -> bool:
         run.plain
         and run.names is None
         and (run.values is not None or None not in run.rows)
-        and rosters.isdisjoint(range(run.first, run.first + run.count()))
+        and rosters.isdisjoint(range(run.first, run.first + run.size()))
     )
 
 

@@ -258,8 +258,8 @@ class _TableLines:
         """block for rows given as columns, each as long as `refs` (the rows' refs)."""
         if not self.prefixes or not 0 < (width := len(columns)) <= len(self.prefixes):
             return False
-        # A column at a time, its cells joined by NULs: a column of one script joins without
-        # widening, where the whole row's mix of ASCII and kanji would widen every number.
+        # A column at a time, its cells joined once (_column): a column of one script joins
+        # without widening, where the whole row's mix of ASCII and kanji would widen every number.
         columns = list(map(_one_object_each, columns))
         facts = list(map(_column, columns))
         if not all(f.clean for f in facts) or not _numbered(columns):
