@@ -7,6 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dlp_gateway.extract import table
 from dlp_gateway.extract.table_lines import TableLines, lines_have_invisible, text_length
 from dlp_gateway.invisible import has_invisible
 
@@ -25,6 +26,13 @@ _PIECE = st.one_of(
 )
 
 
+def _extend(lines: TableLines, prefixes: list[str], columns: list[Any]) -> None:
+    """A block as the table writes it: its length and invisible characters from its columns'
+    tests (table._column)."""
+    facts = [table._column(column) for column in columns]
+    lines.extend_columns(prefixes, columns, sum(f.chars for f in facts), any(f.invisible for f in facts))
+
+
 def _build(pieces: list[Any]) -> tuple[TableLines, list[str]]:
     lines, plain = TableLines(), []
     for piece in pieces:
@@ -34,7 +42,7 @@ def _build(pieces: list[Any]) -> tuple[TableLines, list[str]]:
                 plain.append(line)
         else:
             _, prefixes, columns = piece
-            lines.extend_columns(prefixes, columns)
+            _extend(lines, prefixes, columns)
             plain += [
                 "\t".join(p + c for p, c in zip(prefixes, row, strict=True)) for row in zip(*columns, strict=True)
             ]
@@ -71,8 +79,8 @@ def test_columns_are_the_lines_cells(pieces: list[Any], a: int, b: int) -> None:
 def test_a_block_among_rows_is_given_as_columns_only_when_whole() -> None:
     lines = TableLines()
     lines.append("title")
-    lines.extend_columns(["番号:", "氏名:"], [("8100000001", "8100000002"), ("山田", "佐藤")])
-    lines.extend_columns(["番号:", "氏名:"], [["8100000003"], ["鈴木"]])
+    _extend(lines, ["番号:", "氏名:"], [("8100000001", "8100000002"), ("山田", "佐藤")])
+    _extend(lines, ["番号:", "氏名:"], [["8100000003"], ["鈴木"]])
     assert lines.columns(1, 4) == (
         ["番号:", "氏名:"],
         [["8100000001", "8100000002", "8100000003"], ["山田", "佐藤", "鈴木"]],
@@ -80,6 +88,6 @@ def test_a_block_among_rows_is_given_as_columns_only_when_whole() -> None:
     assert lines.columns(0, 2) is None  # (the title is a line of its own)
     assert lines[2] == "番号:8100000002\t氏名:佐藤"
     with_other_titles = TableLines()
-    with_other_titles.extend_columns(["番号:"], [["1"]])
-    with_other_titles.extend_columns(["No:"], [["2"]])
+    _extend(with_other_titles, ["番号:"], [["1"]])
+    _extend(with_other_titles, ["No:"], [["2"]])
     assert with_other_titles.columns(0, 2) is None

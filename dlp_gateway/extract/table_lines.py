@@ -36,35 +36,28 @@ class _Block:
 
     __slots__ = ("chars", "columns", "form", "invisible", "prefixes", "size")
 
-    def __init__(
-        self, prefixes: Sequence[str], columns: Sequence[Sequence[str]], chars: int | None, invisible: bool | None
-    ) -> None:
+    def __init__(self, prefixes: Sequence[str], columns: Sequence[Sequence[str]], chars: int, invisible: bool) -> None:
         self.prefixes = list(prefixes)
         self.columns = list(columns)
         self.size = len(columns[0])
         self.form = CELL_SEPARATOR.join(p.replace("%", "%%") + "%s" for p in prefixes)
-        self.chars = chars  # (the values' characters and whether any is invisible, if the writer knows)
+        self.chars = chars  # (the values' characters, and whether any is invisible: the writer's)
         self.invisible = invisible
 
     def line(self, k: int) -> str:
         return self.form % tuple(column[k] for column in self.columns)
 
-    def lines(self, a: int = 0, b: int | None = None) -> Iterator[str]:
+    def lines(self, a: int, b: int) -> Iterator[str]:
         """Lines a..b-1 of the block, each by one %-format."""
-        columns = self.columns if a == 0 and b is None else [column[a:b] for column in self.columns]
+        columns = self.columns if (a, b) == (0, self.size) else [column[a:b] for column in self.columns]
         return map(self.form.__mod__, zip(*columns, strict=True))
 
     def text_length(self) -> int:
         fixed = sum(map(len, self.prefixes)) + len(self.prefixes) - 1  # (titles and tabs)
-        chars = self.chars if self.chars is not None else sum(len("".join(column)) for column in self.columns)
-        return fixed * self.size + chars
+        return fixed * self.size + self.chars
 
     def has_invisible(self) -> bool:
-        if has_invisible("".join(self.prefixes)):
-            return True
-        if self.invisible is not None:
-            return self.invisible
-        return any(has_invisible(CELL_SEPARATOR.join(column)) for column in self.columns)
+        return self.invisible or has_invisible("".join(self.prefixes))
 
 
 class TableLines(Sequence[str]):
@@ -85,15 +78,12 @@ class TableLines(Sequence[str]):
         self._size += 1
 
     def extend_columns(
-        self,
-        prefixes: Sequence[str],
-        columns: Sequence[Sequence[str]],
-        chars: int | None = None,
-        invisible: bool | None = None,
+        self, prefixes: Sequence[str], columns: Sequence[Sequence[str]], chars: int, invisible: bool
     ) -> None:
         """Rows of one cell per column, each cell `prefix value` (the prefixes as many as the
-        columns); `chars` and `invisible`, if the writer knows them: the values' characters, and
-        whether any of them is one invisible.py removes."""
+        columns); `chars` and `invisible`, which the writer learnt testing the columns
+        (extract/table._column): the values' characters, and whether any of them is one
+        invisible.py removes."""
         block = _Block(prefixes, columns, chars, invisible)
         self._starts.append(self._size)
         self._pieces.append(block)
