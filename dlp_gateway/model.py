@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -132,11 +132,16 @@ class Segment:
         """where_cell for many lines of a sheet's table, at the same cell of each."""
         if self.kind == "header" or not self.columns or len(self.refs) != len(self.lines) or len(lines) < 2:
             return [self.where_cell(li, at) for li in lines]
-        pick = itemgetter(*lines)  # (each line's, in one call)
-        cells: tuple[tuple[int, ...], ...] = pick(self.cells)
-        if cells.count(cells[0]) == len(cells):  # (a list's full rows share one tuple of cells)
-            refs: tuple[tuple[str, ...], ...] = pick(self.refs)
-            if () not in refs:
+        pick: Callable[[Sequence[Any]], Sequence[Any]]
+        if type(lines) is range and lines.step == 1 and lines.start >= 0:
+            pick = itemgetter(slice(lines.start, lines.stop))  # (a block's lines: one slice)
+        else:
+            pick = itemgetter(*lines)  # (each line's, in one call)
+        cells: Sequence[tuple[int, ...]] = pick(self.cells)
+        # (a list's full rows share one tuple of cells; a slice is as long as the lines if they are lines)
+        if len(cells) == len(lines) and cells.count(cells[0]) == len(cells):
+            refs: Sequence[tuple[str, ...]] = pick(self.refs)
+            if all(refs):  # (no line without a ref)
                 c = cells[0]
                 return list(map((self.location + self.columns[c[min(at, len(c) - 1)]]).__add__, map(_FIRST, refs)))
         return [self.where_cell(li, at) for li in lines]

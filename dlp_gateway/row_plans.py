@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from dlp_gateway.attribution import attribute, display_name, said_by_label
 from dlp_gateway.detect.digit_column import ValueCells
-from dlp_gateway.detect.row_shapes import CellRows, ColumnRows, Form, TableForms
+from dlp_gateway.detect.row_shapes import ByValue, CellRows, ColumnRows, Form, TableForms
 from dlp_gateway.model import Attribution, Detector, Finding, Record, Segment
 from dlp_gateway.registry import Registry
 
@@ -93,9 +93,9 @@ def block_records(rows: CellRows, section: str | None, seg: Segment, registry: R
     for shape, plan in plans.items():
         assert plan is not None
         picked = list(compress(range(len(shapes)), map(shape.__eq__, shapes)))
-        made = _records(
-            plan, list(map(rows.found.__getitem__, picked)), list(map(rows.lines.__getitem__, picked)), seg, registry
-        )
+        found = rows.found
+        of_shape = found.picked(picked) if isinstance(found, ColumnRows) else list(map(found.__getitem__, picked))
+        made = _records(plan, of_shape, list(map(rows.lines.__getitem__, picked)), seg, registry)
         deque(map(out.__setitem__, picked, made), maxlen=0)
     return out  # type: ignore[return-value]  # (every row is set)
 
@@ -134,6 +134,9 @@ def _values(found: Sequence[Sequence[tuple[Finding, ...]]], slot: Slot) -> Seque
         column = found.columns[k]
         if isinstance(column, ValueCells) and j == 0:
             return column.values
+        if isinstance(column, ByValue):  # (each distinct cell's value once)
+            values = {cell: cell_found[j][1] for cell, cell_found in column.found.items()}
+            return list(map(values.__getitem__, column.cells))
         return list(map(_VALUE, map(itemgetter(j), column)))
     return list(map(_VALUE, map(itemgetter(j), map(itemgetter(k), found))))
 

@@ -424,6 +424,21 @@ def test_lenient_base64_drops_what_the_alphabet_does_not_hold(junk: bytes) -> No
     assert lenient_b64(text) == expected
 
 
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(list(_ALPHABET)), max_size=300).map(bytes))
+def test_the_simd_decoder_reads_any_groups_as_the_standard_library(text: bytes) -> None:
+    """Whole groups go to pybase64, the rest to the standard library: any characters of the
+    alphabet, in any order (bits past the last byte included), decode as base64.b64decode does."""
+    usable = len(text) - len(text) % 4
+    expected = base64.b64decode(text[:usable])
+    if len(text) - usable >= 2:
+        expected += base64.b64decode(text[usable:] + b"=" * (4 - len(text) + usable))
+    assert lenient_b64(text) == expected
+
+
 def test_damaged_base64_is_still_read_both_ways() -> None:
     """Padding inside the stream (two encodings glued), or a line cut short: two readings."""
     glued = base64.encodebytes("契約者名：山田 ".encode()) + base64.encodebytes("証券番号".encode())

@@ -16,7 +16,7 @@ from dlp_gateway.correlate import correlate_lines
 from dlp_gateway.detect.cell_columns import column_block
 from dlp_gateway.detect.detectors import finding_counts
 from dlp_gateway.detect.digit_column import TableMemo, ValueCells
-from dlp_gateway.detect.row_shapes import CellRows, ColumnRows, TableForms
+from dlp_gateway.detect.row_shapes import ByValue, CellRows, ColumnRows, TableForms
 from dlp_gateway.extract.table import table_segment
 from dlp_gateway.model import Segment
 from tests.test_cells import DETECTORS, GEN, HEADERS, REGISTERED, TINY_MEMO, VALUES, table
@@ -247,6 +247,8 @@ def test_the_locations_of_many_rows_are_each_rows_location(rows: list[list[str]]
     ):
         lines = [li for li, line in enumerate(seg.lines) if line]
         assert seg.where_cells(lines, at) == [seg.where_cell(li, at) for li in lines]
+        for a, b in ((0, len(seg.lines)), (1, len(seg.lines) + 2)):  # (a block's lines: a range)
+            assert seg.where_cells(range(a, b), at) == [seg.where_cell(li, at) for li in range(a, b)]
 
 
 @settings(max_examples=100, deadline=None)
@@ -262,7 +264,16 @@ def test_cells_and_rows_kept_as_columns_are_the_lists_they_stand_for(values: lis
     a, b = data.draw(st.integers(0, len(values))), data.draw(st.integers(0, len(values)))
     assert cells[i] == as_list[i] and cells[a:b] == as_list[a:b]
     other = [() for _ in values]
-    rows = ColumnRows([cells, other])
-    as_rows = list(zip(as_list, other, strict=True))
+    distinct = list(dict.fromkeys(values))  # (each number's row names its own customer)
+    names = ("山田 太郎", "佐藤 花子", "鈴木 一郎")[: len(distinct)]
+    found_by = {v: tuple(DETECTORS.line(f"契約者名:{n}", 0, 0)) for v, n in zip(distinct, names, strict=True)}
+    by_value = ByValue(values, found_by)
+    named_list = [found_by[v] for v in values]
+    assert list(by_value) == named_list and by_value[i] == named_list[i] and by_value[a:b] == named_list[a:b]
+    rows = ColumnRows([cells, other, by_value])
+    as_rows = list(zip(as_list, other, named_list, strict=True))
     assert list(rows) == as_rows and len(rows) == len(as_rows)
     assert rows[i] == as_rows[i] and rows[a:b] == as_rows[a:b]
+    picked = data.draw(st.lists(st.integers(0, len(values) - 1), max_size=10))
+    assert list(rows.picked(picked)) == [as_rows[r] for r in picked]
+    assert all(type(c) is type(p) for c, p in zip(rows.columns, rows.picked(picked).columns, strict=True))

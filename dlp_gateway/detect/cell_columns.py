@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from dlp_gateway.detect.digit_column import TableMemo
 from dlp_gateway.detect.forms import ColumnForm
-from dlp_gateway.detect.row_shapes import CellRows, ColumnRows, TableForms
+from dlp_gateway.detect.row_shapes import ByValue, CellRows, ColumnRows, TableForms
 from dlp_gateway.model import Finding
 
 Found = Sequence[tuple[Finding, ...]]
@@ -50,15 +50,26 @@ class ColumnBlock:
             if found is None:
                 yield from column if labels is None else labels.values()
 
-    def _by_value(self, c: int, table: dict[str, _T]) -> list[_T]:
-        """Each cell of memo column c looked up in `table` (the memo or its forms), by its cell."""
+    def _by_value(self, c: int, table: dict[str, _T], alike: bool = False) -> list[_T]:
+        """Each cell of memo column c looked up in `table` (the memo or its forms), by its cell.
+        `alike`: the entries are small numbers (forms), and a column whose distinct cells all
+        have the same one (a list's dates, names as long as each other) is that one repeated."""
         labels = self.labels[c]
         if labels is None:
             return list(map(table.__getitem__, self.columns[c]))
-        if len(labels) == 1:  # (a column of one value: a product, a branch)
-            return [table[next(iter(labels.values()))]] * len(self.columns[c])
-        by_value = dict(zip(labels, map(table.__getitem__, labels.values()), strict=True))
+        looked = list(map(table.__getitem__, labels.values()))
+        if len(looked) == 1 or (alike and looked.count(looked[0]) == len(looked)):
+            return [looked[0]] * len(self.columns[c])  # (a column of one value: a product, a branch)
+        by_value = dict(zip(labels, looked, strict=True))
         return list(map(by_value.__getitem__, self.columns[c]))
+
+    def _found(self, c: int, memo: dict[str, tuple[Finding, ...]]) -> Sequence[tuple[Finding, ...]]:
+        """The findings of memo column c's cells: by its distinct cells when they are written
+        (ByValue), else looked up cell by cell."""
+        labels = self.labels[c]
+        if labels is None:
+            return list(map(memo.__getitem__, self.columns[c]))
+        return ByValue(self.columns[c], dict(zip(labels, map(memo.__getitem__, labels.values()), strict=True)))
 
     def rows(
         self, memo: dict[str, tuple[Finding, ...]], forms: dict[str, int], shapes: TableForms
@@ -66,7 +77,7 @@ class ColumnBlock:
         """The rows as CellRows at the first one's line, if any holds a finding; the memo's
         columns looked up in it. A row's shape is told by the columns whose forms vary: most of
         a list's columns have one form all the way down (the policy numbers, the product)."""
-        form_columns = [self._by_value(c, forms) if f is None else f for c, f in enumerate(self.forms)]
+        form_columns = [self._by_value(c, forms, alike=True) if f is None else f for c, f in enumerate(self.forms)]
         n = len(form_columns[0])
         at = [c for c, column in enumerate(form_columns) if column.count(column[0]) != n]  # (the varying)
         varying = list(zip(*(form_columns[c] for c in at), strict=True)) if at else [()] * n
@@ -75,7 +86,7 @@ class ColumnBlock:
             held = list(map(any, varying))
             if not any(held):
                 return
-        found_columns = [self._by_value(c, memo) if f is None else f for c, f in enumerate(self.found)]
+        found_columns = [self._found(c, memo) if f is None else f for c, f in enumerate(self.found)]
         lines: Sequence[int] = range(self.first, self.first + n)
         found: Sequence[Sequence[tuple[Finding, ...]]] = ColumnRows(found_columns)
         if held and not all(held):

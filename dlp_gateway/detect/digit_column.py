@@ -245,17 +245,21 @@ class DigitColumn:
         differ), and the templates among them, each once; a key not seen before is learnt from its
         first cell."""
         checks = self._checks(code)
-        lengths = list(map(len, values))
         templates = memo.templates
-        if not checks and self.registry is None and 8 not in lengths:
+        if not checks and self.registry is None and 8 not in (distinct := set(map(len, values))):
+            # (one length, a list's policy numbers: one template, no look-up per cell)
+            lengths = list(map(len, values)) if len(distinct) != 1 else [len(values[0])]
             by_length = {}
-            for length in set(lengths):
+            for length in distinct:
                 key = (title, length, code, (), None, False)
                 if key not in templates:
                     k = lengths.index(length)
                     templates[key] = self._template(column[k], len(title) + 1, values[k])
                 by_length[length] = templates[key]
+            if len(distinct) == 1:
+                return [by_length[lengths[0]]] * len(values), _each_once(by_length.values())
             return list(map(by_length.__getitem__, lengths)), _each_once(by_length.values())
+        lengths = list(map(len, values))
         checked: Iterable[tuple[bool, ...]] = (
             zip(*[map(check, values) for check in checks], strict=True) if checks else repeat(())
         )
@@ -353,6 +357,10 @@ class ValueCells(Sequence[tuple[Finding, ...]]):
             return list(ValueCells(self.finding, self.values[i]))
         f = self.finding
         return (_new_finding(Finding, (f[0], self.values[i], *f[2:])),)
+
+    def picked(self, rows: Sequence[int]) -> ValueCells:
+        """The cells at `rows`, in that order."""
+        return ValueCells(self.finding, list(map(self.values.__getitem__, rows)))
 
     def __iter__(self) -> Iterator[tuple[Finding, ...]]:
         head, tail = (self.finding[0],), self.finding[2:]

@@ -19,7 +19,7 @@ from dlp_gateway.errors import EncryptedError
 from dlp_gateway.extract.budget import Budget
 from dlp_gateway.extract.package import sheet_tails
 from dlp_gateway.extract.table import ColumnBatch, ColumnBatches, table_segment
-from dlp_gateway.extract.table_lines import CleanTexts, DigitTexts
+from dlp_gateway.extract.table_lines import JOIN, CleanTexts, DigitTexts, JoinedTexts
 from dlp_gateway.model import Segment, Unscannable
 
 MAX_COLUMNS = 200  # wider rows are cut: a list of customers does not have 200 columns
@@ -94,18 +94,22 @@ def _column_batches(sheet: Any, budget: Budget) -> Iterator[ColumnBatch]:
 def _column_texts(column: tuple[Any, ...]) -> Sequence[str]:
     """cell_text of each cell of a column, in C for a column of one kind: text (as it is), whole
     numbers (policy numbers stored as numbers), dates."""
-    try:
-        "".join(column)  # (a column of text only; the join is the cheapest test of that)
-        return column
+    if type(column[0]) is str:
+        try:  # (a column of text only; the join that tells it is the one the table tests it by)
+            return JoinedTexts(column, JOIN.join(column))
+        except TypeError:
+            pass
+    try:  # (float.is_integer raises at the first cell that is no float: a date, a text, a bool)
+        if all(map(float.is_integer, column)):
+            # `%d` writes a whole float as str(int(…)) does, and one format of the column takes two
+            # thirds of the time of a conversion and a str() per cell.
+            text = "%d\n" * len(column) % column
+            texts = text.split("\n")
+            texts.pop()
+            return CleanTexts(texts) if "-" in text else DigitTexts(texts)
     except TypeError:
         pass
-    kinds = set(map(type, column))
-    if kinds == {float} and all(map(float.is_integer, column)):
-        # `%d` writes a whole float as str(int(…)) does, and one format of the column takes two
-        # thirds of the time of a conversion and a str() per cell.
-        texts = ("%d\n" * len(column) % tuple(column)).split("\n")[:-1]
-        return DigitTexts(texts) if min(column) >= 0 else CleanTexts(texts)
-    if kinds == {dt.date}:  # (a list's dates repeat: each written once)
+    if set(map(type, column)) == {dt.date}:  # (a list's dates repeat: each written once)
         written = {day: day.isoformat() for day in dict.fromkeys(column)}
         return CleanTexts(map(written.__getitem__, column))
     return _cell_texts(column)

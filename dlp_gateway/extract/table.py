@@ -21,7 +21,7 @@ from typing import NamedTuple
 import regex
 
 from dlp_gateway.detect.labels import classify
-from dlp_gateway.extract.table_lines import CleanTexts, DigitTexts, TableLines
+from dlp_gateway.extract.table_lines import JOIN, CleanTexts, DigitTexts, JoinedTexts, TableLines
 from dlp_gateway.invisible import has_invisible
 from dlp_gateway.model import CELL_SEPARATOR, Segment
 
@@ -75,9 +75,6 @@ def _unclean(text: str, printable: bool = False, sep: str = "\x00") -> bool:
     )
 
 
-_JOIN = "`"  # (printable, so the joined column's str.isprintable is its cells'; rare beside a space)
-
-
 class _Column(NamedTuple):
     """What block_columns learns of a column from its cells joined once."""
 
@@ -90,9 +87,9 @@ def _column(column: Sequence[str]) -> _Column:
     """A column's _Column (text that is not all printable, a zero-width space in it, is searched)."""
     if isinstance(column, CleanTexts):  # (DigitTexts too)
         return _Column(True, len("".join(column)), False)  # (digits and dates: ASCII)
-    text = _JOIN.join(column)
+    text = column.joined if type(column) is JoinedTexts else JOIN.join(column)
     chars = len(text) - len(column) + 1
-    clean = "" not in column and not _unclean(text, text.isprintable(), _JOIN)
+    clean = "" not in column and not _unclean(text, text.isprintable(), JOIN)
     return _Column(clean, chars, has_invisible(text))
 
 
@@ -101,8 +98,10 @@ def _one_object_each(column: Sequence[str]) -> Sequence[str]:
     (an insurer, a product, a branch): a reader makes a new string for every cell, and a list's
     block keeps its columns (extract/table_lines.py) — 20 MB of a 130,000-row list's scan. A
     column of distinct values (numbers, names) is left as it is."""
-    if isinstance(column, CleanTexts) or len(set(column[:64])) > 32:
+    if isinstance(column, CleanTexts):
         return column
+    if len(set(column[:64])) > 32:
+        return list(column) if type(column) is JoinedTexts else column  # (the block keeps no join)
     # (interned, one pass in C; an interned string still goes when the last cell holding it does)
     return list(map(sys.intern, column))
 
@@ -260,10 +259,10 @@ class _TableLines:
             return False
         # A column at a time, its cells joined once (_column): a column of one script joins
         # without widening, where the whole row's mix of ASCII and kanji would widen every number.
-        columns = list(map(_one_object_each, columns))
         facts = list(map(_column, columns))
         if not all(f.clean for f in facts) or not _numbered(columns):
             return False
+        columns = list(map(_one_object_each, columns))  # (after _column: a JoinedTexts holds its join)
         # Each line `title:value<TAB>…`, written when it is asked for (extract/table_lines.py).
         chars, invisible = sum(f.chars for f in facts), any(f.invisible for f in facts)
         self.lines.extend_columns(self.prefixes[:width], columns, chars, invisible)

@@ -26,6 +26,21 @@ class CleanTexts(list[str]):
     written by the reader): extract/table.py does not test them again."""
 
 
+class JoinedTexts(list[str]):
+    """A column's texts as the reader found them, with the cells joined by JOIN: the join that told
+    the reader they are all text is the one extract/table.py tests the column by."""
+
+    __slots__ = ("joined",)
+
+    def __init__(self, texts: Sequence[str], joined: str) -> None:
+        super().__init__(texts)
+        self.joined = joined
+
+
+# (printable, so a joined column's str.isprintable is its cells'; rare beside a space)
+JOIN = "`"
+
+
 class DigitTexts(CleanTexts):
     """CleanTexts of ASCII digits only (whole numbers, none negative): neither the table nor the
     column form of detection tests them for that again."""
