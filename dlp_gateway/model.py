@@ -8,6 +8,8 @@ from enum import IntEnum, StrEnum
 from operator import itemgetter
 from typing import Any, NamedTuple
 
+from dlp_gateway.line_refs import LineRefs
+
 
 @dataclass(frozen=True)
 class Envelope:
@@ -117,7 +119,7 @@ class Segment:
     location: str
     lines: Sequence[str]  # a tuple, or a table's TableLines (extract/table_lines.py)
     kind: str = "text"  # "text" | "header" | "table"
-    refs: tuple[tuple[str, ...], ...] = ()
+    refs: Sequence[tuple[str, ...]] = ()  # a tuple, or a table's LineRefs (line_refs.py)
     columns: tuple[str, ...] = ()
     cells: tuple[tuple[int, ...], ...] = ()
     headers: frozenset[int] = frozenset()
@@ -140,10 +142,15 @@ class Segment:
         cells: Sequence[tuple[int, ...]] = pick(self.cells)
         # (a list's full rows share one tuple of cells; a slice is as long as the lines if they are lines)
         if len(cells) == len(lines) and cells.count(cells[0]) == len(cells):
+            c = cells[0]
+            cell = self.location + self.columns[c[min(at, len(c) - 1)]]
+            if type(lines) is range and isinstance(self.refs, LineRefs):
+                rows = self.refs.rows(lines.start, lines.stop)
+                if rows is not None:  # (a block of sheet rows: each location from its row number)
+                    return list(map((cell.replace("%", "%%") + "%d").__mod__, rows))
             refs: Sequence[tuple[str, ...]] = pick(self.refs)
             if all(refs):  # (no line without a ref)
-                c = cells[0]
-                return list(map((self.location + self.columns[c[min(at, len(c) - 1)]]).__add__, map(_FIRST, refs)))
+                return list(map(cell.__add__, map(_FIRST, refs)))
         return [self.where_cell(li, at) for li in lines]
 
     def where_cell(self, line: int, at: int) -> str:

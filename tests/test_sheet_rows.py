@@ -54,7 +54,7 @@ def _flat(sheet: object) -> list[tuple[list[str], tuple[str]]]:
     """_rows as (cells, refs) rows, whichever way it hands them over."""
     rows = spreadsheet._rows(sheet, _budget())
     if isinstance(rows, ColumnBatches):
-        return [(list(cells), ref) for batch in rows for cells, ref in batch.rows()]  # type: ignore[misc]
+        return [(list(cells), ref) for batch in rows for cells, ref in batch.cell_rows()]  # type: ignore[misc]
     return list(rows)
 
 

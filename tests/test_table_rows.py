@@ -131,7 +131,7 @@ def test_lines_marked_labelled_are_labelled_under_their_header(rows: list[list[s
 
 
 def test_rows_given_as_columns_without_a_cell_are_still_lines() -> None:
-    given = ColumnBatches([ColumnBatch([], [("1",), ("2",)])])
+    given = ColumnBatches([ColumnBatch([], range(1, 3))])
     assert table_segment("a", given, ["!A"]).lines == table_segment("a", [([], ("1",)), ([], ("2",))], ["!A"]).lines
     assert len(table_segment("a", given, ["!A"]).lines) == 2
 

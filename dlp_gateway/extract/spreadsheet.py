@@ -88,7 +88,7 @@ def _column_batches(sheet: Any, budget: Budget) -> Iterator[ColumnBatch]:
         budget.check()
         # (calamine's rows are all as wide as the sheet's range: strict, lest a change cut cells)
         columns = list(zip(*block, strict=True))[:MAX_COLUMNS]
-        yield ColumnBatch(list(map(_column_texts, columns)), list(zip(map(str, range(first, first + len(block))))))
+        yield ColumnBatch(list(map(_column_texts, columns)), range(first, first + len(block)))
 
 
 def _column_texts(column: tuple[Any, ...]) -> Sequence[str]:

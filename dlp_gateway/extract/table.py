@@ -23,6 +23,7 @@ import regex
 from dlp_gateway.detect.labels import classify
 from dlp_gateway.extract.table_lines import JOIN, CleanTexts, DigitTexts, JoinedTexts, TableLines
 from dlp_gateway.invisible import has_invisible
+from dlp_gateway.line_refs import LineRefs
 from dlp_gateway.model import CELL_SEPARATOR, Segment
 
 # Column titles the label classes do not cover but lists carry (a product, an address column).
@@ -151,15 +152,16 @@ Rows = Iterable[tuple[Sequence[str], Sequence[str]]]
 @dataclass(frozen=True)
 class ColumnBatch:
     """Rows given as columns (a sheet's, as calamine's rows are turned into text a column at a
-    time): row i is (cells[c][i] for each column c), labelled refs[i]."""
+    time): row i is (cells[c][i] for each column c), sheet row rows[i] (labelled by its number)."""
 
     cells: list[Sequence[str]]
-    refs: list[tuple[str]]
+    rows: range
 
-    def rows(self) -> Rows:
+    def cell_rows(self) -> Rows:
+        refs = [(str(r),) for r in self.rows]
         if not self.cells:  # (rows without a cell are rows all the same: each an empty line)
-            return (([], ref) for ref in self.refs)
-        return zip(map(list, zip(*self.cells, strict=True)), self.refs, strict=True)
+            return (([], ref) for ref in refs)
+        return zip(map(list, zip(*self.cells, strict=True)), refs, strict=True)
 
 
 class ColumnBatches:
@@ -188,8 +190,8 @@ def table_segment(
     table = _TableLines(bool(columns))
     if isinstance(rows, ColumnBatches):
         for given in rows:
-            if not table.block_columns(given.cells, given.refs):
-                for cells, cell_refs in given.rows():
+            if not table.block_columns(given.cells, given.rows):
+                for cells, cell_refs in given.cell_rows():
                     table.row(cells, cell_refs)
     else:
         batches = iter(rows)
@@ -201,7 +203,7 @@ def table_segment(
         location,
         table.lines,
         "table",
-        tuple(table.refs),
+        table.refs,
         tuple(columns),
         tuple(table.cells_of) if columns else (),
         frozenset(table.headers),
@@ -215,7 +217,7 @@ class _TableLines:
     def __init__(self, columns: bool) -> None:
         self.columns = columns  # (a sheet's: each line's cells' columns are kept)
         self.lines = TableLines()  # (a block of a list's rows kept as its columns)
-        self.refs: list[tuple[str, ...]] = []
+        self.refs = LineRefs()  # (a block of a sheet's rows kept as their row numbers)
         self.cells_of: list[tuple[int, ...]] = []  # with `columns`: the column of each cell written
         # Each header with an ASCII colon: a full-width one is not NFKC-stable, and every detector
         # would pay for normalising each row.
@@ -253,8 +255,9 @@ class _TableLines:
             return False
         return self.block_columns(list(zip(*cells, strict=True)), list(map(_REFS, batch)))
 
-    def block_columns(self, columns: Sequence[Sequence[str]], refs: Sequence[Sequence[str]]) -> bool:
-        """block for rows given as columns, each as long as `refs` (the rows' refs)."""
+    def block_columns(self, columns: Sequence[Sequence[str]], refs: Sequence[Sequence[str]] | range) -> bool:
+        """block for rows given as columns, each as long as `refs` (the rows' refs, or for a
+        sheet's rows the range of their row numbers)."""
         if not self.prefixes or not 0 < (width := len(columns)) <= len(self.prefixes):
             return False
         # A column at a time, its cells joined once (_column): a column of one script joins
@@ -267,13 +270,16 @@ class _TableLines:
         chars, invisible = sum(f.chars for f in facts), any(f.invisible for f in facts)
         self.lines.extend_columns(self.prefixes[:width], columns, chars, invisible)
         self._labelled(width, len(refs))
-        if self.columns:
-            self.refs += map(tuple, refs)
-            self.cells_of += repeat(self._every(width), len(refs))
+        if type(refs) is range:
+            self.refs.extend_rows(refs)
+        elif self.columns:
+            self.refs.extend(map(tuple, refs))
         else:
-            self.refs += (
+            self.refs.extend(
                 tuple(r) if len(r) <= 1 else tuple(r[i] if i < len(r) else "" for i in range(width)) for r in refs
             )
+        if self.columns:
+            self.cells_of += repeat(self._every(width), len(refs))
         return True
 
     def row(self, cells: Sequence[str], cell_refs: Sequence[str]) -> None:
