@@ -147,7 +147,7 @@ class Segment:
             if type(lines) is range and isinstance(self.refs, LineRefs):
                 rows = self.refs.rows(lines.start, lines.stop)
                 if rows is not None:  # (a block of sheet rows: each location from its row number)
-                    return list(map((cell.replace("%", "%%") + "%d").__mod__, rows))
+                    return list(map(cell.__add__, map(str, rows)))
             refs: Sequence[tuple[str, ...]] = pick(self.refs)
             if all(refs):  # (no line without a ref)
                 return list(map(cell.__add__, map(_FIRST, refs)))

@@ -110,7 +110,8 @@ def _records(
     if plan.name:
         values = _values(found, plan.name)
         shown = {name: display_name(name, registry) for name in set(values)}  # (a list repeats its names)
-        names = map(shown.__getitem__, values)
+        # (names written `family given` already are shown as they are: no look-up per row)
+        names = values if all(k is v for k, v in shown.items()) else map(shown.__getitem__, values)
     dates: object = repeat(None) if plan.date is None else _values(found, plan.date)
     underwriters: object = repeat(plan.underwriter) if plan.mention is None else _values(found, plan.mention)
     fields = zip(

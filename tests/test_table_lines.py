@@ -28,9 +28,10 @@ _PIECE = st.one_of(
 
 def _extend(lines: TableLines, prefixes: list[str], columns: list[Any]) -> None:
     """A block as the table writes it: its length and invisible characters from its columns'
-    tests (table._column)."""
-    facts = [table._column(column) for column in columns]
-    lines.extend_columns(prefixes, columns, sum(f.chars for f in facts), any(f.invisible for f in facts))
+    tests (table._kept)."""
+    kept = [table._kept(column) for column in columns]
+    facts = [f for _, f in kept]
+    lines.extend_columns(prefixes, [c for c, _ in kept], sum(f.chars for f in facts), any(f.invisible for f in facts))
 
 
 def _build(pieces: list[Any]) -> tuple[TableLines, list[str]]:

@@ -24,7 +24,8 @@ from dlp_gateway.extract.table import (
     labelled_cells,
     table_segment,
 )
-from dlp_gateway.invisible import strip_invisible
+from dlp_gateway.extract.table_lines import JOIN
+from dlp_gateway.invisible import has_invisible, strip_invisible
 
 cell = st.sampled_from(["8100000001", "山田 太郎", "", "2025/04/01", "東京海上日動"])
 title = st.sampled_from(["証券番号:", "契約者名:", "", "満期日:"])
@@ -141,11 +142,20 @@ def test_rows_given_as_columns_without_a_cell_are_still_lines() -> None:
     st.lists(st.one_of(st.sampled_from(["東京海上日動", "損保ジャパン", "", " "]), st.text(max_size=4)), max_size=200)
 )
 def test_a_column_of_repeated_values_keeps_one_object_each(values: list[str]) -> None:
+    """A block keeps a repeating column's values one object each, and what it learns of the column
+    from its distinct values is what all its cells would tell (each cell tested, as the row path
+    tests a row)."""
     # Each cell a string of its own, as a reader makes them.
     column = tuple("".join(list(v)) for v in values)
-    kept = table._one_object_each(column)
+    kept, facts = table._kept(column)
     assert list(kept) == list(column)
     if len(set(column[:64])) <= 32:
         assert len({id(v) for v in kept}) == len(set(column))
     else:
         assert kept is column
+    if column:
+        every = JOIN.join(column)
+        assert facts.chars == sum(map(len, column))
+        assert facts.invisible == has_invisible(every)
+        assert facts.clean == ("" not in column and not table._unclean(every, every.isprintable(), JOIN))
+        assert not facts.clean or all(table._clean(v) == v for v in column)

@@ -84,27 +84,26 @@ class _Column(NamedTuple):
     invisible: bool  # a cell holds a character invisible.py removes
 
 
-def _column(column: Sequence[str]) -> _Column:
-    """A column's _Column (text that is not all printable, a zero-width space in it, is searched)."""
+def _kept(column: Sequence[str]) -> tuple[Sequence[str], _Column]:
+    """The column as a block keeps it, and its _Column from its cells joined once (text that is not
+    all printable, a zero-width space in it, is searched). A column whose first cells repeat (an
+    insurer, a product, a branch) is kept with each value one object however often it repeats: a
+    reader makes a new string for every cell, and a list's block keeps its columns
+    (extract/table_lines.py), 20 MB of a 130,000-row list's scan. Its distinct values are what
+    is tested then. A column of distinct values (numbers, names) is kept as it is."""
     if isinstance(column, CleanTexts):  # (DigitTexts too)
-        return _Column(True, len("".join(column)), False)  # (digits and dates: ASCII)
+        return column, _Column(True, len("".join(column)), False)  # (digits and dates: ASCII)
     text = column.joined if type(column) is JoinedTexts else JOIN.join(column)
     chars = len(text) - len(column) + 1
-    clean = "" not in column and not _unclean(text, text.isprintable(), JOIN)
-    return _Column(clean, chars, has_invisible(text))
-
-
-def _one_object_each(column: Sequence[str]) -> Sequence[str]:
-    """The column with each value one object however often it repeats, if its first cells repeat
-    (an insurer, a product, a branch): a reader makes a new string for every cell, and a list's
-    block keeps its columns (extract/table_lines.py) — 20 MB of a 130,000-row list's scan. A
-    column of distinct values (numbers, names) is left as it is."""
-    if isinstance(column, CleanTexts):
-        return column
-    if len(set(column[:64])) > 32:
-        return list(column) if type(column) is JoinedTexts else column  # (the block keeps no join)
-    # (interned, one pass in C; an interned string still goes when the last cell holding it does)
-    return list(map(sys.intern, column))
+    kept: Sequence[str] = list(column) if type(column) is JoinedTexts else column  # (the block keeps no join)
+    tested: Sequence[str] = column
+    if len(set(column[:64])) <= 32:
+        # (interned, one pass in C; an interned string still goes when the last cell holding it does)
+        kept = list(map(sys.intern, column))
+        tested = list(dict.fromkeys(kept))  # (each value once: their hashes are the interned strings')
+        text = JOIN.join(tested)
+    clean = "" not in tested and not _unclean(text, text.isprintable(), JOIN)
+    return kept, _Column(clean, chars, has_invisible(text))
 
 
 def _numbered(columns: Sequence[Sequence[str]]) -> bool:
@@ -260,12 +259,13 @@ class _TableLines:
         sheet's rows the range of their row numbers)."""
         if not self.prefixes or not 0 < (width := len(columns)) <= len(self.prefixes):
             return False
-        # A column at a time, its cells joined once (_column): a column of one script joins
+        # A column at a time, its cells joined once (_kept): a column of one script joins
         # without widening, where the whole row's mix of ASCII and kanji would widen every number.
-        facts = list(map(_column, columns))
+        kept = list(map(_kept, columns))
+        facts = [f for _, f in kept]
         if not all(f.clean for f in facts) or not _numbered(columns):
             return False
-        columns = list(map(_one_object_each, columns))  # (after _column: a JoinedTexts holds its join)
+        columns = [c for c, _ in kept]
         # Each line `title:value<TAB>…`, written when it is asked for (extract/table_lines.py).
         chars, invisible = sum(f.chars for f in facts), any(f.invisible for f in facts)
         self.lines.extend_columns(self.prefixes[:width], columns, chars, invisible)

@@ -97,7 +97,7 @@ class TableLines(Sequence[str]):
     ) -> None:
         """Rows of one cell per column, each cell `prefix value` (the prefixes as many as the
         columns); `chars` and `invisible`, which the writer learnt testing the columns
-        (extract/table._column): the values' characters, and whether any of them is one
+        (extract/table._kept): the values' characters, and whether any of them is one
         invisible.py removes."""
         block = _Block(prefixes, columns, chars, invisible)
         self._starts.append(self._size)
