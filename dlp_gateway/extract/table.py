@@ -11,7 +11,6 @@ segment (`Segment.headers`): a header cell is never a value.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress, islice, repeat
@@ -95,13 +94,18 @@ def _kept(column: Sequence[str]) -> tuple[Sequence[str], _Column]:
         return column, _Column(True, len("".join(column)), False)  # (digits and dates: ASCII)
     text = column.joined if type(column) is JoinedTexts else JOIN.join(column)
     chars = len(text) - len(column) + 1
-    kept: Sequence[str] = list(column) if type(column) is JoinedTexts else column  # (the block keeps no join)
-    tested: Sequence[str] = column
+    kept: Sequence[str]
+    tested: Sequence[str]
     if len(set(column[:64])) <= 32:
-        # (interned, one pass in C; an interned string still goes when the last cell holding it does)
-        kept = list(map(sys.intern, column))
-        tested = list(dict.fromkeys(kept))  # (each value once: their hashes are the interned strings')
+        # Each cell kept as its value's first cell, in one pass in C; and the values met are the
+        # distinct ones. (The objects go when the block's column does.)
+        first: dict[str, str] = {}
+        kept = list(map(first.setdefault, column, column))
+        tested = list(first)
         text = JOIN.join(tested)
+    else:
+        kept = list(column) if type(column) is JoinedTexts else column  # (the block keeps no join)
+        tested = column
     clean = "" not in tested and not _unclean(text, text.isprintable(), JOIN)
     return kept, _Column(clean, chars, has_invisible(text))
 
