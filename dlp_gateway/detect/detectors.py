@@ -198,9 +198,7 @@ def finding_counts(lines: Sequence[LineFindings]) -> dict[str, int]:
     for _, _, found in lines:
         if isinstance(found, CellRows):
             forms, shapes = found.table.forms, found.table.shapes
-            kinds = dict.fromkeys(found.shapes)  # (a list's rows have a handful of shapes: each counted in C)
-            per_shape = {sid: found.shapes.count(sid) for sid in kinds} if len(kinds) <= 8 else Counter(found.shapes)
-            for sid, n in per_shape.items():
+            for sid, n in Counter(found.shapes).items():
                 for fid in shapes[sid]:
                     for part in forms[fid]:
                         counts[str(part[0])] += n  # (the part's detector)
