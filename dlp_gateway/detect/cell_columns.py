@@ -12,10 +12,10 @@ columns in C, and are the CellRows cells._block_at makes of the same rows from t
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from dlp_gateway.detect.digit_column import TableMemo
 from dlp_gateway.detect.forms import ColumnForm
@@ -80,24 +80,33 @@ class ColumnBlock:
         form_columns = [self._by_value(c, forms, alike=True) if f is None else f for c, f in enumerate(self.forms)]
         n = len(form_columns[0])
         at = [c for c, column in enumerate(form_columns) if column.count(column[0]) != n]  # (the varying)
-        varying = list(zip(*(form_columns[c] for c in at), strict=True)) if at else [()] * n
+        # Each row's key: the forms of the varying columns; when one column varies (a list's
+        # insurers), its forms themselves (no tuple made and hashed per row).
+        one = len(at) == 1
+        varying: Sequence[Hashable] = (
+            form_columns[at[0]] if one else list(zip(*(form_columns[c] for c in at), strict=True)) if at else [()] * n
+        )
         held: list[bool] = []  # (a row that holds nothing is left out)
         if not any(column[0] for c, column in enumerate(form_columns) if c not in at):  # (else every row holds)
-            held = list(map(any, varying))
+            held = list(map(bool if one else any, varying))  # type: ignore[arg-type]  # (forms, or tuples of them)
             if not any(held):
                 return
         found_columns = [self._found(c, memo) if f is None else f for c, f in enumerate(self.found)]
         lines: Sequence[int] = range(self.first, self.first + n)
-        found: Sequence[Sequence[tuple[Finding, ...]]] = ColumnRows(found_columns)
+        found = ColumnRows(found_columns)
         if held and not all(held):
-            varying, lines = list(compress(varying, held)), list(compress(lines, held))
-            found = list(compress(found, held))
+            kept = list(compress(range(n), held))
+            varying, lines, found = (
+                list(compress(varying, held)),
+                list(map(lines.__getitem__, kept)),
+                found.picked(kept),
+            )
         shape = [column[0] for column in form_columns]
-        sids: dict[tuple[int, ...], int] = dict.fromkeys(varying, 0)  # (in order met: shapes numbered so)
-        for forms_at in sids:
-            for c, form in zip(at, forms_at, strict=True):
+        sids: dict[Hashable, int] = dict.fromkeys(varying, 0)  # (in order met: shapes numbered so)
+        for key in sids:
+            for c, form in zip(at, cast("tuple[int, ...]", (key,) if one else key), strict=True):
                 shape[c] = form
-            sids[forms_at] = shapes.shape_id(tuple(shape))
+            sids[key] = shapes.shape_id(tuple(shape))
         yield lines[0], CellRows(lines, found, list(map(sids.__getitem__, varying)), shapes)
 
 
