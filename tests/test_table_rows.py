@@ -24,7 +24,7 @@ from dlp_gateway.extract.table import (
     labelled_cells,
     table_segment,
 )
-from dlp_gateway.extract.table_lines import JOIN
+from dlp_gateway.extract.table_lines import JOIN, DigitTexts
 from dlp_gateway.invisible import has_invisible, strip_invisible
 
 cell = st.sampled_from(["8100000001", "山田 太郎", "", "2025/04/01", "東京海上日動"])
@@ -151,6 +151,8 @@ def test_a_column_of_repeated_values_keeps_one_object_each(values: list[str]) ->
     assert list(kept) == list(column)
     if len(set(column[:64])) <= 32:
         assert len({id(v) for v in kept}) == len(set(column))
+    elif all(v.isdigit() and v.isascii() for v in column):  # (whole numbers written as text)
+        assert type(kept) is DigitTexts
     else:
         assert kept is column
     if column:
@@ -159,3 +161,16 @@ def test_a_column_of_repeated_values_keeps_one_object_each(values: list[str]) ->
         assert facts.invisible == has_invisible(every)
         assert facts.clean == ("" not in column and not table._unclean(every, every.isprintable(), JOIN))
         assert not facts.clean or all(table._clean(v) == v for v in column)
+
+
+def test_a_column_of_numbers_written_as_text_is_tested_for_digits_once() -> None:
+    """Whole numbers as text are kept as DigitTexts (detection does not test them again); a cell
+    that is not digits, is empty or holds the joining character keeps the column as it is."""
+    numbers = tuple(f"81{i:08d}" for i in range(100))
+    kept, facts = table._kept(numbers)
+    assert type(kept) is DigitTexts and list(kept) == list(numbers) and facts.clean
+    assert facts.chars == sum(map(len, numbers)) and not facts.invisible
+    for odd in ("1`2", "", "１２", "12a"):
+        column = (*numbers[:50], odd, *numbers[50:])
+        kept, _ = table._kept(column)
+        assert type(kept) is not DigitTexts and list(kept) == list(column)

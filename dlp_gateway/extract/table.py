@@ -103,6 +103,12 @@ def _kept(column: Sequence[str]) -> tuple[Sequence[str], _Column]:
         kept = list(map(first.setdefault, column, column))
         tested = list(first)
         text = JOIN.join(tested)
+    elif (
+        text.isascii() and "" not in column and text.count(JOIN) == len(column) - 1 and text.replace(JOIN, "").isdigit()
+    ):
+        # (whole numbers written as text, none empty: a DigitTexts, which neither the table nor the
+        # column form of detection tests for digits again; no cell holds the joining character)
+        return DigitTexts(column), _Column(True, chars, False)
     else:
         kept = list(column) if type(column) is JoinedTexts else column  # (the block keeps no join)
         tested = column
@@ -267,9 +273,9 @@ class _TableLines:
         # without widening, where the whole row's mix of ASCII and kanji would widen every number.
         kept = list(map(_kept, columns))
         facts = [f for _, f in kept]
+        columns = [c for c, _ in kept]
         if not all(f.clean for f in facts) or not _numbered(columns):
             return False
-        columns = [c for c, _ in kept]
         # Each line `title:value<TAB>…`, written when it is asked for (extract/table_lines.py).
         chars, invisible = sum(f.chars for f in facts), any(f.invisible for f in facts)
         self.lines.extend_columns(self.prefixes[:width], columns, chars, invisible)
