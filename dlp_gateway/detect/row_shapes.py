@@ -86,9 +86,7 @@ class ColumnRows(Sequence[tuple[tuple[Finding, ...], ...]]):
 
 
 def _picked(column: Sequence[tuple[Finding, ...]], rows: Sequence[int]) -> Sequence[tuple[Finding, ...]]:
-    if isinstance(column, ByValue):
-        return ByValue(list(map(column.cells.__getitem__, rows)), column.found)
-    if isinstance(column, ValueCells):
+    if isinstance(column, ByValue | ValueCells):
         return column.picked(rows)
     return list(map(column.__getitem__, rows))
 
@@ -121,6 +119,10 @@ class ByValue(Sequence[tuple[Finding, ...]]):
 
     def __iter__(self) -> Iterator[tuple[Finding, ...]]:
         return map(self.found.__getitem__, self.cells)
+
+    def picked(self, rows: Sequence[int]) -> ByValue:
+        """The cells at `rows`, in that order."""
+        return ByValue(list(map(self.cells.__getitem__, rows)), self.found)
 
 
 class CellRows(NamedTuple):

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
-from itertools import chain, islice
-from typing import overload
+from itertools import chain
 
 from dlp_gateway.invisible import has_invisible
 from dlp_gateway.model import CELL_SEPARATOR
+from dlp_gateway.pieced import Pieced
 
 
 class CleanTexts(list[str]):
@@ -59,10 +59,13 @@ class _Block:
         self.chars = chars  # (the values' characters, and whether any is invisible: the writer's)
         self.invisible = invisible
 
-    def line(self, k: int) -> str:
+    def __len__(self) -> int:
+        return self.size
+
+    def item(self, k: int) -> str:
         return self.form % tuple(column[k] for column in self.columns)
 
-    def lines(self, a: int, b: int) -> Iterator[str]:
+    def items(self, a: int, b: int) -> Iterator[str]:
         """Lines a..b-1 of the block, each by one %-format."""
         columns = self.columns if (a, b) == (0, self.size) else [column[a:b] for column in self.columns]
         return map(self.form.__mod__, zip(*columns, strict=True))
@@ -75,22 +78,11 @@ class _Block:
         return self.invisible or has_invisible("".join(self.prefixes))
 
 
-class TableLines(Sequence[str]):
-    """Lines written one by one (`append`) and blocks of rows as columns (`extend_columns`), in order."""
+class TableLines(Pieced[str]):
+    """Lines written one by one (`append`) and blocks of rows as columns (`extend_columns`), in
+    order (pieced.py: indexing, slices and iteration write a block's lines as they go)."""
 
-    __slots__ = ("_pieces", "_size", "_starts")
-
-    def __init__(self) -> None:
-        self._pieces: list[list[str] | _Block] = []
-        self._starts: list[int] = []  # the first line of each piece
-        self._size = 0
-
-    def append(self, line: str) -> None:
-        if not self._pieces or isinstance(self._pieces[-1], _Block):
-            self._starts.append(self._size)
-            self._pieces.append([])
-        self._pieces[-1].append(line)  # type: ignore[union-attr]  # (a list: tested above)
-        self._size += 1
+    __slots__ = ()
 
     def extend_columns(
         self, prefixes: Sequence[str], columns: Sequence[Sequence[str]], chars: int, invisible: bool
@@ -99,71 +91,18 @@ class TableLines(Sequence[str]):
         columns); `chars` and `invisible`, which the writer learnt testing the columns
         (extract/table._kept): the values' characters, and whether any of them is one
         invisible.py removes."""
-        block = _Block(prefixes, columns, chars, invisible)
-        self._starts.append(self._size)
-        self._pieces.append(block)
-        self._size += block.size
-
-    def __len__(self) -> int:
-        return self._size
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> tuple[str, ...]: ...
-
-    def __getitem__(self, i: int | slice) -> str | tuple[str, ...]:
-        if isinstance(i, slice):
-            start, stop, step = i.indices(self._size)
-            if step != 1:
-                return tuple(self)[i]
-            return tuple(self._lines(start, stop))
-        if i < 0:
-            i += self._size
-        if not 0 <= i < self._size:
-            raise IndexError("line out of range")
-        p = bisect_right(self._starts, i) - 1
-        piece = self._pieces[p]
-        k = i - self._starts[p]
-        return piece.line(k) if isinstance(piece, _Block) else piece[k]
-
-    def _lines(self, start: int, stop: int) -> Iterator[str]:
-        if start >= stop:
-            return iter(())
-        first = bisect_right(self._starts, start) - 1
-        parts = []
-        for p in range(first, len(self._pieces)):
-            at = self._starts[p]
-            if at >= stop:
-                break
-            piece = self._pieces[p]
-            a, b = max(start - at, 0), min(stop - at, len(piece) if isinstance(piece, list) else piece.size)
-            parts.append(piece.lines(a, b) if isinstance(piece, _Block) else islice(piece, a, b))
-        return chain.from_iterable(parts)
-
-    def __iter__(self) -> Iterator[str]:
-        return self._lines(0, self._size)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, TableLines | tuple | list):
-            return len(other) == self._size and all(a == b for a, b in zip(self, other, strict=True))
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
-
-    def __repr__(self) -> str:
-        return f"TableLines({tuple(self)!r})"
+        self.add_lazy(_Block(prefixes, columns, chars, invisible))
 
     def text_length(self) -> int:
         """The characters of every line, without writing them."""
-        return sum(p.text_length() if isinstance(p, _Block) else sum(map(len, p)) for p in self._pieces)
+        return sum(sum(map(len, p)) if isinstance(p, list) else _block(p).text_length() for p in self._pieces)
 
     def has_invisible(self) -> bool:
         """Whether any line holds a character invisible.py removes: each block searched a column
         at a time (a column of one script is searched without widening)."""
-        return any(p.has_invisible() if isinstance(p, _Block) else has_invisible("\n".join(p)) for p in self._pieces)
+        return any(
+            has_invisible("\n".join(p)) if isinstance(p, list) else _block(p).has_invisible() for p in self._pieces
+        )
 
     def block_starts(self) -> list[int]:
         """The first line of each block kept as columns, and of the lines after it."""
@@ -196,6 +135,12 @@ class TableLines(Sequence[str]):
         if len(parts) == 1:
             return prefixes, parts[0]
         return prefixes, [list(chain.from_iterable(pieces)) for pieces in zip(*parts, strict=True)]
+
+
+def _block(piece: object) -> _Block:
+    """A lazy piece of TableLines: only blocks are."""
+    assert isinstance(piece, _Block)
+    return piece
 
 
 def text_length(lines: Sequence[str]) -> int:
