@@ -134,18 +134,18 @@ class Segment:
         """where_cell for many lines of a sheet's table, at the same cell of each."""
         if self.kind == "header" or not self.columns or len(self.refs) != len(self.lines) or len(lines) < 2:
             return [self.where_cell(li, at) for li in lines]
-        pick: Callable[[Sequence[Any]], Sequence[Any]]
-        if type(lines) is range and lines.step == 1 and lines.start >= 0:
-            pick = itemgetter(slice(lines.start, lines.stop))  # (a block's lines: one slice)
-        else:
-            pick = itemgetter(*lines)  # (each line's, in one call)
+        # A block's lines (a run: a range of step 1) are one slice; others each line's, in one call.
+        run = type(lines) is range and lines.step == 1 and lines.start >= 0
+        pick: Callable[[Sequence[Any]], Sequence[Any]] = (
+            itemgetter(slice(lines[0], lines[-1] + 1)) if run else itemgetter(*lines)
+        )
         cells: Sequence[tuple[int, ...]] = pick(self.cells)
         # (a list's full rows share one tuple of cells; a slice is as long as the lines if they are lines)
         if len(cells) == len(lines) and cells.count(cells[0]) == len(cells):
             c = cells[0]
             cell = self.location + self.columns[c[min(at, len(c) - 1)]]
-            if type(lines) is range and isinstance(self.refs, LineRefs):
-                rows = self.refs.rows(lines.start, lines.stop)
+            if run and isinstance(self.refs, LineRefs):
+                rows = self.refs.rows(lines[0], lines[-1] + 1)
                 if rows is not None:  # (a block of sheet rows: each location from its row number)
                     return list(map(cell.__add__, map(str, rows)))
             refs: Sequence[tuple[str, ...]] = pick(self.refs)

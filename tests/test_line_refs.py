@@ -94,3 +94,6 @@ def test_a_blocks_locations_from_its_row_numbers_are_each_rows(
     for a in range(len(seg.lines)):
         for b in range(a + 2, len(seg.lines) + 1):
             assert seg.where_cells(range(a, b), at) == [seg.where_cell(li, at) for li in range(a, b)]
+            every_other = range(a, b, 2)  # (not one run of lines: each line's own)
+            if len(every_other) > 1:
+                assert seg.where_cells(every_other, at) == [seg.where_cell(li, at) for li in every_other]
