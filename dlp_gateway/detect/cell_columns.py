@@ -50,26 +50,30 @@ class ColumnBlock:
             if found is None:
                 yield from column if labels is None else labels.values()
 
-    def _by_value(self, c: int, table: dict[str, _T], alike: bool = False) -> list[_T]:
-        """Each cell of memo column c looked up in `table` (the memo or its forms), by its cell.
-        `alike`: the entries are small numbers (forms), and a column whose distinct cells all
-        have the same one (a list's dates, names as long as each other) is that one repeated."""
+    def _distinct(self, c: int, table: dict[str, _T]) -> dict[str, _T]:
+        """Each distinct cell of memo column c (whose cells are written, `labels`) with its entry in
+        `table` (the memo or its forms), looked up by the cell."""
         labels = self.labels[c]
-        if labels is None:
-            return list(map(table.__getitem__, self.columns[c]))
-        looked = list(map(table.__getitem__, labels.values()))
-        if len(looked) == 1 or (alike and looked.count(looked[0]) == len(looked)):
-            return [looked[0]] * len(self.columns[c])  # (a column of one value: a product, a branch)
-        by_value = dict(zip(labels, looked, strict=True))
+        assert labels is not None
+        return dict(zip(labels, map(table.__getitem__, labels.values()), strict=True))
+
+    def _forms(self, c: int, forms: dict[str, int]) -> list[int]:
+        """The form of each cell of memo column c; a column whose distinct cells all have the same
+        one (a product, a branch, a list's dates, names as long as each other) is that one repeated."""
+        if self.labels[c] is None:
+            return list(map(forms.__getitem__, self.columns[c]))
+        by_value = self._distinct(c, forms)
+        ids = list(by_value.values())
+        if ids.count(ids[0]) == len(ids):
+            return [ids[0]] * len(self.columns[c])
         return list(map(by_value.__getitem__, self.columns[c]))
 
     def _found(self, c: int, memo: dict[str, tuple[Finding, ...]]) -> Sequence[tuple[Finding, ...]]:
         """The findings of memo column c's cells: by its distinct cells when they are written
         (ByValue), else looked up cell by cell."""
-        labels = self.labels[c]
-        if labels is None:
+        if self.labels[c] is None:
             return list(map(memo.__getitem__, self.columns[c]))
-        return ByValue(self.columns[c], dict(zip(labels, map(memo.__getitem__, labels.values()), strict=True)))
+        return ByValue(self.columns[c], self._distinct(c, memo))
 
     def rows(
         self, memo: dict[str, tuple[Finding, ...]], forms: dict[str, int], shapes: TableForms
@@ -77,15 +81,19 @@ class ColumnBlock:
         """The rows as CellRows at the first one's line, if any holds a finding; the memo's
         columns looked up in it. A row's shape is told by the columns whose forms vary: most of
         a list's columns have one form all the way down (the policy numbers, the product)."""
-        form_columns = [self._by_value(c, forms, alike=True) if f is None else f for c, f in enumerate(self.forms)]
+        form_columns = [self._forms(c, forms) if f is None else f for c, f in enumerate(self.forms)]
         n = len(form_columns[0])
         at = [c for c, column in enumerate(form_columns) if column.count(column[0]) != n]  # (the varying)
         # Each row's key: the forms of the varying columns; when one column varies (a list's
         # insurers), its forms themselves (no tuple made and hashed per row).
         one = len(at) == 1
-        varying: Sequence[Hashable] = (
-            form_columns[at[0]] if one else list(zip(*(form_columns[c] for c in at), strict=True)) if at else [()] * n
-        )
+        varying: Sequence[Hashable]
+        if one:
+            varying = form_columns[at[0]]
+        elif at:
+            varying = list(zip(*(form_columns[c] for c in at), strict=True))
+        else:
+            varying = [()] * n  # (every row of one shape)
         held: list[bool] = []  # (a row that holds nothing is left out)
         if not any(column[0] for c, column in enumerate(form_columns) if c not in at):  # (else every row holds)
             held = list(map(bool if one else any, varying))  # type: ignore[arg-type]  # (forms, or tuples of them)

@@ -29,7 +29,7 @@ from dlp_gateway.detect.chunk import Chunk
 from dlp_gateway.detect.pattern_shapes import FENCE, NEVER, DigitValues, backtracks_little, digit_shape
 from dlp_gateway.detect.policy_number import REGEX_TIMEOUT, PolicyNumberFinder, looks_like_date
 from dlp_gateway.detect.registry import RegistryFinder
-from dlp_gateway.extract.table_lines import DigitTexts
+from dlp_gateway.extract.table_lines import digits_only
 from dlp_gateway.model import Detector, Finding
 
 ReadOne = Callable[[str], list[Finding]]  # the line form of every detector on one cell
@@ -86,7 +86,7 @@ class DigitColumn:
     def read_values(self, title: str, values: Sequence[str], memo: TableMemo) -> tuple[Found, Tokens]:
         """read for one column of a list given as its title and its values (the cells `title:value`,
         the title without a colon): a cell is written out only where the line form reads it."""
-        if self.patterns is None or not (type(values) is DigitTexts or _digits_only(values)):
+        if self.patterns is None or not digits_only(values):
             return self.read(list(map(f"{title}:".__add__, values)), memo)
         out: Out = [None] * len(values)
         tokens: Tokens = [None] * len(values)
@@ -247,18 +247,19 @@ class DigitColumn:
         checks = self._checks(code)
         templates = memo.templates
         if not checks and self.registry is None and 8 not in (distinct := set(map(len, values))):
-            # (one length, a list's policy numbers: one template, no look-up per cell)
-            lengths = list(map(len, values)) if len(distinct) != 1 else [len(values[0])]
+            # (values of one length, a list's policy numbers: no length per cell, no look-up per cell)
+            lengths = None if len(distinct) == 1 else list(map(len, values))
             by_length = {}
             for length in distinct:
                 key = (title, length, code, (), None, False)
                 if key not in templates:
-                    k = lengths.index(length)
+                    k = 0 if lengths is None else lengths.index(length)
                     templates[key] = self._template(column[k], len(title) + 1, values[k])
                 by_length[length] = templates[key]
-            if len(distinct) == 1:
-                return [by_length[lengths[0]]] * len(values), _each_once(by_length.values())
-            return list(map(by_length.__getitem__, lengths)), _each_once(by_length.values())
+            kinds = _each_once(by_length.values())
+            if lengths is None:
+                return kinds * len(values), kinds
+            return list(map(by_length.__getitem__, lengths)), kinds
         lengths = list(map(len, values))
         checked: Iterable[tuple[bool, ...]] = (
             zip(*[map(check, values) for check in checks], strict=True) if checks else repeat(())
@@ -392,12 +393,6 @@ class Labelled(Sequence[str]):
 
     def __iter__(self) -> Iterator[str]:
         return map(self.prefix.__add__, self.values)
-
-
-def _digits_only(values: Sequence[str]) -> bool:
-    """Whether every value is ASCII digits, none empty."""
-    digits = "".join(values)
-    return digits.isdigit() and digits.isascii() and "" not in values
 
 
 def _joined(column: Sequence[str]) -> str:

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import regex
 
 from dlp_gateway.detect.labels import classify
-from dlp_gateway.extract.table_lines import JOIN, CleanTexts, DigitTexts, JoinedTexts, TableLines
+from dlp_gateway.extract.table_lines import JOIN, CleanTexts, DigitTexts, JoinedTexts, TableLines, digits_only
 from dlp_gateway.invisible import has_invisible
 from dlp_gateway.line_refs import LineRefs
 from dlp_gateway.model import CELL_SEPARATOR, Segment
@@ -121,12 +121,8 @@ def _numbered(columns: Sequence[Sequence[str]]) -> bool:
     in C by a column of ASCII digits, four at least in each cell, if there is one; else each row
     is searched."""
     for column in columns:
-        if type(column) is DigitTexts and min(map(len, column)) >= 4:
+        if digits_only(column) and min(map(len, column)) >= 4:
             return True
-        if column[0].isdigit() and column[0].isascii() and min(map(len, column)) >= 4:
-            digits = "".join(column)
-            if digits.isdigit() and digits.isascii():
-                return True
     return all(map(_DIGITS.search, map("\x00".join, zip(*columns, strict=True))))
 
 

@@ -46,6 +46,17 @@ class DigitTexts(CleanTexts):
     column form of detection tests them for that again."""
 
 
+def digits_only(values: Sequence[str]) -> bool:
+    """Whether every value is ASCII digits, none empty: a DigitTexts by how it was made, any
+    other column joined once (after a look at its first value)."""
+    if type(values) is DigitTexts:
+        return True
+    if not values or not (values[0].isdigit() and values[0].isascii()):
+        return False
+    digits = "".join(values)
+    return digits.isdigit() and digits.isascii() and "" not in values
+
+
 class _Block:
     """Rows written `prefix value` for each column, the prefixes `title:`; all columns as long."""
 
